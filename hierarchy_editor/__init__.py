@@ -1,0 +1,1 @@
+"""ipywidgets editor of a :class:`hierwbc.hierarchy.Hierarchy` (JupyterLab)."""
