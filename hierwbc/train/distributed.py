@@ -1,0 +1,88 @@
+"""Process-group set-up for one process, ``torchrun`` (DDP/FSDP) and SLURM.
+
+Everything here also works without an initialised process group (one process): the helpers
+then return rank 0, world size 1 and reduce nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def is_initialized() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def get_rank() -> int:
+    return dist.get_rank() if is_initialized() else 0
+
+
+def get_world_size() -> int:
+    return dist.get_world_size() if is_initialized() else 1
+
+
+def pick_device(device: str = "auto", local_rank: int = 0) -> torch.device:
+    """``auto``: the local GPU when CUDA is available, else the CPU."""
+    if device == "auto":
+        return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
+    return torch.device(device)
+
+
+def init_distributed(device: str = "auto", backend: str | None = None) -> DistInfo:
+    """Initialise the process group when launched by torchrun (``WORLD_SIZE`` > 1) or by SLURM's
+    srun without torchrun (``SLURM_NTASKS`` > 1, ``MASTER_ADDR`` set); else a one-process run.
+
+    Backend: nccl on CUDA, gloo on CPU, unless given.
+    """
+    env = os.environ
+    if "WORLD_SIZE" not in env and int(env.get("SLURM_NTASKS", "1")) > 1 and "MASTER_ADDR" in env:
+        env["WORLD_SIZE"], env["RANK"] = env["SLURM_NTASKS"], env["SLURM_PROCID"]
+        env["LOCAL_RANK"] = env.get("SLURM_LOCALID", "0")
+    world = int(env.get("WORLD_SIZE", "1"))
+    local_rank = int(env.get("LOCAL_RANK", "0"))
+    dev = pick_device(device, local_rank)
+    if world > 1 and not is_initialized():
+        if dev.type == "cuda":
+            torch.cuda.set_device(dev)
+        dist.init_process_group(backend or ("nccl" if dev.type == "cuda" else "gloo"))
+    return DistInfo(get_rank(), get_world_size(), local_rank, dev)
+
+
+def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    """In-place sum over processes (a no-op in one process); returns ``t``."""
+    if is_initialized():
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
+
+
+def all_reduce_mean(t: torch.Tensor) -> torch.Tensor:
+    if is_initialized():
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        t /= get_world_size()
+    return t
+
+
+def barrier() -> None:
+    if is_initialized():
+        dist.barrier()
+
+
+def cleanup() -> None:
+    if is_initialized():
+        dist.destroy_process_group()
