@@ -1,0 +1,78 @@
+"""The ``hierwbc`` command line: ``demo``, ``hierarchy``, ``train``, ``embed``, ``evaluate``,
+``report``, ``experiment``, ``slurm``. Each subcommand is a thin wrapper over the library
+function of the same name (imported lazily, so ``hierwbc --help`` is fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="the main job end to end (real data when present, else synthetic)")
+    p.add_argument("--data", default=None, help="data location (default: HIERWBC_DATA or ../shared/data)")
+    p.add_argument("--out", default="runs/demo", help="run folder")
+    p.add_argument("--summary-only", action="store_true", help="only print the tree and the dataset counts")
+    p.set_defaults(func=lambda a: __import__("hierwbc.demo", fromlist=["main"]).main(a))
+
+
+def _add_hierarchy(sub) -> None:
+    p = sub.add_parser("hierarchy", help="print, check or convert a hierarchy file")
+    p.add_argument("path", nargs="?", default=None, help=".json or .nwk file (default: the built-in tree)")
+    p.add_argument("--labels", action="store_true", help="show display labels")
+    p.add_argument("--write", default=None, help="write it to this .json/.nwk file")
+
+    def run(a):
+        from .hierarchy import Hierarchy, default_hierarchy
+
+        h = Hierarchy.read(a.path) if a.path else default_hierarchy()
+        print(h.ascii(labels=a.labels))
+        print(f"\n{len(h.nodes)} nodes, {len(h.leaves)} leaves, {len(h.lineages)} lineages, "
+              f"label maps: {', '.join(sorted(h.label_maps)) or 'none'}")
+        if a.write:
+            print(f"written: {h.write(a.write)}")
+
+    p.set_defaults(func=run)
+
+
+def _add_slurm(sub) -> None:
+    p = sub.add_parser("slurm", help="write an sbatch script running `hierwbc train` with torchrun",
+                       description="Arguments after `--` are passed to `hierwbc train`.")
+    p.add_argument("--nodes", type=int, default=1)
+    p.add_argument("--gpus", type=int, default=4, help="GPUs per node")
+    p.add_argument("--cpus", type=int, default=8, help="CPUs per task (node)")
+    p.add_argument("--time", default="24:00:00")
+    p.add_argument("--partition", default=None)
+    p.add_argument("--account", default=None)
+    p.add_argument("--job-name", default="hierwbc")
+    p.add_argument("--out", default="train.sbatch", help="script path")
+    p.add_argument("train_args", nargs=argparse.REMAINDER)
+
+    def run(a):
+        from .train.slurm import write_sbatch
+
+        args = a.train_args[1:] if a.train_args[:1] == ["--"] else a.train_args
+        path = write_sbatch(a.out, args, nodes=a.nodes, gpus=a.gpus, cpus=a.cpus, time=a.time,
+                            partition=a.partition, account=a.account, job_name=a.job_name)
+        print(f"wrote {path}: submit with `sbatch {path}`")
+
+    p.set_defaults(func=run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hierwbc", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_demo, _add_hierarchy, _add_slurm):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result = args.func(args)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
