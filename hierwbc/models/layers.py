@@ -13,7 +13,7 @@ Nothing here names a device or dtype: modules follow their parameters and the in
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -37,7 +37,7 @@ def interpolate_pos_embed(
     """
     gh, gw = int(grid_hw[0]), int(grid_hw[1])
     n_grid = pos_embed.shape[1] - 1
-    side = int(math.isqrt(n_grid))
+    side = math.isqrt(n_grid)
     if side * side != n_grid:
         raise ValueError(f"pos_embed has {n_grid} patch positions, not a square grid")
     if (gh, gw) == (side, side):

@@ -27,11 +27,11 @@ from hierwbc.models.layers import Block, PatchEmbed, interpolate_pos_embed
 
 #: Standard sizes (embed_dim, depth, num_heads, ffn_layer); mlp_ratio is 4 for all.
 VIT_SIZES: dict[str, dict[str, Any]] = {
-    "vit_tiny": dict(embed_dim=192, depth=12, num_heads=3, ffn_layer="mlp"),
-    "vit_small": dict(embed_dim=384, depth=12, num_heads=6, ffn_layer="mlp"),
-    "vit_base": dict(embed_dim=768, depth=12, num_heads=12, ffn_layer="mlp"),
-    "vit_large": dict(embed_dim=1024, depth=24, num_heads=16, ffn_layer="mlp"),
-    "vit_giant": dict(embed_dim=1536, depth=40, num_heads=24, ffn_layer="swiglu"),
+    "vit_tiny": {"embed_dim": 192, "depth": 12, "num_heads": 3, "ffn_layer": "mlp"},
+    "vit_small": {"embed_dim": 384, "depth": 12, "num_heads": 6, "ffn_layer": "mlp"},
+    "vit_base": {"embed_dim": 768, "depth": 12, "num_heads": 12, "ffn_layer": "mlp"},
+    "vit_large": {"embed_dim": 1024, "depth": 24, "num_heads": 16, "ffn_layer": "mlp"},
+    "vit_giant": {"embed_dim": 1536, "depth": 40, "num_heads": 24, "ffn_layer": "swiglu"},
 }
 _ALIASES = {"vit_giant2": "vit_giant"}
 
