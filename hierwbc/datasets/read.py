@@ -1,0 +1,56 @@
+"""``read_dataset(name, ...)``: the one entry point to every reader, and which real datasets
+are present.
+
+>>> m = read_dataset("pbc")                                  # data_root() / pbc / ...
+>>> m = read_dataset("image_folder", "/data/raabin", label_map="raabin")
+>>> m = read_dataset("csv", "/runs/x/manifest.csv")
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from hierwbc.hierarchy import Hierarchy
+
+from .location import data_root
+from .readers import bccd, pbc, segmentation_wbc
+from .readers import read_bccd, read_csv_manifest, read_image_folder, read_pbc, read_segmentation_wbc
+
+READERS = {
+    "pbc": read_pbc,
+    "bccd": read_bccd,
+    "segmentation_wbc": read_segmentation_wbc,
+    "image_folder": read_image_folder,
+    "csv": read_csv_manifest,
+}
+REAL_DATASETS = {"pbc": pbc.locate, "bccd": bccd.locate, "segmentation_wbc": segmentation_wbc.locate}
+
+
+def read_dataset(name: str, root: str | os.PathLike | None = None, hierarchy: Hierarchy | None = None,
+                 unknown: str = "error", **kwargs) -> pd.DataFrame:
+    """Manifest of dataset ``name`` (a key of :data:`READERS`).
+
+    ``root``: the data folder or the dataset's own folder (default :func:`data_root`); for
+    ``image_folder`` the folder of class folders, for ``csv`` the CSV file. ``unknown``:
+    ``"error"`` (raise :class:`~hierwbc.hierarchy.UnknownLabelError` listing each unknown raw
+    label with its count) or ``"drop"`` (drop, record in ``attrs`` and warn). Other keyword
+    arguments go to the reader (``label_map=``, ``dataset=``, ``labels=``, ``base=``).
+    """
+    try:
+        reader = READERS[name]
+    except KeyError:
+        raise ValueError(f"no reader {name!r}; readers: {sorted(READERS)}") from None
+    return reader(root, hierarchy=hierarchy, unknown=unknown, **kwargs)
+
+
+def available_datasets(root: str | os.PathLike | None = None) -> dict[str, Path]:
+    """``{name: folder}`` for each real dataset (pbc, bccd, segmentation_wbc) found under
+    ``root`` (default: :func:`data_root`, ``{}`` when there is no data folder)."""
+    base = data_root(root, required=root is not None)
+    if base is None:
+        return {}
+    found = {name: locate(base, required=False) for name, locate in REAL_DATASETS.items()}
+    return {name: path for name, path in found.items() if path is not None}

@@ -1,0 +1,115 @@
+"""Deterministic stratified splits and k-fold assignment of a manifest.
+
+Each row gets a seeded 64-bit key from its identity (``path`` and crop box): a keyed BLAKE2b
+hash, so assignments depend on the seed and on which images are present, never on row
+order. Rows are ordered by (stratum, key) and then:
+
+- :func:`assign_splits`: each stratum (node by default) of ``n`` rows is cut into splits of
+  exactly ``floor(f * n)`` rows plus one for the splits with the largest remainders
+  ``f * n - floor(f * n)`` until ``n`` is reached (ties: the order of ``fractions``). A
+  stratum of 1 row therefore goes to the largest fraction.
+- :func:`assign_folds`: fold = position in that global order modulo ``k``, so every stratum
+  is spread over the folds with counts differing by at most one, and the fold sizes too. A
+  stratum with fewer than ``k`` rows is absent from some folds (a warning names it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .manifest import UNASSIGNED_FOLD, UNASSIGNED_SPLIT, boxes
+
+DEFAULT_FRACTIONS = {"train": 0.8, "test": 0.2}
+
+
+def row_keys(df: pd.DataFrame, seed: int, salt: str) -> np.ndarray:
+    """Seeded key per row ``[n]`` uint64 from ``path`` and box; ``salt`` separates uses."""
+    key = hashlib.blake2b(f"{salt}:{int(seed)}".encode(), digest_size=16).digest()
+    ident = df["path"].astype(str).to_numpy()
+    b = boxes(df)
+    has_box = ~np.isnan(b).all(1)
+    if has_box.any():
+        ident = ident.astype(object)
+        ident[has_box] = [f"{p}|{x0:g},{y0:g},{x1:g},{y1:g}" for p, (x0, y0, x1, y1) in zip(ident[has_box], b[has_box])]
+    digests = b"".join(hashlib.blake2b(s.encode(), digest_size=8, key=key).digest() for s in ident)
+    return np.frombuffer(digests, dtype="<u8").copy()
+
+
+def _ordered(df: pd.DataFrame, by: str, seed: int, salt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row order by (stratum, key, path), the stratum codes and the stratum names (sorted)."""
+    names, codes = np.unique(df[by].astype(str).to_numpy(), return_inverse=True)
+    order = np.lexsort((df["path"].astype(str).to_numpy(), row_keys(df, seed, salt), codes))
+    return order, codes, names
+
+
+def _rank_in_group(codes_sorted: np.ndarray) -> np.ndarray:
+    starts = np.r_[0, np.flatnonzero(np.diff(codes_sorted)) + 1]
+    sizes = np.diff(np.r_[starts, len(codes_sorted)])
+    return np.arange(len(codes_sorted)) - np.repeat(starts, sizes)
+
+
+def split_sizes(n: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """Largest-remainder sizes ``[G, S]`` for groups of sizes ``n [G]``; rows sum to ``n``."""
+    quota = n[:, None] * fractions[None, :]
+    size = np.floor(quota + 1e-9).astype(np.int64)
+    short = n - size.sum(1)
+    rem = quota - size
+    rank = np.argsort(np.argsort(-rem, axis=1, kind="stable"), axis=1, kind="stable")
+    return size + (rank < short[:, None])
+
+
+def assign_splits(df: pd.DataFrame, fractions: Mapping[str, float] | None = None, seed: int = 0,
+                  by: str = "node", column: str = "split") -> pd.DataFrame:
+    """Copy of ``df`` with ``column`` set to a split name, stratified by ``by`` (see module doc)."""
+    fractions = dict(DEFAULT_FRACTIONS if fractions is None else fractions)
+    f = np.array(list(fractions.values()), dtype=float)
+    if not len(f) or (f < 0).any() or abs(f.sum() - 1) > 1e-6:
+        raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
+    if any(not isinstance(s, str) or not s for s in fractions):
+        raise ValueError(f"split names must be non-empty strings, got {list(fractions)}")
+    out = df.copy()
+    if not len(df):
+        out[column] = pd.Series(dtype=object)
+        return out
+    order, codes, _ = _ordered(df, by, seed, "split")
+    sizes = split_sizes(np.bincount(codes), f)
+    bounds = np.cumsum(sizes, axis=1)
+    cs = codes[order]
+    which = (_rank_in_group(cs)[:, None] >= bounds[cs]).sum(1)
+    values = np.empty(len(df), dtype=object)
+    values[order] = np.array(list(fractions), dtype=object)[which]
+    out[column] = values
+    return out
+
+
+def assign_folds(df: pd.DataFrame, k: int = 5, seed: int = 0, by: str = "node", column: str = "fold",
+                 subset: np.ndarray | pd.Series | None = None) -> pd.DataFrame:
+    """Copy of ``df`` with ``column`` = fold in ``0..k-1`` stratified by ``by``; rows outside
+    the boolean ``subset`` (e.g. ``df.split == "train"``) get -1."""
+    if int(k) != k or k < 2:
+        raise ValueError(f"k must be an integer >= 2, got {k!r}")
+    mask = np.ones(len(df), bool) if subset is None else np.asarray(subset, dtype=bool)
+    if mask.shape != (len(df),):
+        raise ValueError(f"subset must be a boolean mask of length {len(df)}, got shape {mask.shape}")
+    out = df.copy()
+    folds = np.full(len(df), UNASSIGNED_FOLD, dtype=np.int64)
+    part = df.loc[mask]
+    if len(part):
+        order, codes, names = _ordered(part, by, seed, "fold")
+        sub = np.empty(len(part), dtype=np.int64)
+        sub[order] = np.arange(len(part)) % int(k)
+        folds[np.flatnonzero(mask)] = sub
+        small = {str(n): int(c) for n, c in zip(names, np.bincount(codes)) if c < k}
+        if small:
+            warnings.warn(f"{len(small)} stratum/strata with fewer rows than k={k} folds (absent from some "
+                          f"folds): {small}", stacklevel=2)
+    out[column] = folds
+    return out
+
+
+__all__ = ["DEFAULT_FRACTIONS", "UNASSIGNED_SPLIT", "assign_folds", "assign_splits", "row_keys", "split_sizes"]
