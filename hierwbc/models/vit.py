@@ -77,8 +77,8 @@ class DinoVisionTransformer(nn.Module):
             if num_register_tokens else None
         )
         self.mask_token = nn.Parameter(torch.zeros(1, embed_dim))
-        rates = ([drop_path_rate] * depth if drop_path_uniform
-                 else torch.linspace(0, drop_path_rate, depth).tolist())
+        rates = ([drop_path_rate] * depth if drop_path_uniform or depth == 1
+                 else [drop_path_rate * i / (depth - 1) for i in range(depth)])
         self.blocks = nn.ModuleList(
             Block(embed_dim, num_heads, mlp_ratio, qkv_bias=qkv_bias, proj_bias=proj_bias,
                   ffn_bias=ffn_bias, drop_path=rates[i], init_values=init_values,
