@@ -58,21 +58,22 @@ def sinkhorn_knopp(teacher_logits: Tensor, teacher_temp: float, n_iterations: in
     total weight ``1/K`` (row sums, all-reduced over ranks) and each sample ``1/B_total``;
     finally multiplied by ``B_total`` so each returned row sums to 1. ``n_samples`` is
     ``B_total``, the number of samples over all ranks (default ``B * world_size``; iBOT
-    passes the all-reduced count of masked patches). Computed in float32.
+    passes the all-reduced count of masked patches). Computed in float32; a prototype
+    whose exp underflows to 0 for every sample keeps weight 0 instead of NaN.
     """
     logits = teacher_logits.float()
     if n_samples is None:
         world = dist.get_world_size() if _distributed() else 1
         n_samples = logits.shape[0] * world
     shift = _global_max(logits)
-    if not torch.isfinite(shift):
-        shift = torch.zeros_like(shift)
+    shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))  # no host sync
     q = torch.exp((logits - shift) / teacher_temp).t()  # [K, B]
     n_prototypes = q.shape[0]
     q = q / all_reduce_sum(q.sum())
+    tiny = torch.finfo(q.dtype).tiny  # a prototype or sample whose mass underflowed stays 0
     for _ in range(n_iterations):
-        q = q / all_reduce_sum(q.sum(dim=1, keepdim=True)) / n_prototypes
-        q = q / q.sum(dim=0, keepdim=True) / n_samples
+        q = q / all_reduce_sum(q.sum(dim=1, keepdim=True)).clamp(min=tiny) / n_prototypes
+        q = q / q.sum(dim=0, keepdim=True).clamp(min=tiny) / n_samples
     return (q * n_samples).t()
 
 
