@@ -1,0 +1,100 @@
+"""Stratified splits and folds: exact per-node proportions, seeded, independent of row order."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hierwbc.datasets import assign_folds, assign_splits
+
+SIZES = {"basophil": 1, "monocyte": 2, "myelocyte": 3, "eosinophil": 7, "platelet": 10, "neutrophil_band": 103}
+
+
+def manifest(sizes=SIZES):
+    nodes = [n for n, k in sizes.items() for _ in range(k)]
+    return pd.DataFrame({"path": [f"/d/{n}/{i:04d}.jpg" for i, n in enumerate(nodes)], "dataset": "t",
+                         "raw_label": nodes, "node": nodes, "split": "", "fold": -1})
+
+
+def reference_sizes(n, fractions):
+    """Largest remainder, written out plainly: floor(f*n), then +1 by decreasing remainder."""
+    names = list(fractions)
+    base = {s: int(np.floor(fractions[s] * n + 1e-9)) for s in names}
+    by_remainder = sorted(names, key=lambda s: -(fractions[s] * n - base[s]))  # stable: ties keep dict order
+    for s in by_remainder[: n - sum(base.values())]:
+        base[s] += 1
+    return base
+
+
+FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
+
+
+def test_split_sizes_exact_per_node():
+    out = assign_splits(manifest(), FRACTIONS, seed=3)
+    for node, n in SIZES.items():
+        got = out.loc[out.node == node, "split"].value_counts().to_dict()
+        want = {k: v for k, v in reference_sizes(n, FRACTIONS).items() if v}
+        assert got == want, node
+    band = out.loc[out.node == "neutrophil_band", "split"].value_counts()
+    assert band.to_dict() == {"train": 72, "test": 21, "val": 10}   # 72.1 / 10.3 / 20.6 -> 72, 10, 21
+
+
+def test_default_fractions_and_single_member():
+    out = assign_splits(manifest())
+    assert set(out["split"]) == {"train", "test"}
+    assert out.loc[out.node == "basophil", "split"].tolist() == ["train"]
+    assert (out.loc[out.node == "platelet", "split"].value_counts() == pd.Series({"train": 8, "test": 2})).all()
+
+
+def test_deterministic_seeded_and_order_free():
+    df = manifest()
+    a = assign_splits(df, FRACTIONS, seed=0)
+    assert a["split"].tolist() == assign_splits(df, FRACTIONS, seed=0)["split"].tolist()
+    assert a["split"].tolist() != assign_splits(df, FRACTIONS, seed=1)["split"].tolist()
+    shuffled = df.sample(frac=1.0, random_state=5)
+    b = assign_splits(shuffled, FRACTIONS, seed=0)
+    assert dict(zip(b.path, b.split)) == dict(zip(a.path, a.split))
+    assert (b.index == shuffled.index).all()                      # rows keep their place
+    # other classes do not move a class's assignment
+    c = assign_splits(pd.concat([df, manifest({"lymphocyte_typical": 40})]), FRACTIONS, seed=0)
+    assert dict(zip(c.path, c.split)).items() >= dict(zip(a.path, a.split)).items()
+
+
+def test_bad_fractions():
+    with pytest.raises(ValueError, match="sum to 1"):
+        assign_splits(manifest(), {"train": 0.7, "test": 0.2})
+    with pytest.raises(ValueError, match=">= 0"):
+        assign_splits(manifest(), {"train": 1.2, "test": -0.2})
+
+
+def test_folds_balanced_per_node_and_overall():
+    with pytest.warns(UserWarning, match=r"fewer rows than k=5.*'basophil': 1"):
+        out = assign_folds(manifest(), k=5, seed=0)
+    assert set(out["fold"]) == set(range(5)) and out["fold"].dtype == np.int64
+    per = out.groupby(["node", "fold"]).size().unstack(fill_value=0)
+    for node, n in SIZES.items():
+        counts = per.loc[node].reindex(range(5), fill_value=0).to_numpy()
+        assert counts.sum() == n and counts.max() - counts.min() <= 1, node
+    sizes = out["fold"].value_counts().to_numpy()
+    assert sizes.max() - sizes.min() <= 1
+
+
+def test_folds_deterministic_order_free_and_subset():
+    df = manifest({"platelet": 12, "neutrophil_band": 30})
+    a = assign_folds(df, k=3, seed=7)
+    b = assign_folds(df.iloc[::-1], k=3, seed=7)
+    assert dict(zip(b.path, b.fold)) == dict(zip(a.path, a.fold))
+    assert a["fold"].tolist() != assign_folds(df, k=3, seed=8)["fold"].tolist()
+    split = assign_splits(df, {"train": 0.5, "test": 0.5}, seed=0)
+    f = assign_folds(split, k=3, seed=0, subset=split.split == "train")
+    assert (f.loc[split.split == "test", "fold"] == -1).all()
+    assert sorted(f.loc[split.split == "train"].groupby("node")["fold"].value_counts().unique()) == [2, 5]
+    with pytest.raises(ValueError, match="k must be"):
+        assign_folds(df, k=1)
+
+
+def test_crops_of_one_image_are_distinct_rows():
+    df = manifest({"monocyte": 2, "eosinophil": 2})
+    df["path"] = "/d/field.jpg"
+    df["box_xmin"], df["box_ymin"], df["box_xmax"], df["box_ymax"] = [0.0, 10, 20, 30], 0.0, [5.0, 15, 25, 35], 5.0
+    out = assign_splits(df, {"a": 0.5, "b": 0.5}, seed=0)
+    assert out.groupby("node")["split"].apply(sorted).tolist() == [["a", "b"], ["a", "b"]]
