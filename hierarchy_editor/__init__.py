@@ -1,1 +1,31 @@
-"""ipywidgets editor of a :class:`hierwbc.hierarchy.Hierarchy` (JupyterLab)."""
+"""ipywidgets editor of a :class:`hierwbc.hierarchy.Hierarchy` (JupyterLab).
+
+>>> from hierarchy_editor import HierarchyEditor
+>>> editor = HierarchyEditor(path="runs/demo/hierarchy.json")   # default tree unless the file exists
+>>> editor                                                        # shows the widget in JupyterLab
+>>> editor.hierarchy                                              # the edited tree
+
+The model (:class:`EditorState`: validated edits, undo stack, messages, save/load) is separate
+from the widgets (:class:`HierarchyEditor`) and the drawings (:func:`draw_tree`,
+:func:`render_tree_png`). Depends on :mod:`hierwbc.hierarchy` only.
+"""
+
+from .draw import draw_tree, ete3_available, node_colours, render_tree_png, tree_layout
+from .state import EditorState, Message, save_hierarchy, tree_rows
+from .tables import label_map_frame, label_map_summary
+from .widgets import HierarchyEditor
+
+__all__ = [
+    "EditorState",
+    "HierarchyEditor",
+    "Message",
+    "draw_tree",
+    "ete3_available",
+    "label_map_frame",
+    "label_map_summary",
+    "node_colours",
+    "render_tree_png",
+    "save_hierarchy",
+    "tree_layout",
+    "tree_rows",
+]
