@@ -11,15 +11,42 @@ see :mod:`hierwbc.datasets.manifest` for the schema and the ``attrs`` report.
 from .coarsen import coarsen
 from .images import ImageError, ValidationError, ValidationReport, load_image, validate
 from .location import DataNotFoundError, data_root
-from .manifest import (BOX_COLUMNS, COLUMNS, ManifestError, boxes, check_manifest, excluded_counts,
-                       excluded_table, write_manifest)
+from .manifest import (
+                       BOX_COLUMNS,
+                       COLUMNS,
+                       ManifestError,
+                       boxes,
+                       check_manifest,
+                       excluded_counts,
+                       excluded_table,
+                       write_manifest,
+)
 from .read import READERS, available_datasets, read_dataset
 from .splits import assign_folds, assign_splits
 from .summary import count_table, summary
 
 __all__ = [
-    "BOX_COLUMNS", "COLUMNS", "DataNotFoundError", "ImageError", "ManifestError", "READERS", "ValidationError",
-    "ValidationReport", "assign_folds", "assign_splits", "available_datasets", "boxes", "check_manifest", "coarsen",
-    "count_table", "data_root", "excluded_counts", "excluded_table", "load_image", "read_dataset", "summary",
-    "validate", "write_manifest",
+                       "BOX_COLUMNS",
+                       "COLUMNS",
+                       "READERS",
+                       "DataNotFoundError",
+                       "ImageError",
+                       "ManifestError",
+                       "ValidationError",
+                       "ValidationReport",
+                       "assign_folds",
+                       "assign_splits",
+                       "available_datasets",
+                       "boxes",
+                       "check_manifest",
+                       "coarsen",
+                       "count_table",
+                       "data_root",
+                       "excluded_counts",
+                       "excluded_table",
+                       "load_image",
+                       "read_dataset",
+                       "summary",
+                       "validate",
+                       "write_manifest",
 ]

@@ -1,7 +1,7 @@
 """Image decoding to RGB ``uint8 [H, W, 3]`` with PIL, and :func:`validate` over a manifest.
 
 Every mode PIL opens becomes RGB the same way: EXIF orientation applied first; ``L``/``1``/
-``P``/``YCbCr``/``CMYK`` through PIL's conversion (CMYK: ``R = (255-C)(255-K)/255``); alpha
+``P``/``YCbCr``/``HSV``/``CMYK`` through PIL's conversion (CMYK: ``R = (255-C)(255-K)/255``); alpha
 (``RGBA``, ``LA``, ``PA``, palette transparency) composited on white,
 ``out = round((a*c + (255-a)*255) / 255)``; 16-bit greyscale (``I;16*``, and ``I`` holding
 0..65535) scaled ``round(v * 255 / 65535)``, never clipped. Anything else is an
@@ -24,7 +24,7 @@ from .manifest import boxes
 Image.MAX_IMAGE_PIXELS = None  # whole-slide tiles are legitimate input; size is not an error here
 
 _VIA_RGBA = {"RGBA", "LA", "PA", "RGBa", "La"}
-_VIA_PIL = {"RGB", "L", "1", "P", "CMYK", "YCbCr", "RGBX"}
+_VIA_PIL = {"RGB", "L", "1", "P", "CMYK", "YCbCr", "HSV", "RGBX"}
 
 
 class ImageError(OSError):
@@ -69,7 +69,7 @@ def _to_rgb(im: Image.Image, path: str) -> np.ndarray:
         grey = ((v * 255 + 32767) // 65535).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     raise ImageError(path, "unsupported_mode", f"unsupported image mode {mode!r} (supported: RGB, L, 1, P, "
-                     "CMYK, YCbCr, RGBA, LA, PA, I;16, I)")
+                     "CMYK, YCbCr, HSV, RGBA, LA, PA, I;16, I)")
 
 
 def _crop(rgb: np.ndarray, box, path: str) -> np.ndarray:
@@ -109,7 +109,8 @@ def load_image(path: str | os.PathLike, box=None) -> np.ndarray:
         raise ImageError(path, "not_image", f"not an image PIL can identify: {_sniff(path)}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         msg = str(e)
-        kind = "truncated" if "truncated" in msg or isinstance(e, EOFError) or "premature" in msg.lower() else "unreadable"
+        cut = isinstance(e, EOFError) or any(w in msg.lower() for w in ("truncated", "premature", "end of file"))
+        kind = "truncated" if cut else "unreadable"
         what = "truncated or incomplete image data" if kind == "truncated" else "corrupt image data"
         raise ImageError(path, kind, f"{what} ({type(e).__name__}: {msg})") from None
     rgb = _to_rgb(im, path)
@@ -133,8 +134,8 @@ class ValidationReport:
     def __str__(self) -> str:
         if self.ok:
             return f"all {self.n_checked} images decode"
-        lines = [f"{len(self.failures)} of {self.n_checked} images cannot be decoded "
-                 f"({self.failures['kind'].value_counts().to_dict()}):"]
+        kinds = self.failures["kind"].value_counts().to_dict()
+        lines = [f"{len(self.failures)} of {self.n_checked} images cannot be decoded ({kinds}):"]
         lines += [f"  {p}: {r}" for p, r in zip(self.failures["path"], self.failures["reason"])]
         return "\n".join(lines)
 

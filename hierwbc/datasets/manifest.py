@@ -34,7 +34,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from hierwbc.hierarchy import Hierarchy, HierarchyError, LabelMap, UnknownLabelError, atomic_write_text
+from hierwbc.hierarchy import (
+    Hierarchy,
+    HierarchyError,
+    LabelMap,
+    UnknownLabelError,
+    atomic_write_text,
+)
 
 COLUMNS = ("path", "dataset", "raw_label", "node", "split", "fold")
 BOX_COLUMNS = ("box_xmin", "box_ymin", "box_xmax", "box_ymax")

@@ -16,8 +16,16 @@ import pandas as pd
 from hierwbc.hierarchy import Hierarchy
 
 from .location import data_root
-from .readers import bccd, pbc, segmentation_wbc
-from .readers import read_bccd, read_csv_manifest, read_image_folder, read_pbc, read_segmentation_wbc
+from .readers import (
+    bccd,
+    pbc,
+    read_bccd,
+    read_csv_manifest,
+    read_image_folder,
+    read_pbc,
+    read_segmentation_wbc,
+    segmentation_wbc,
+)
 
 READERS = {
     "pbc": read_pbc,

@@ -2,8 +2,7 @@
 
 import pytest
 
-from hierwbc.datasets import DataNotFoundError, data_root
-from hierwbc.datasets import location
+from hierwbc.datasets import DataNotFoundError, data_root, location
 
 
 def test_argument_wins(tmp_path, monkeypatch):

@@ -49,19 +49,18 @@ def field_name(n: int) -> str:
     return f"BloodImage_{n:05d}"
 
 
+def _number(text: str | None) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def wbc_boxes(xml_path: Path) -> list[tuple[float, float, float, float]]:
     """The WBC boxes of one VOC annotation as written (``xmin, ymin, xmax, ymax``; NaN if not a number)."""
-    out = []
-    for obj in ET.parse(xml_path).getroot().iter("object"):
-        if (obj.findtext("name") or "").strip().casefold() != "wbc":
-            continue
-        def num(tag: str) -> float:
-            try:
-                return float(obj.findtext(f"bndbox/{tag}"))
-            except (TypeError, ValueError):
-                return float("nan")
-        out.append(tuple(num(t) for t in ("xmin", "ymin", "xmax", "ymax")))
-    return out
+    return [tuple(_number(obj.findtext(f"bndbox/{t}")) for t in ("xmin", "ymin", "xmax", "ymax"))
+            for obj in ET.parse(xml_path).getroot().iter("object")
+            if (obj.findtext("name") or "").strip().casefold() == "wbc"]
 
 
 def _label_rows(csv_path: Path) -> pd.DataFrame:

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hierwbc.datasets import check_manifest, excluded_counts, excluded_table, load_image, read_dataset, validate
+from hierwbc.datasets import (
+    check_manifest,
+    excluded_counts,
+    excluded_table,
+    load_image,
+    read_dataset,
+    validate,
+)
 from hierwbc.hierarchy import UnknownLabelError, default_hierarchy
 
 # Measured on shared/data/bccd (labels.csv has 411 rows for 364 fields): 341 crops, 70 fields out.

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hierwbc.datasets import check_manifest, excluded_counts, excluded_table, load_image, read_dataset, validate
+from hierwbc.datasets import (
+    check_manifest,
+    excluded_counts,
+    excluded_table,
+    load_image,
+    read_dataset,
+    validate,
+)
 from hierwbc.hierarchy import UnknownLabelError, default_hierarchy
 
 # shared/data/README.md, "pbc: layout and labels"
