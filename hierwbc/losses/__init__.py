@@ -1,1 +1,51 @@
+"""Losses: the supervised terms (one per file, picked by name with :func:`get_loss`) and the
+self-supervised DINOv2 terms (DINO, iBOT, KoLeo).
 
+Supervised losses take the :class:`~hierwbc.hierarchy.Hierarchy` (its arrays) and node-index
+targets (``h.node_index``; -1 = unlabelled); see :mod:`.registry` for the head each needs.
+"""
+
+from .dino import DINOLoss
+from .distance import DistanceLoss, leaf_distance_table
+from .flat_ce import FlatCELoss
+from .hier_ce import HierCELoss, edge_weights, hier_ce, hier_ce_tables
+from .hier_supcon import HierSupConLoss, hier_supcon, level_labels, level_penalty
+from .ibot import iBOTPatchLoss
+from .koleo import KoLeoLoss, koleo_loss
+from .multilevel_ce import MultilevelCELoss, depth_log_softmax
+from .registry import LOSSES, get_loss, input_kind
+from .soft_label import SoftLabelLoss, soft_label_table
+from .supcon import SupConLoss, supcon, supcon_levels
+from .tree_ops import NodeLogProbs, check_targets, node_log_probs, segment_logsumexp
+
+__all__ = [
+    "LOSSES",
+    "DINOLoss",
+    "DistanceLoss",
+    "FlatCELoss",
+    "HierCELoss",
+    "HierSupConLoss",
+    "MultilevelCELoss",
+    "NodeLogProbs",
+    "SoftLabelLoss",
+    "SupConLoss",
+    "check_targets",
+    "depth_log_softmax",
+    "edge_weights",
+    "get_loss",
+    "hier_ce",
+    "hier_ce_tables",
+    "hier_supcon",
+    "iBOTPatchLoss",
+    "input_kind",
+    "KoLeoLoss",
+    "koleo_loss",
+    "leaf_distance_table",
+    "level_labels",
+    "level_penalty",
+    "node_log_probs",
+    "segment_logsumexp",
+    "soft_label_table",
+    "supcon",
+    "supcon_levels",
+]

@@ -1,0 +1,123 @@
+"""Hierarchical cross-entropy (HXE) of Bertinetto et al. 2020, paper eqs. 4-7, in log space.
+
+For a target node ``t`` with path ``t = C_0, C_1, ..., C_h = root`` and leaf logits ``z`` [L]::
+
+    HierCE(z, t) = - sum_{k=0}^{h-1} lambda(C_k) log P(C_k | C_{k+1}),   P(v) = sum_{l under v} softmax(z)_l
+    lambda(v)    = exp(-alpha * depth(v)) / sum_{u in all nodes} exp(-alpha * depth(u))
+
+``lambda(v)`` weighs the edge from ``v`` to its parent; the normalisation over all nodes (the
+root included) is ``get_exponential_weighting(normalize=True)`` of fiveai/making-better-mistakes
+(``better_mistakes/trees.py``), which names depth where the paper's eq. 6 says "height".
+A leaf target is eq. 5. For an internal target the same sum runs over the path from that node
+to the root (the issue's correction of eq. 7: edges below it carry no information and are not
+counted once per descendant leaf). With ``alpha = 0`` every weight is ``1/N`` and the sum
+telescopes to ``-log P(t) / N``: flat cross-entropy times ``1/N``.
+
+How it is computed (no [B, N, D] one-hot gathers): for target ``t`` every leaf ``l`` falls in
+one "ring" ``r(t, l) = depth(t) - depth(lca(t, l))``: ring 0 = the leaves under ``t``, ring
+``k`` = leaves under ``C_k`` but not under ``C_{k-1}``. One segmented log-sum-exp over the
+[B, L] logits gives each ring's log-mass ``R_k``; ``log P(C_k) + const = logcumsumexp(R)_k``
+and ``-log P(C_k | C_{k+1}) = softplus(R_{k+1} - logcumsumexp(R)_k)``. A custom autograd
+function supplies the closed-form gradient, so the whole loss is a few ops on [B, L] and
+[B, D+1] tensors and finite for logits of any magnitude.
+
+Tables (numpy, from the hierarchy's arrays): ``ring`` [N, L] int64, ``lam`` [N, D] with
+``lam[t, k] = lambda(C_k)`` for ``k < depth(t)`` and 0 beyond.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+from .tree_ops import check_targets, check_width, labelled_mean, segment_logsumexp
+
+
+def edge_weights(hierarchy, alpha: float = 0.5, normalize: bool = True) -> np.ndarray:
+    """``lambda(v) = exp(-alpha * depth(v))`` [N] (weight of the edge v -> parent), divided by
+    its sum over all nodes (root included) when ``normalize`` (Bertinetto et al.)."""
+    w = np.exp(-float(alpha) * hierarchy.depth.astype(np.float64))
+    return w / w.sum() if normalize else w
+
+
+def hier_ce_tables(hierarchy, alpha: float = 0.5, normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``(ring [N, L] int64, lam [N, D] float64)`` for :func:`hier_ce` (see the module docstring)."""
+    depth, anc = hierarchy.depth, hierarchy.ancestor_at_depth
+    ring = depth[:, None] - depth[hierarchy.lca[:, hierarchy.leaf_nodes]]
+    d = max(hierarchy.max_depth, 1)
+    k = np.arange(d)[None, :]
+    on_path = k < depth[:, None]  # C_k exists below the root
+    node_k = np.take_along_axis(anc, np.clip(depth[:, None] - k, 0, None), axis=1)  # C_k
+    lam = np.where(on_path, edge_weights(hierarchy, alpha, normalize)[node_k], 0.0)
+    return ring.astype(np.int64), lam
+
+
+class _HierCE(torch.autograd.Function):
+    """Per-sample HierCE [B] from logits [B, L], rings [B, L] and weights [B, D]."""
+
+    @staticmethod
+    def forward(ctx, logits: Tensor, ring: Tensor, lam: Tensor) -> Tensor:
+        log_ring = segment_logsumexp(logits, ring, lam.shape[1] + 1)  # [B, K]
+        cum = torch.logcumsumexp(log_ring, dim=1)  # log P(C_k) + logsumexp(logits)
+        neg_log_cond = F.softplus(log_ring[:, 1:] - cum[:, :-1])  # -log P(C_k | C_{k+1})
+        ctx.save_for_backward(logits, ring, lam, cum)
+        return (lam * neg_log_cond).sum(1)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: Tensor):
+        logits, ring, lam, cum = ctx.saved_tensors
+        # loss = sum_j c_j cum_j with c_j = lam_{j-1} - lam_j, and
+        # d cum_j / d z_l = [ring_l <= j] exp(z_l - cum_j), hence
+        # grad_l = exp(z_l - cum_{r}) * sum_{j >= r} c_j exp(cum_r - cum_j), r = ring_l (all exponents <= 0).
+        coef = F.pad(lam, (1, 0)) - F.pad(lam, (0, 1))  # [B, K]
+        k = cum.shape[1]
+        upper = torch.ones(k, k, dtype=torch.bool, device=cum.device).triu()
+        diff = (cum[:, :, None] - cum[:, None, :]).clamp(max=0)  # [B, r, j]
+        per_ring = (torch.exp(diff) * upper * coef[:, None, :]).sum(2) * grad_out[:, None]
+        grad = torch.exp(logits - cum.gather(1, ring)) * per_ring.gather(1, ring)
+        return grad, None, None
+
+
+def hier_ce(logits: Tensor, targets: Tensor, ring: Tensor, lam: Tensor, reduction: str = "mean") -> Tensor:
+    """HierCE of leaf logits [B, L] against node-index targets [B] (-1 = unlabelled).
+
+    ``ring`` [N, L] and ``lam`` [N, D] come from :func:`hier_ce_tables` (as tensors on the
+    logits' device). A root target counts as unlabelled (it has no edge). ``reduction``:
+    "mean" over labelled rows (0 when none), "sum", "none".
+    Half-precision logits are computed in float32.
+    """
+    targets = check_targets(targets, ring.shape[0], logits.shape[0])
+    check_width(logits, ring.shape[1], "leaf logits", "one column per leaf, h.leaves order")
+    x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+    labelled = targets > 0  # -1 = unlabelled; 0 = the root, which carries no information
+    idx = targets.clamp_min(0)  # unlabelled rows -> root: no edges, zero loss and gradient
+    lam_b = lam.index_select(0, idx).to(x.dtype) * labelled.unsqueeze(1).to(x.dtype)
+    per_sample = _HierCE.apply(x, ring.index_select(0, idx), lam_b)
+    return labelled_mean(per_sample, labelled, reduction)
+
+
+class HierCELoss(nn.Module):
+    """HierCE over leaf logits: ``forward(logits [B, L], targets [B]) -> loss``.
+
+    Args: hierarchy; alpha (0.5, paper); normalize (weights sum to 1 over all nodes, as
+    Bertinetto et al.); reduction ("mean" over labelled samples, "sum", "none").
+    """
+
+    input_kind = "leaf_logits"
+
+    def __init__(self, hierarchy, alpha: float = 0.5, normalize: bool = True, reduction: str = "mean") -> None:
+        super().__init__()
+        ring, lam = hier_ce_tables(hierarchy, alpha, normalize)
+        self.alpha, self.normalize, self.reduction = float(alpha), bool(normalize), reduction
+        self.register_buffer("ring", torch.as_tensor(ring), persistent=False)
+        self.register_buffer("lam", torch.as_tensor(lam, dtype=torch.float64), persistent=False)
+
+    def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
+        return hier_ce(logits, targets, self.ring, self.lam, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, normalize={self.normalize}, reduction={self.reduction!r}"
