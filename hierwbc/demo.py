@@ -1,0 +1,51 @@
+"""``hierwbc demo`` (``make demo``): the default hierarchy, then every real dataset found with
+its images counted per raw label and per mapped node; without real data, a synthetic set drawn
+for the tree. Later stages (training, embedding, evaluation, figures) run as the numbered
+notebooks when those are present.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .datasets import available_datasets, data_root, read_dataset, summary
+from .hierarchy import default_hierarchy
+
+
+def dataset_summaries(root=None, out: str | Path = "runs/demo") -> dict[str, object]:
+    """Print the tree and each dataset's counts; return ``{name: manifest}``.
+
+    Real datasets come from ``root`` (else ``HIERWBC_DATA``, else ``../shared/data``); when none
+    is found, a synthetic set is drawn under ``out/synthetic`` and used instead.
+    """
+    h = default_hierarchy()
+    print("Default hierarchy of white-blood-cell types\n")
+    print(h.ascii(labels=True))
+    print(f"\n{len(h.nodes)} nodes, {len(h.leaves)} leaves; lineages: {', '.join(h.lineages)}\n")
+    location = data_root(root, required=False)
+    found = available_datasets(location) if location is not None else {}
+    manifests = {}
+    if not found:
+        from .datasets.synthetic import make_synthetic
+
+        print(f"No real data found (looked at {root or 'HIERWBC_DATA / ../shared/data'}); "
+              f"drawing a SYNTHETIC set of toy cells under {Path(out) / 'synthetic'}.\n")
+        manifests["synthetic"] = make_synthetic(Path(out) / "synthetic", h, n_per_leaf=8, size=64)
+    for name in found:
+        manifests[name] = read_dataset(name, location, hierarchy=h)
+    for m in manifests.values():
+        print(summary(m, h))
+        print()
+    return manifests
+
+
+def main(args) -> int:
+    dataset_summaries(args.data, args.out)
+    if args.summary_only:
+        return 0
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    if not any(notebooks.glob("[0-9][0-9]_*.ipynb")):
+        return 0
+    from .notebooks import run_all  # executed with papermill into the run folder
+
+    return run_all(args.out, data=args.data)
