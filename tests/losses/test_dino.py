@@ -7,8 +7,14 @@ import textwrap
 import pytest
 import torch
 
-from hierwbc.losses.dino import (DINOLoss, batch_center, dino_global_crops_loss, sinkhorn_knopp,
-                                 softmax_center, soft_cross_entropy)
+from hierwbc.losses.dino import (
+    DINOLoss,
+    batch_center,
+    dino_global_crops_loss,
+    sinkhorn_knopp,
+    soft_cross_entropy,
+    softmax_center,
+)
 
 
 def reference_sinkhorn(logits, temp, n_iterations=3):

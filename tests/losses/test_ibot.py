@@ -6,8 +6,12 @@ import textwrap
 import torch
 
 from hierwbc.losses.dino import sinkhorn_knopp
-from hierwbc.losses.ibot import iBOTPatchLoss, ibot_dense_loss, ibot_masked_loss, \
-    masks_weight_from_masks
+from hierwbc.losses.ibot import (
+    ibot_dense_loss,
+    ibot_masked_loss,
+    iBOTPatchLoss,
+    masks_weight_from_masks,
+)
 
 B, N, K = 4, 6, 5
 

@@ -5,8 +5,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hierwbc.models.layers import (Attention, Block, drop_path, interpolate_pos_embed,
-                                   swiglu_hidden_features)
+from hierwbc.models.layers import (
+    Attention,
+    Block,
+    drop_path,
+    interpolate_pos_embed,
+    swiglu_hidden_features,
+)
 from hierwbc.models.vit import VIT_SIZES, build_vit
 
 
