@@ -12,15 +12,9 @@ tree facts. Shapes: B batch, L leaves, N nodes (``h.nodes`` order), S segments.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 from torch import Tensor
-
-# index_reduce_ is a stable CPU/CUDA kernel; only its Python API is marked beta.
-warnings.filterwarnings("ignore", message=r"index_reduce\(\) is in beta")
-
 
 def empty_segment_value(dtype: torch.dtype) -> float:
     """Value :func:`segment_logsumexp` gives an empty segment: a finite stand-in for ``-inf``."""
@@ -81,7 +75,7 @@ def segment_logsumexp(x: Tensor, segment: Tensor, num_segments: int) -> Tensor:
     segments for every row) or [B, C], int64 in ``[0, num_segments)``. Each (row, segment) is
     shifted by its own maximum, so the result is finite and exact for any finite ``x``; an
     empty segment gets :func:`empty_segment_value` (``exp`` of it is 0). Differentiable in ``x``.
-    Vectorised with flat ``index_reduce_``/``index_add`` (no [B, S, C] masks).
+    Vectorised with flat ``scatter_reduce_``/``index_add`` (no [B, S, C] masks).
     """
     b, c = x.shape
     if segment.dim() == 1:
@@ -90,7 +84,7 @@ def segment_logsumexp(x: Tensor, segment: Tensor, num_segments: int) -> Tensor:
     flat = (segment + offset).reshape(-1)
     lo = empty_segment_value(x.dtype)
     with torch.no_grad():
-        shift = x.new_full((b * num_segments,), lo).index_reduce_(0, flat, x.detach().reshape(-1), "amax")
+        shift = x.new_full((b * num_segments,), lo).scatter_reduce_(0, flat, x.detach().reshape(-1), "amax")
     e = torch.exp(x.reshape(-1) - shift.index_select(0, flat))
     total = x.new_zeros(b * num_segments).index_add(0, flat, e)
     out = shift + torch.log(total.clamp_min(torch.finfo(x.dtype).tiny))

@@ -1,0 +1,48 @@
+"""get_loss: every name builds its loss with options; input kinds; unknown names fail clearly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hierwbc.hierarchy import default_hierarchy
+from hierwbc.losses import (DistanceLoss, FlatCELoss, HierCELoss, HierSupConLoss, MultilevelCELoss,
+                            SoftLabelLoss, SupConLoss, get_loss, input_kind)
+
+EXPECTED = {
+    "ce": (FlatCELoss, "leaf_logits"),
+    "hierce": (HierCELoss, "leaf_logits"),
+    "supcon": (SupConLoss, "embedding"),
+    "hiersupcon": (HierSupConLoss, "embedding"),
+    "multilevel": (MultilevelCELoss, "depth_logits"),
+    "distance": (DistanceLoss, "leaf_logits"),
+    "softlabel": (SoftLabelLoss, "leaf_logits"),
+}
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_each_name(name):
+    h = default_hierarchy()
+    cls, kind = EXPECTED[name]
+    loss = get_loss(name, h)
+    assert type(loss) is cls and input_kind(name) == kind
+    width = {"leaf_logits": len(h.leaves), "depth_logits": len(h.nodes), "embedding": 16}[kind]
+    x = torch.randn(12, width, requires_grad=True)
+    targets = torch.tensor(list(h.leaf_nodes[:6]) * 2)
+    value = loss(x, targets)
+    value.backward()
+    assert value.item() > 0 and torch.isfinite(x.grad).all()
+
+
+def test_options_reach_the_loss():
+    h = default_hierarchy()
+    assert get_loss("hierce", h, alpha=0.1).alpha == 0.1
+    assert get_loss("HierSupCon", h, penalty="pow2").penalty == "pow2"
+    assert get_loss("softlabel", h, beta=4).beta == 4.0
+    with pytest.raises(TypeError, match="hierce"):
+        get_loss("hierce", h, beta=3)
+
+
+def test_unknown_name_lists_known():
+    with pytest.raises(KeyError, match="hiersupcon"):
+        get_loss("focal", default_hierarchy())
