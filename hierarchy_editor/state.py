@@ -70,7 +70,8 @@ class EditorState:
     Parameters
     ----------
     hierarchy: the tree to edit; the editor works on its own copy (read the result from
-        :attr:`hierarchy`). Default: :func:`default_hierarchy`, or the file at ``path``.
+        :attr:`hierarchy`). Default: the file at ``path`` when it exists, else
+        :func:`default_hierarchy`.
     path: where :meth:`save` / :meth:`load` go by default (``.json`` or ``.nwk``).
     max_undo: how many earlier versions are kept.
     """
@@ -80,15 +81,17 @@ class EditorState:
         self.path = Path(path) if path is not None else None
         if hierarchy is None:
             if self.path is not None and self.path.exists():
-                hierarchy = Hierarchy.read(self.path)
+                hierarchy, source = Hierarchy.read(self.path), f"loaded {str(self.path)!r}"
             else:
-                hierarchy = default_hierarchy()
-        if not isinstance(hierarchy, Hierarchy):
+                hierarchy, source = default_hierarchy(), "the default tree"
+        elif isinstance(hierarchy, Hierarchy):
+            source = "the given tree"
+        else:
             raise TypeError(f"hierarchy must be a hierwbc Hierarchy, not {type(hierarchy).__name__}")
         self._hierarchy = hierarchy.copy()
         self._undo: list[tuple[str, Hierarchy]] = []
         self.max_undo = max_undo
-        self.message = Message("info", f"editing {self._hierarchy!r}")
+        self.message = Message("info", f"editing {source}: {self._hierarchy!r}")
 
     # ------------------------------------------------------------------ state
     @property

@@ -45,7 +45,8 @@ class HierarchyEditor:
 
     Parameters
     ----------
-    hierarchy: the tree to edit (the editor works on a copy; read :attr:`hierarchy`).
+    hierarchy: the tree to edit (the editor works on a copy; read :attr:`hierarchy`); default:
+        the file at ``path`` when it exists, else the default tree.
     path: the file the Save/Load buttons start with (``.json`` also writes a ``.nwk`` twin).
     auto_draw: redraw the tree picture after every change (else only on "Draw").
     draw_engine: ``"auto"``, ``"ete3"`` or ``"matplotlib"`` (see :func:`render_tree_png`).
@@ -55,6 +56,7 @@ class HierarchyEditor:
                  auto_draw: bool = True, draw_engine: str = "auto"):
         self.state = EditorState(hierarchy, path)
         self.draw_engine = draw_engine
+        self._drawn: Hierarchy | None = None  # the version shown in the drawing
         self._updating = False
         B, T = w.Button, w.Text
         wide = w.Layout(width="220px")
@@ -139,9 +141,12 @@ class HierarchyEditor:
 
     def redraw(self) -> None:
         self.drawing.value = render_tree_png(self.hierarchy, engine=self.draw_engine)
+        self._drawn = self.hierarchy
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = f"HierarchyEditor({self.hierarchy!r}) (an ipywidgets editor: open in JupyterLab)"
+        return bundle
 
     # ------------------------------------------------------------------ actions
     def _do(self, changed: bool, select: str | None = None) -> None:
@@ -184,7 +189,7 @@ class HierarchyEditor:
         self.undo.disabled = not self.state.can_undo
         if self.state.path is not None and self.path.value.strip() != str(self.state.path):
             self.path.value = str(self.state.path)
-        if self.auto_draw.value:
+        if self.auto_draw.value and self._drawn is not self.hierarchy:  # every edit makes a new object
             self.redraw()
 
     def _show_node(self) -> None:

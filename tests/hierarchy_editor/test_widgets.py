@@ -196,3 +196,26 @@ def test_drawing_updates_after_edits():
 def test_repr_mimebundle_is_the_widget(editor):
     bundle = editor._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == editor.widget.model_id
+    assert bundle["text/plain"].startswith("HierarchyEditor(Hierarchy(root='wbc', nodes=49")
+
+
+def test_drawing_only_redrawn_when_the_tree_changed(tmp_path, monkeypatch):
+    ed = HierarchyEditor(default_hierarchy(), path=tmp_path / "h.json", draw_engine="matplotlib")
+    calls = []
+    monkeypatch.setattr("hierarchy_editor.widgets.render_tree_png", lambda h, engine: calls.append(h) or b"png")
+    ed.save.click()  # saving changes nothing to draw
+    ed.select("blast")
+    ed.new_name.value = "myeloblast"
+    ed.rename.click()  # refused: nothing to draw
+    assert calls == []
+    ed.new_name.value = "blast_x"
+    ed.rename.click()
+    assert len(calls) == 1 and "blast_x" in calls[0]
+    ed.undo.click()
+    assert len(calls) == 2 and "blast" in calls[1]
+    ed.auto_draw.value = False
+    ed.new_name.value = "blast_y"
+    ed.rename.click()
+    assert len(calls) == 2
+    ed.draw.click()
+    assert len(calls) == 3 and "blast_y" in calls[2]
