@@ -17,7 +17,7 @@ torchvision: crop boxes are continuous (sub-pixel); the jitter order is random p
 
 Reproducibility: every random number is drawn from ``generator`` (a ``torch.Generator``
 or an int seed) on the generator's device (CPU by default) in a fixed order, then moved
-to the images' device, so a seed gives the same crops on CPU and GPU.
+to the images' device, so a seed gives the same crop parameters on CPU and GPU.
 """
 from __future__ import annotations
 
