@@ -69,9 +69,13 @@ def _write_json(path: Path, obj) -> None:
 def _wait_for_idle_kernel(lab, timeout: float = 120) -> None:
     """Until the server reports exactly one kernel, and it is idle."""
     deadline = time.monotonic() + timeout
+    kernels: object = None
     while True:
-        kernels = _api(lab["url"], lab["token"], "/api/kernels")
-        if len(kernels) == 1 and kernels[0]["execution_state"] == "idle":
+        try:
+            kernels = _api(lab["url"], lab["token"], "/api/kernels")
+        except OSError as e:  # jupyter_server answers 500 while a kernel is still starting
+            kernels = repr(e)
+        if isinstance(kernels, list) and len(kernels) == 1 and kernels[0]["execution_state"] == "idle":
             return
         if time.monotonic() > deadline:
             pytest.fail(f"no idle kernel after {timeout:.0f} s: {kernels}\n{lab['log'].read_text()[-3000:]}")
@@ -135,20 +139,31 @@ def lab(tmp_path):
                 proc.wait()
 
 
-@pytest.mark.timeout(600)
-def test_rename_and_save_in_jupyterlab(lab):
+@pytest.fixture()
+def chromium() -> Path:
+    """Debian's chromium and Playwright, checked before JupyterLab is started."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} not found (apt-get install -y chromium chromium-driver)")
     try:
-        from playwright.sync_api import expect, sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         _unavailable("the playwright Python package is not installed")
+    return CHROMIUM
+
+
+@pytest.mark.timeout(600)
+def test_rename_and_save_in_jupyterlab(chromium, lab):
+    from playwright.sync_api import expect, sync_playwright
+
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "hierarchy_editor_browser.png"
+    for stale in (shot, ARTIFACTS / "hierarchy_editor_browser_failure.png",
+                  ARTIFACTS / "hierarchy_editor_browser_jupyterlab.log"):
+        stale.unlink(missing_ok=True)
     saved_json = lab["root"] / "runs" / "demo" / "hierarchy.json"
     saved_nwk = saved_json.with_suffix(".nwk")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1400})
         page.set_default_timeout(90_000)
         ok = False
