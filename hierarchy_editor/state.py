@@ -179,7 +179,7 @@ class EditorState:
         if remap_to_parent and affected:
             what += f", re-mapping {len(affected)} label-map entr{'y' if len(affected) == 1 else 'ies'} to {parent!r}"
         hint = (f" Tick 're-map to parent' to point them at {parent!r}."
-                if affected and not remap_to_parent else "")
+                if affected and not remap_to_parent and parent is not None else "")
         return self._edit(what, lambda h: h.remove_node(node, keep_children=keep_children,
                                                         remap_to_parent=remap_to_parent), hint)
 

@@ -125,6 +125,7 @@ def test_invalid_edits_refused_with_message(small, op, args, fragment):
     assert s.message.level == "error" and fragment in s.message.text
     assert s.message.text.startswith("refused: ")
     assert s.hierarchy == before and not s.can_undo
+    assert "None" not in s.message.text
 
 
 def test_label_map_edits(small):
