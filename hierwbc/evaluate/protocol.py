@@ -1,0 +1,163 @@
+"""The evaluation protocol: probes x folds x metrics per model and dataset, paired bootstrap
+against a reference model, back-off curves. Table schemas: see :mod:`hierwbc.evaluate`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from .backoff import DEFAULT_THRESHOLDS, backoff_curve, class_to_node_proba
+from .bootstrap import paired_bootstrap
+from .folds import fixed_split, fold_ids, stratified_folds
+from .inputs import ModelData, collect_inputs
+from .metrics import SampleStats, centroid_spearman, reduce_metrics
+from .probes import PROBES, run_probes, standardise
+
+
+@dataclass
+class EvaluationResult:
+    """Tidy tables of one evaluation (columns in the :mod:`hierwbc.evaluate` docstring)."""
+
+    metrics: pd.DataFrame
+    pooled: pd.DataFrame
+    predictions: pd.DataFrame
+    severity: pd.DataFrame
+    significance: pd.DataFrame
+    backoff: pd.DataFrame
+    hierarchy: object
+    reference: str | None
+
+
+def _split(md: ModelData, sel: np.ndarray, cv, split_key, seed: int, where: str) -> np.ndarray:
+    """Fold ids of the samples ``sel`` of one dataset; k-fold depends only on (names, labels)."""
+    if split_key is not None:
+        return fixed_split(md.split[sel], where=f"{where}, obs[{split_key!r}]")
+    if isinstance(cv, str):
+        return fold_ids(md.split[sel], where=f"{where}, obs[{cv!r}]")
+    names = md.obs_names[sel]
+    order = np.argsort(names, kind="stable")  # fold assignment independent of row order
+    fold = np.empty(len(names), np.int64)
+    fold[order] = stratified_folds(md.y[sel][order], n_splits=int(cv), seed=seed)
+    return fold
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+
+
+METRIC_COLUMNS = ["model", "dataset", "probe", "fold", "metric", "value", "n"]
+SIGNIFICANCE_COLUMNS = ["dataset", "probe", "metric", "model", "reference", "value_model", "value_reference",
+                        "delta", "ci_low", "ci_high", "significant", "n_boot", "seed"]
+BACKOFF_COLUMNS = ["model", "dataset", "probe", "threshold", "accuracy", "exact_accuracy", "mean_depth",
+                   "depth_coverage", "hierarchical_f1", "n"]
+
+
+def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str = "X_cls",
+             label_key: str = "node", dataset_key: str = "dataset", probes=PROBES, cv: int | str = 5,
+             split_key: str | None = None, seed: int = 0, knn_metric: str = "euclidean",
+             C: float | None = None, ks=(1, 5), n_boot: int = 1000, reference: str | None = None,
+             alpha: float = 0.05, backoff_thresholds=DEFAULT_THRESHOLDS, progress: bool = True,
+             dtype: torch.dtype = torch.float32) -> EvaluationResult:
+    """Evaluate embeddings with the paper's protocol (Sec. 2.4.2, Appendix B).
+
+    ``data``: AnnData, ``{model: AnnData}``, array [n, D] or ``{model: array}`` (arrays need
+    ``labels``: node names or indices; ``datasets``: a name or [n] names). Each dataset is
+    evaluated on its own, on its own label precision. Split: ``split_key`` (obs column of
+    train/test), else ``cv`` (int: seeded stratified k-fold; str: obs column of fold ids).
+    Bootstrap: every model against ``reference`` (default: the first model) on the pooled
+    out-of-fold predictions, ``n_boot`` resamples (0: skip).
+    """
+    h, models = collect_inputs(data, hierarchy, labels, datasets, use_rep, label_key, dataset_key,
+                               split_column=split_key if split_key is not None else (cv if isinstance(cv, str) else None))
+    names = [m.name for m in models]
+    if reference is not None and reference not in names:
+        raise KeyError(f"reference model {reference!r} not among {names}")
+    reference = reference if reference is not None else (names[0] if len(names) > 1 else None)
+    rows, pooled, preds, curves = [], [], [], []
+    kept: dict[tuple[str, str], dict[str, tuple[np.ndarray, SampleStats]]] = {}
+    tasks = [(m, ds) for m in models for ds in pd.unique(m.dataset)]
+    for md, ds in tqdm(tasks, desc="evaluate", disable=not progress):
+        sel = md.dataset == ds
+        where = f"model {md.name!r}, dataset {ds!r}"
+        X, y, obs = md.X[sel], md.y[sel], md.obs_names[sel]
+        fold = _split(md, sel, cv, split_key, seed, where)
+        xs = standardise(torch.as_tensor(X, dtype=torch.float64), torch.ones(len(X), dtype=torch.bool)).numpy()
+        rho, n_pairs = centroid_spearman(h, xs, y)
+        rows.append(dict(model=md.name, dataset=ds, probe="centroid", fold=-1, metric="centroid_spearman",
+                         value=rho, n=n_pairs))
+        tested = np.nonzero(fold >= 0)[0]
+        for probe, pr in run_probes(X, y, fold, probes, knn_metric=knn_metric, C=C, dtype=dtype).items():
+            stats = SampleStats.compute(h, y[tested], pr.pred[tested], pr.rank[tested], pr.classes, ks)
+            base = dict(model=md.name, dataset=ds, probe=probe)
+            for f in np.unique(fold[tested]):
+                pos = np.nonzero(fold[tested] == f)[0]
+                rows += [dict(base, fold=int(f), metric=k, value=float(v[0]), n=len(pos))
+                         for k, v in reduce_metrics(stats, pos[None]).items()]  # v: [1]
+            pooled += [dict(base, fold=-1, metric=k, value=float(v), n=len(tested))
+                       for k, v in reduce_metrics(stats).items()]
+            preds.append(pd.DataFrame(dict(
+                base, fold=fold[tested], obs_name=obs[tested], true=y[tested], pred=pr.pred[tested],
+                correct=stats.correct, lca_height=stats.lca_height)))
+            node_p = class_to_node_proba(h, pr.proba[tested], pr.classes)
+            curves.append(backoff_curve(h, node_p, y[tested], backoff_thresholds).assign(**base))
+            kept.setdefault((ds, probe), {})[md.name] = (obs[tested], stats)
+        if md.node_proba is not None:
+            curves.append(backoff_curve(h, md.node_proba[sel], y, backoff_thresholds)
+                          .assign(model=md.name, dataset=ds, probe="head"))
+    sig = _significance(kept, reference, n_boot, seed, alpha, progress) if reference and n_boot else []
+    return EvaluationResult(
+        metrics=_frame(rows, METRIC_COLUMNS), pooled=_frame(pooled, METRIC_COLUMNS),
+        predictions=_predictions(preds, h), severity=_severity(preds, h),
+        significance=pd.concat(sig, ignore_index=True)[SIGNIFICANCE_COLUMNS] if sig
+        else pd.DataFrame(columns=SIGNIFICANCE_COLUMNS),
+        backoff=pd.concat(curves, ignore_index=True)[BACKOFF_COLUMNS] if curves
+        else pd.DataFrame(columns=BACKOFF_COLUMNS),
+        hierarchy=h, reference=reference)
+
+
+def _significance(kept, reference, n_boot, seed, alpha, progress) -> list[pd.DataFrame]:
+    out = []
+    pairs = [(key, m) for key, by_model in kept.items() for m in by_model if m != reference and reference in by_model]
+    for (ds, probe), m in tqdm(pairs, desc="bootstrap", disable=not progress):
+        ref_obs, ref_stats = kept[(ds, probe)][reference]
+        obs, stats = kept[(ds, probe)][m]
+        pos = pd.Index(obs).get_indexer(ref_obs)
+        if len(obs) != len(ref_obs) or (pos < 0).any():
+            raise ValueError(f"dataset {ds!r}: models {m!r} and {reference!r} were evaluated on different "
+                             "samples (obs_names differ); a paired bootstrap needs the same samples")
+        df = paired_bootstrap(stats.take(pos), ref_stats, n_boot=n_boot, seed=seed, alpha=alpha)
+        out.append(df.assign(dataset=ds, probe=probe, model=m, reference=reference, seed=seed))
+    return out
+
+
+def _predictions(preds: list[pd.DataFrame], h) -> pd.DataFrame:
+    cols = ["model", "dataset", "probe", "fold", "obs_name", "true", "pred", "correct", "lca_height",
+            "true_lineage", "pred_lineage"]
+    if not preds:
+        return pd.DataFrame(columns=cols)
+    df = pd.concat(preds, ignore_index=True)
+    nodes = pd.Categorical.from_codes
+    cats = list(h.nodes)
+    lin = h.lineage
+    df["true_lineage"] = nodes(lin[df["true"].to_numpy()], cats)
+    df["pred_lineage"] = nodes(lin[df["pred"].to_numpy()], cats)
+    df["true"] = nodes(df["true"].to_numpy(), cats)
+    df["pred"] = nodes(df["pred"].to_numpy(), cats)
+    for c in ("model", "dataset", "probe"):
+        df[c] = df[c].astype("category")
+    return df[cols]
+
+
+def _severity(preds: list[pd.DataFrame], h) -> pd.DataFrame:
+    cols = ["model", "dataset", "probe", "lca_height", "count", "fraction"]
+    if not preds:
+        return pd.DataFrame(columns=cols)
+    df = pd.concat(preds, ignore_index=True)
+    wrong = df[df["lca_height"] > 0]
+    counts = wrong.groupby(["model", "dataset", "probe", "lca_height"]).size().rename("count").reset_index()
+    total = counts.groupby(["model", "dataset", "probe"])["count"].transform("sum")
+    return counts.assign(fraction=counts["count"] / total)[cols]

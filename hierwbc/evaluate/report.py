@@ -1,0 +1,133 @@
+"""The paper's tables from an :class:`~hierwbc.evaluate.protocol.EvaluationResult`.
+
+- :func:`summary_table`: Tables 1-3 (one per dataset): a row per model x probe, a column per
+  metric, "mean ± std" over the CV folds (std with ddof=1; rates in percent, LCA heights in
+  edges), as the paper's "wf1, bAcc" and "Lineage Acc, LCA, Hierarchical F1" blocks.
+- :func:`significance_table`: the Appendix B table (paired bootstrap against the reference).
+- :func:`report`: both, for every dataset, as CSV and Markdown files (written atomically).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hierwbc.hierarchy import atomic_write_text
+
+#: Columns of the paper's Tables 1-3, in order, with their printed names.
+PAPER_METRICS = {"weighted_f1": "wF1", "balanced_accuracy": "bAcc", "lineage_accuracy": "Lineage Acc",
+                 "mistake_severity": "LCA", "hierarchical_f1": "Hierarchical F1"}
+#: Metrics printed as they are (not as percentages).
+RAW_METRICS = ("mistake_severity", "centroid_spearman")
+
+
+def _is_raw(metric: str) -> bool:
+    return metric in RAW_METRICS or metric.startswith("hdist@")
+
+
+def _order(values, first) -> list:
+    seen = list(pd.unique(pd.Series(values, dtype=object)))
+    return [v for v in first if v in seen] + [v for v in seen if v not in first]
+
+
+def summary_table(result, dataset: str | None = None, metrics=tuple(PAPER_METRICS),
+                  formatted: bool = True) -> pd.DataFrame:
+    """Mean ± std over folds per model x probe for one dataset (the only one if None).
+
+    ``formatted``: strings "89.97 ± 0.61" under the paper's column names; else numeric columns
+    ``<metric>_mean``, ``<metric>_std``.
+    """
+    df = result.metrics
+    df = df[(df["fold"] >= 0) & df["metric"].isin(metrics)]
+    dataset = _one_dataset(df, dataset)
+    df = df[df["dataset"] == dataset]
+    if df.empty:
+        raise ValueError(f"no per-fold metrics {list(metrics)} for dataset {dataset!r}")
+    g = df.groupby(["model", "probe", "metric"], observed=True)["value"]
+    stats = pd.concat([g.mean().rename("mean"), g.std(ddof=1).rename("std")], axis=1).reset_index()
+    wide = stats.pivot(index=["model", "probe"], columns="metric", values=["mean", "std"])
+    models = _order(df["model"], [result.reference] if result.reference else [])
+    probes = _order(df["probe"], ["1nn", "20nn", "logreg"])
+    wide = wide.reindex(pd.MultiIndex.from_product([models, probes], names=["model", "probe"])).dropna(how="all")
+    out = wide.index.to_frame(index=False)
+    for m in metrics:
+        if ("mean", m) not in wide.columns:
+            continue
+        mean, std = wide[("mean", m)].to_numpy(), wide[("std", m)].to_numpy()
+        scale = 1.0 if _is_raw(m) else 100.0
+        if formatted:
+            out[PAPER_METRICS.get(m, m)] = [_pm(a * scale, b * scale) for a, b in zip(mean, std)]
+        else:
+            out[f"{m}_mean"], out[f"{m}_std"] = mean, std
+    return out
+
+
+def _pm(mean: float, std: float) -> str:
+    if np.isnan(mean):
+        return "n/a"
+    return f"{mean:.2f} ± {std:.2f}" if np.isfinite(std) else f"{mean:.2f}"
+
+
+def _one_dataset(df: pd.DataFrame, dataset: str | None) -> str:
+    names = list(pd.unique(df["dataset"]))
+    if dataset is None:
+        if len(names) != 1:
+            raise ValueError(f"several datasets {names}: pass dataset=")
+        return names[0]
+    if dataset not in names:
+        raise KeyError(f"dataset {dataset!r} not evaluated (have {names})")
+    return dataset
+
+
+def significance_table(result, dataset: str | None = None, metrics=tuple(PAPER_METRICS)) -> pd.DataFrame:
+    """Appendix B for one dataset: ``Metric, Other, Reference, Significant, Other value,
+    Reference value, Delta, CI low, CI high, Task`` (delta = other - reference)."""
+    sig = result.significance
+    if sig.empty:
+        raise ValueError("no bootstrap results (evaluate needs two or more models and n_boot > 0)")
+    dataset = _one_dataset(sig, dataset)
+    s = sig[(sig["dataset"] == dataset) & sig["metric"].isin(metrics)].copy()
+    s["_m"] = s["metric"].map({m: i for i, m in enumerate(metrics)})
+    s["_p"] = s["probe"].map({p: i for i, p in enumerate(["1nn", "20nn", "logreg"])}).fillna(9)
+    s = s.sort_values(["_m", "_p", "delta"])
+    return pd.DataFrame({
+        "Metric": s["metric"].map(lambda m: PAPER_METRICS.get(m, m)).to_numpy(), "Other": s["model"].to_numpy(),
+        "Reference": s["reference"].to_numpy(), "Significant": s["significant"].to_numpy(),
+        "Other value": s["value_model"].round(4).to_numpy(), "Reference value": s["value_reference"].round(4).to_numpy(),
+        "Delta": s["delta"].round(4).to_numpy(), "CI low": s["ci_low"].round(4).to_numpy(),
+        "CI high": s["ci_high"].round(4).to_numpy(), "Task": s["probe"].to_numpy()})
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A GitHub Markdown table (no extra dependency)."""
+    cells = [[str(c) for c in df.columns]] + [[str(v) for v in row] for row in df.itertuples(index=False)]
+    lines = ["| " + " | ".join(r) + " |" for r in cells]
+    lines.insert(1, "|" + "|".join("---" for _ in df.columns) + "|")
+    return "\n".join(lines) + "\n"
+
+
+def report(result, out_dir, metrics=tuple(PAPER_METRICS)) -> dict[str, Path]:
+    """Write, per dataset, ``table_<dataset>.{csv,md}`` (Tables 1-3) and, with a bootstrap,
+    ``significance_<dataset>.{csv,md}`` (Appendix B), plus the tidy ``metrics.csv``.
+    Returns ``{file stem: path}`` of the CSVs."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+
+    def put(stem: str, df: pd.DataFrame, title: str) -> None:
+        atomic_write_text(out / f"{stem}.csv", df.to_csv(index=False))
+        atomic_write_text(out / f"{stem}.md", f"# {title}\n\n" + to_markdown(df))
+        written[stem] = out / f"{stem}.csv"
+
+    atomic_write_text(out / "metrics.csv", result.metrics.to_csv(index=False))
+    written["metrics"] = out / "metrics.csv"
+    for ds in pd.unique(result.metrics["dataset"]):
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(ds))
+        put(f"table_{safe}", summary_table(result, ds, metrics),
+            f"{ds}: mean ± std over folds (rates in %, LCA in edges)")
+        if not result.significance.empty and ds in set(result.significance["dataset"]):
+            put(f"significance_{safe}", significance_table(result, ds, metrics),
+                f"{ds}: stratified paired bootstrap against {result.reference} (95% interval)")
+    return written
