@@ -49,7 +49,7 @@ def fixed_split(values, train=("train",), test=("test",), where: str = "split") 
     if other.any():
         bad, counts = np.unique(values[other], return_counts=True)
         raise ValueError(f"{where}: values neither train {list(train)} nor test {list(test)}: "
-                         + ", ".join(f"{b!r} ({c})" for b, c in zip(bad, counts)))
+                         + ", ".join(f"{str(b)!r} ({c})" for b, c in zip(bad, counts)))
     if not is_test.any() or not is_train.any():
         raise ValueError(f"{where}: a fixed split needs both train {list(train)} and test {list(test)} samples")
     return np.where(is_test, 0, -1).astype(np.int64)
