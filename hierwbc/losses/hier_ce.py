@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from .tree_ops import check_targets, check_width, labelled_mean, segment_logsumexp
+from .tree_ops import check_targets, check_width, segment_logsumexp
 
 
 def edge_weights(hierarchy, alpha: float = 0.5, normalize: bool = True) -> np.ndarray:
@@ -44,7 +44,9 @@ def edge_weights(hierarchy, alpha: float = 0.5, normalize: bool = True) -> np.nd
 
 
 def hier_ce_tables(hierarchy, alpha: float = 0.5, normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``(ring [N, L] int64, lam [N, D] float64)`` for :func:`hier_ce` (see the module docstring)."""
+    """``(ring [N, L] int64, lam [N, D] float64)`` for :func:`hier_ce` (see the module docstring).
+
+    The root's row (also used for unlabelled samples) has ``lam = 0``: no edge, no loss."""
     depth, anc = hierarchy.depth, hierarchy.ancestor_at_depth
     ring = depth[:, None] - depth[hierarchy.lca[:, hierarchy.leaf_nodes]]
     d = max(hierarchy.max_depth, 1)
@@ -56,48 +58,62 @@ def hier_ce_tables(hierarchy, alpha: float = 0.5, normalize: bool = True) -> tup
 
 
 class _HierCE(torch.autograd.Function):
-    """Per-sample HierCE [B] from logits [B, L], rings [B, L] and weights [B, D]."""
+    """HierCE from logits [B, L], rings [B, L] and ``weights`` [B, 2D+1] (``lam`` [B, D] then
+    the cumulative coefficients [B, D+1], each row already multiplied by the sample's share
+    of the reduction): the sum over the batch, or per sample [B] when ``reduce`` is False.
+    Closed-form backward."""
 
     @staticmethod
-    def forward(ctx, logits: Tensor, ring: Tensor, lam: Tensor) -> Tensor:
-        log_ring = segment_logsumexp(logits, ring, lam.shape[1] + 1)  # [B, K]
+    def forward(ctx, logits: Tensor, ring: Tensor, weights: Tensor, reduce: bool) -> Tensor:
+        d = (weights.shape[1] - 1) // 2
+        lam, coef = weights[:, :d], weights[:, d:]
+        log_ring = segment_logsumexp(logits, ring, d + 1)  # [B, K]
         cum = torch.logcumsumexp(log_ring, dim=1)  # log P(C_k) + logsumexp(logits)
         neg_log_cond = F.softplus(log_ring[:, 1:] - cum[:, :-1])  # -log P(C_k | C_{k+1})
-        ctx.save_for_backward(logits, ring, lam, cum)
-        return (lam * neg_log_cond).sum(1)
+        ctx.save_for_backward(logits, ring, coef, cum)
+        weighted = neg_log_cond.mul_(lam)
+        return weighted.sum() if reduce else weighted.sum(1)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor):
-        logits, ring, lam, cum = ctx.saved_tensors
-        # loss = sum_j c_j cum_j with c_j = lam_{j-1} - lam_j, and
-        # d cum_j / d z_l = [ring_l <= j] exp(z_l - cum_j), hence
-        # grad_l = exp(z_l - cum_{r}) * sum_{j >= r} c_j exp(cum_r - cum_j), r = ring_l (all exponents <= 0).
-        coef = F.pad(lam, (1, 0)) - F.pad(lam, (0, 1))  # [B, K]
-        k = cum.shape[1]
-        upper = torch.ones(k, k, dtype=torch.bool, device=cum.device).triu()
-        diff = (cum[:, :, None] - cum[:, None, :]).clamp(max=0)  # [B, r, j]
-        per_ring = (torch.exp(diff) * upper * coef[:, None, :]).sum(2) * grad_out[:, None]
-        grad = torch.exp(logits - cum.gather(1, ring)) * per_ring.gather(1, ring)
-        return grad, None, None
+        logits, ring, coef, cum = ctx.saved_tensors
+        # loss = sum_j c_j cum_j and d cum_j / d z_l = [ring_l <= j] exp(z_l - cum_j), hence
+        # grad_l = exp(z_l - cum_r) * sum_{j >= r} c_j exp(cum_r - cum_j), r = ring_l; every
+        # exponent is <= 0 (j < r is masked by the upper triangle).
+        diff = (cum.unsqueeze(2) - cum.unsqueeze(1)).clamp_(max=0)  # [B, r, j]
+        per_ring = torch.exp_(diff).mul_(coef.unsqueeze(1)).triu_().sum(2)
+        per_ring = per_ring.mul_(grad_out if grad_out.dim() == 0 else grad_out.unsqueeze(1))
+        grad = torch.exp_(logits - cum.gather(1, ring)).mul_(per_ring.gather(1, ring))
+        return grad, None, None, None
 
 
-def hier_ce(logits: Tensor, targets: Tensor, ring: Tensor, lam: Tensor, reduction: str = "mean") -> Tensor:
+def hier_ce(logits: Tensor, targets: Tensor, ring: Tensor, weights: Tensor, reduction: str = "mean") -> Tensor:
     """HierCE of leaf logits [B, L] against node-index targets [B] (-1 = unlabelled).
 
-    ``ring`` [N, L] and ``lam`` [N, D] come from :func:`hier_ce_tables` (as tensors on the
-    logits' device). A root target counts as unlabelled (it has no edge). ``reduction``:
-    "mean" over labelled rows (0 when none), "sum", "none".
-    Half-precision logits are computed in float32.
+    ``ring`` [N, L] from :func:`hier_ce_tables` and ``weights`` = :func:`pack_weights` of its
+    ``lam`` ([N, 2D+1]), as tensors on the logits' device. A root target counts as
+    unlabelled (it has no edge). ``reduction``: "mean" over labelled rows (0 when none),
+    "sum", "none" ([B], 0 for unlabelled rows). Half-precision logits run in float32.
     """
     targets = check_targets(targets, ring.shape[0], logits.shape[0])
     check_width(logits, ring.shape[1], "leaf logits", "one column per leaf, h.leaves order")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
-    labelled = targets > 0  # -1 = unlabelled; 0 = the root, which carries no information
-    idx = targets.clamp_min(0)  # unlabelled rows -> root: no edges, zero loss and gradient
-    lam_b = lam.index_select(0, idx).to(x.dtype) * labelled.unsqueeze(1).to(x.dtype)
-    per_sample = _HierCE.apply(x, ring.index_select(0, idx), lam_b)
-    return labelled_mean(per_sample, labelled, reduction)
+    idx = targets.clamp_min(0)  # unlabelled -> the root's row: lam = 0, zero loss and gradient
+    w = weights.index_select(0, idx)
+    if w.dtype != x.dtype:
+        w = w.to(x.dtype)
+    if reduction == "mean":
+        w = w / (targets > 0).sum().clamp_min(1).to(x.dtype)
+    return _HierCE.apply(x, ring.index_select(0, idx), w, reduction != "none")
+
+
+def pack_weights(lam: Tensor) -> Tensor:
+    """[N, D] -> [N, 2D+1]: ``lam`` then ``c_j = lam_{j-1} - lam_j`` (the weight of
+    ``logcumsumexp(R)_j`` in the loss, used by the backward)."""
+    return torch.cat([lam, F.pad(lam, (1, 0)) - F.pad(lam, (0, 1))], dim=1)
 
 
 class HierCELoss(nn.Module):
@@ -114,10 +130,13 @@ class HierCELoss(nn.Module):
         ring, lam = hier_ce_tables(hierarchy, alpha, normalize)
         self.alpha, self.normalize, self.reduction = float(alpha), bool(normalize), reduction
         self.register_buffer("ring", torch.as_tensor(ring), persistent=False)
-        self.register_buffer("lam", torch.as_tensor(lam, dtype=torch.float64), persistent=False)
+        weights = pack_weights(torch.as_tensor(lam, dtype=torch.float64))
+        self.register_buffer("weights", weights.float(), persistent=False)
+        self.register_buffer("weights64", weights, persistent=False)  # exact for float64 logits
 
     def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
-        return hier_ce(logits, targets, self.ring, self.lam, self.reduction)
+        weights = self.weights64 if logits.dtype == torch.float64 else self.weights
+        return hier_ce(logits, targets, self.ring, weights, self.reduction)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, normalize={self.normalize}, reduction={self.reduction!r}"

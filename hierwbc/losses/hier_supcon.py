@@ -29,7 +29,8 @@ count in ``|active|`` nor break the running maximum. The official code also keep
 sample per distinct label after each level; we keep every sample (all of them carry
 information about coarser levels), which is also what makes it loop-free.
 
-Vectorised: one similarity matrix, one [D, B, B] positive mask (:func:`.supcon_levels`).
+Vectorised: one similarity matrix and one [B, N] one-hot of the node labels for all levels
+(node indices name the same samples at every level; :func:`.supcon_levels`).
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ def level_penalty(n_levels: int, penalty: str = "inverse") -> np.ndarray:
 
 
 def hier_supcon(features: Tensor, labels: Tensor, lam: Tensor, temperature: float = 0.07,
-                max_constraint: bool = True, normalize: bool = True) -> Tensor:
-    """HierSupCon from per-level labels [B, D] (finest level first, -1 = absent) and
-    ``lam`` [D] (``lambda_l``). Returns a scalar (0 when no level has a positive pair)."""
-    loss, active = supcon_levels(features, labels, temperature, normalize)
+                max_constraint: bool = True, normalize: bool = True, num_classes: int | None = None) -> Tensor:
+    """HierSupCon from per-level node labels [B, D] (:func:`level_labels` rows: finest level
+    first, -1 = absent) and ``lam`` [D] (``lambda_l``); ``num_classes`` = N when known.
+    Returns a scalar (0 when no level has a positive pair)."""
+    loss, active = supcon_levels(features, labels, temperature, normalize, num_classes, shared_ids=True)
     if max_constraint:
         running = torch.where(active, loss, torch.full_like(loss, float("-inf")))
         loss = torch.cummax(running, dim=0).values
@@ -99,8 +101,8 @@ class HierSupConLoss(nn.Module):
         n_nodes = self.labels.shape[0] - 1
         targets = check_targets(targets, n_nodes, features.shape[0])
         rows = torch.where(targets >= 0, targets, n_nodes)  # -1 -> the all-absent row
-        return hier_supcon(features, self.labels.index_select(0, rows), self.lam,
-                           self.temperature, self.max_constraint, self.normalize)
+        return hier_supcon(features, self.labels.index_select(0, rows), self.lam, self.temperature,
+                           self.max_constraint, self.normalize, num_classes=n_nodes)
 
     def extra_repr(self) -> str:
         return (f"temperature={self.temperature}, penalty={self.penalty!r}, "

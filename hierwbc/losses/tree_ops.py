@@ -34,10 +34,11 @@ def check_targets(targets: Tensor, n_nodes: int, batch: int | None = None, what:
     if batch is not None and targets.shape[0] != batch:
         raise ValueError(f"{what} has {targets.shape[0]} entries but the batch has {batch} rows")
     targets = targets.long()
-    if targets.device.type == "meta":  # shape-only tracing: no values to check
+    if targets.device.type == "meta" or targets.numel() == 0:  # nothing to check
         return targets
-    bad = (targets < -1) | (targets >= n_nodes)
-    if targets.numel() and bool(bad.any()):
+    low, high = torch.aminmax(targets)
+    if low.item() < -1 or high.item() >= n_nodes:
+        bad = (targets < -1) | (targets >= n_nodes)
         values = sorted(set(targets[bad].tolist()))[:10]
         raise ValueError(
             f"{what} {values} are not node indices of the hierarchy ({n_nodes} nodes, "
@@ -75,20 +76,19 @@ def segment_logsumexp(x: Tensor, segment: Tensor, num_segments: int) -> Tensor:
     segments for every row) or [B, C], int64 in ``[0, num_segments)``. Each (row, segment) is
     shifted by its own maximum, so the result is finite and exact for any finite ``x``; an
     empty segment gets :func:`empty_segment_value` (``exp`` of it is 0). Differentiable in ``x``.
-    Vectorised with flat ``scatter_reduce_``/``index_add`` (no [B, S, C] masks).
+    Vectorised with ``scatter_reduce_``/``scatter_add`` along dim 1 (no [B, S, C] masks).
     """
     b, c = x.shape
     if segment.dim() == 1:
         segment = segment.expand(b, c)
-    offset = torch.arange(b, device=x.device).mul_(num_segments).unsqueeze(1)
-    flat = (segment + offset).reshape(-1)
-    lo = empty_segment_value(x.dtype)
     with torch.no_grad():
-        shift = x.new_full((b * num_segments,), lo).scatter_reduce_(0, flat, x.detach().reshape(-1), "amax")
-    e = torch.exp(x.reshape(-1) - shift.index_select(0, flat))
-    total = x.new_zeros(b * num_segments).index_add(0, flat, e)
-    out = shift + torch.log(total.clamp_min(torch.finfo(x.dtype).tiny))
-    return out.view(b, num_segments)
+        shift = x.new_full((b, num_segments), empty_segment_value(x.dtype))
+        shift.scatter_reduce_(1, segment, x.detach(), "amax")
+    e = torch.exp(x - shift.gather(1, segment))
+    total = x.new_zeros(b, num_segments).scatter_add(1, segment, e)
+    if not torch.is_grad_enabled():  # inside custom autograd functions: reuse the buffers
+        return total.clamp_min_(torch.finfo(x.dtype).tiny).log_().add_(shift)
+    return shift + torch.log(total.clamp_min(torch.finfo(x.dtype).tiny))
 
 
 class NodeLogProbs:

@@ -109,3 +109,15 @@ def test_bad_inputs():
         supcon(torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), temperature=0.0)
     with pytest.raises(ValueError, match="labels must be"):
         supcon_levels(torch.randn(4, 3), torch.zeros(3, 1, dtype=torch.long))
+
+
+def test_sparse_label_values_take_the_compact_path(rng):
+    """Label values far above the batch size use only the columns present; same value."""
+    features = torch.tensor(rng.normal(size=(20, 4)))
+    small = torch.tensor(rng.integers(-1, 4, 20))
+    big = torch.where(small >= 0, small * 1_000_003 + 17, -1)
+    assert supcon(features, big).item() == pytest.approx(supcon(features, small).item(), rel=1e-12)
+    levels = torch.stack([small, torch.where(small >= 0, small // 2, -1)], 1)
+    ref, _ = supcon_levels(features, levels, 0.1)
+    got, _ = supcon_levels(features, torch.where(levels >= 0, levels * 999_983, -1), 0.1)
+    assert torch.allclose(got, ref, rtol=1e-12)
