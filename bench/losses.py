@@ -26,6 +26,7 @@ import math
 import os
 import platform
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 
@@ -47,15 +48,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 if __name__ == "__main__" and not parse_args().omp_active:  # must precede the torch import
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch.utils import benchmark  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils import benchmark
+from tqdm.auto import tqdm
 
-from hierwbc.hierarchy import atomic_write_text, default_hierarchy  # noqa: E402
-from hierwbc.losses import LOSSES, get_loss, input_kind  # noqa: E402
-from hierwbc.losses.hier_ce import edge_weights  # noqa: E402
+from hierwbc.hierarchy import atomic_write_text, default_hierarchy
+from hierwbc.losses import LOSSES, get_loss, input_kind
+from hierwbc.losses.hier_ce import edge_weights
 
 RESULTS = Path(__file__).resolve().parent / "results" / "losses.json"
 
@@ -73,7 +74,7 @@ class OneHotHierCE(torch.nn.Module):
         num, den, w = np.zeros((n, n_leaves, d)), np.zeros((n, n_leaves, d)), np.zeros((n, d))
         for t in range(n):
             path = [h.node_index[x] for x in h.path_to_root(h.nodes[t])]
-            for k, (c, up) in enumerate(zip(path[:-1], path[1:])):
+            for k, (c, up) in enumerate(pairwise(path)):
                 num[t, :, k], den[t, :, k], w[t, k] = h.membership[c], h.membership[up], lam[c]
         self.register_buffer("onehot_num", torch.tensor(num, dtype=torch.float32))
         self.register_buffer("onehot_den", torch.tensor(den, dtype=torch.float32))
@@ -110,7 +111,7 @@ def naive_loop(name: str, h, out, targets, loss_kw):
             elif name == "hierce":
                 path = h.path_to_root(node)
                 logp = {x: torch.logsumexp(lsm[leaves[x]], 0) for x in path}
-                terms.append(sum(-lam[h.node_index[c]] * (logp[c] - logp[u]) for c, u in zip(path[:-1], path[1:])))
+                terms.append(sum(-lam[h.node_index[c]] * (logp[c] - logp[u]) for c, u in pairwise(path)))
             elif name == "distance":
                 terms.append((lsm.exp() * dist[t_list[b]].float()).sum())
             else:
@@ -249,12 +250,12 @@ def main(argv=None) -> dict:
         if name == "hierce":
             onehot = OneHotHierCE(h)
             assert math.isclose(onehot(x, targets).item(), ours.item(), rel_tol=1e-4)
-            fns["onehot"] = lambda z: onehot(z, targets)
+            fns["onehot"] = lambda z, onehot=onehot: onehot(z, targets)
         if input_kind(name) == "embedding":  # the unavoidable part: x @ x.T forward and backward
             fns["gram_floor"] = lambda z: (z @ z.T).sum()
         if name == "hiersupcon":
             paths = torch.as_tensor(h.ancestor_at_depth[:, 1:].copy()).index_select(0, targets.clamp_min(0))
-            fns["published"] = lambda z: published_hmlc(z, paths)
+            fns["published"] = lambda z, paths=paths: published_hmlc(z, paths)
         times = time_interleaved(fns, x, args.min_time, args.rounds)
         t_ours = times.pop("ours")
         t_naive = time_slow(lambda z, name=name: naive_loop(name, h, z, targets, {}), x)

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from .tree_ops import check_targets, empty_segment_value
+from .tree_ops import check_targets, empty_segment_value, full_precision
 
 _SAFE_EXP_RANGE = 80.0  # exp(-80) ~ 1.8e-35 is above float32's smallest normal number
 
@@ -48,6 +48,12 @@ def supcon_levels(features: Tensor, labels: Tensor, temperature: float = 0.07, n
         raise ValueError(f"labels must be [B, K] with B = {features.shape[0]}, got {tuple(labels.shape)}")
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
+    with full_precision(features.device):
+        return _supcon_levels(features, labels, temperature, normalize, num_classes, shared_ids)
+
+
+def _supcon_levels(features: Tensor, labels: Tensor, temperature: float, normalize: bool,
+                   num_classes: int | None, shared_ids: bool) -> tuple[Tensor, Tensor]:
     x = features.float() if features.dtype in (torch.float16, torch.bfloat16) else features
     b, k = labels.shape
     labels = labels.long()

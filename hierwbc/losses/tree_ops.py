@@ -8,13 +8,25 @@ tree facts. Shapes: B batch, L leaves, N nodes (``h.nodes`` order), S segments.
   id, stable for any finite input (each segment is shifted by its own maximum).
 - :func:`node_log_probs`: ``log P(node) = logsumexp_{leaves under node} log_softmax(logits)``
   ([B, L] -> [B, N]), the node probabilities of the paper's eq. 4 in log space.
+- :func:`full_precision`: autocast off inside a loss (mixed-precision training).
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from torch import Tensor
+
+
+def full_precision(device: torch.device):
+    """Context that turns autocast off on ``device`` (the losses' matmuls and exps stay in
+    float32 under mixed precision); a no-op for device types without autocast (meta)."""
+    if device.type in ("cpu", "cuda", "xpu", "mps", "hpu"):
+        return torch.autocast(device_type=device.type, enabled=False)
+    return contextlib.nullcontext()
+
 
 def empty_segment_value(dtype: torch.dtype) -> float:
     """Value :func:`segment_logsumexp` gives an empty segment: a finite stand-in for ``-inf``."""
@@ -94,9 +106,9 @@ def segment_logsumexp(x: Tensor, segment: Tensor, num_segments: int) -> Tensor:
 class NodeLogProbs:
     """``log P(node)`` for every node from leaf logits: [B, L] -> [B, N] (paper eq. 4, log space).
 
-    ``P(node) = sum of the softmax probabilities of the leaves under it`` (``h.membership``);
-    the root gets 0. Computed as a :func:`segment_logsumexp` over the (node, leaf) pairs of
-    the membership matrix, so it is finite for logits of any magnitude.
+    ``P(node) = sum of the softmax probabilities of the leaves under it`` (``h.membership``). Computed as a :func:`segment_logsumexp` over the (node, leaf) pairs of
+    the membership matrix, so it is finite for logits of any magnitude (the root's value is
+    0 up to rounding).
     """
 
     def __init__(self, hierarchy) -> None:

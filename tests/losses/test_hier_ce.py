@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ def naive_hier_ce(h: Hierarchy, logits: np.ndarray, targets: np.ndarray, alpha: 
         p /= p.sum()
         prob = {n: sum(p[h.leaf_index[leaf]] for leaf in h.leaves_under(n)) for n in h.nodes}
         path = h.path_to_root(h.nodes[t])
-        total += sum(-lam[c] * math.log(prob[c] / prob[up]) for c, up in zip(path[:-1], path[1:]))
+        total += sum(-lam[c] * math.log(prob[c] / prob[up]) for c, up in pairwise(path))
         count += 1
     return total / max(count, 1)
 

@@ -6,8 +6,17 @@ import pytest
 import torch
 
 from hierwbc.hierarchy import default_hierarchy
-from hierwbc.losses import (DistanceLoss, FlatCELoss, HierCELoss, HierSupConLoss, MultilevelCELoss,
-                            SoftLabelLoss, SupConLoss, get_loss, input_kind)
+from hierwbc.losses import (
+    DistanceLoss,
+    FlatCELoss,
+    HierCELoss,
+    HierSupConLoss,
+    MultilevelCELoss,
+    SoftLabelLoss,
+    SupConLoss,
+    get_loss,
+    input_kind,
+)
 
 EXPECTED = {
     "ce": (FlatCELoss, "leaf_logits"),
@@ -46,3 +55,15 @@ def test_options_reach_the_loss():
 def test_unknown_name_lists_known():
     with pytest.raises(KeyError, match="hiersupcon"):
         get_loss("focal", default_hierarchy())
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_no_hard_coded_device(name):
+    """Every loss follows its buffers and inputs: it runs shape-only on the meta device."""
+    h = default_hierarchy()
+    loss = get_loss(name, h).to("meta")
+    width = {"leaf_logits": len(h.leaves), "depth_logits": len(h.nodes), "embedding": 16}[input_kind(name)]
+    x = torch.empty(8, width, device="meta", requires_grad=True)
+    value = loss(x, torch.zeros(8, dtype=torch.long, device="meta"))
+    value.backward()
+    assert value.device.type == "meta" and value.shape == () and x.grad.shape == x.shape

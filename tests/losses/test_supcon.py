@@ -84,7 +84,7 @@ def test_gradcheck_float64(rng):
     features = torch.tensor(rng.normal(size=(10, 4)), requires_grad=True)
     labels = torch.tensor([0, 0, 1, 1, 1, 2, -1, 2, 3, 0])
     for tau, normalize in [(0.07, True), (0.01, True), (0.3, False)]:
-        assert torch.autograd.gradcheck(lambda x: supcon(x, labels, tau, normalize), (features,))
+        assert torch.autograd.gradcheck(lambda x, t=tau, n=normalize: supcon(x, labels, t, n), (features,))
 
 
 def test_extreme_features_and_unlabelled_batch(rng):
@@ -121,3 +121,13 @@ def test_sparse_label_values_take_the_compact_path(rng):
     ref, _ = supcon_levels(features, levels, 0.1)
     got, _ = supcon_levels(features, torch.where(levels >= 0, levels * 999_983, -1), 0.1)
     assert torch.allclose(got, ref, rtol=1e-12)
+
+
+def test_autocast_keeps_full_precision(rng):
+    """Under CPU bfloat16 autocast the similarities must still be computed in float32."""
+    features = torch.tensor(rng.normal(size=(32, 16)), dtype=torch.float32)
+    labels = torch.tensor(rng.integers(0, 4, 32))
+    expected = supcon(features, labels)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        got = supcon(features, labels)
+    assert got.dtype == torch.float32 and got.item() == pytest.approx(expected.item(), rel=1e-6)

@@ -8,8 +8,12 @@ import torch
 
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
 from hierwbc.losses import LOSSES, get_loss, input_kind
-from hierwbc.models.supervised_heads import (DepthLogitHead, EmbeddingHead, LeafLogitHead,
-                                             build_supervised_head)
+from hierwbc.models.supervised_heads import (
+    DepthLogitHead,
+    EmbeddingHead,
+    LeafLogitHead,
+    build_supervised_head,
+)
 
 IN_DIM = 24
 
