@@ -8,14 +8,14 @@ targets (``h.node_index``; -1 = unlabelled); see :mod:`.registry` for the head e
 from .dino import DINOLoss
 from .distance import DistanceLoss, leaf_distance_table
 from .flat_ce import FlatCELoss
-from .hier_ce import HierCELoss, edge_weights, hier_ce, hier_ce_tables
-from .hier_supcon import HierSupConLoss, hier_supcon, level_labels, level_penalty
+from .hier_ce import HierCELoss, edge_weights, hier_ce_loss, hier_ce_tables, pack_weights
+from .hier_supcon import HierSupConLoss, hier_supcon_loss, level_labels, level_penalty
 from .ibot import iBOTPatchLoss
 from .koleo import KoLeoLoss, koleo_loss
 from .multilevel_ce import MultilevelCELoss, depth_log_softmax
 from .registry import LOSSES, get_loss, input_kind
 from .soft_label import SoftLabelLoss, soft_label_table
-from .supcon import SupConLoss, supcon, supcon_levels
+from .supcon import SupConLoss, supcon_levels, supcon_loss
 from .tree_ops import NodeLogProbs, check_targets, node_log_probs, segment_logsumexp
 
 __all__ = [
@@ -34,9 +34,9 @@ __all__ = [
     "depth_log_softmax",
     "edge_weights",
     "get_loss",
-    "hier_ce",
+    "hier_ce_loss",
     "hier_ce_tables",
-    "hier_supcon",
+    "hier_supcon_loss",
     "iBOTPatchLoss",
     "input_kind",
     "koleo_loss",
@@ -44,8 +44,9 @@ __all__ = [
     "level_labels",
     "level_penalty",
     "node_log_probs",
+    "pack_weights",
     "segment_logsumexp",
     "soft_label_table",
-    "supcon",
     "supcon_levels",
+    "supcon_loss",
 ]

@@ -44,7 +44,7 @@ def edge_weights(hierarchy, alpha: float = 0.5, normalize: bool = True) -> np.nd
 
 
 def hier_ce_tables(hierarchy, alpha: float = 0.5, normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``(ring [N, L] int64, lam [N, D] float64)`` for :func:`hier_ce` (see the module docstring).
+    """``(ring [N, L] int64, lam [N, D] float64)`` for :func:`hier_ce_loss` (see the module docstring).
 
     The root's row (also used for unlabelled samples) has ``lam = 0``: no edge, no loss."""
     depth, anc = hierarchy.depth, hierarchy.ancestor_at_depth
@@ -88,7 +88,7 @@ class _HierCE(torch.autograd.Function):
         return grad, None, None, None
 
 
-def hier_ce(logits: Tensor, targets: Tensor, ring: Tensor, weights: Tensor, reduction: str = "mean") -> Tensor:
+def hier_ce_loss(logits: Tensor, targets: Tensor, ring: Tensor, weights: Tensor, reduction: str = "mean") -> Tensor:
     """HierCE of leaf logits [B, L] against node-index targets [B] (-1 = unlabelled).
 
     ``ring`` [N, L] from :func:`hier_ce_tables` and ``weights`` = :func:`pack_weights` of its
@@ -136,7 +136,7 @@ class HierCELoss(nn.Module):
 
     def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
         weights = self.weights64 if logits.dtype == torch.float64 else self.weights
-        return hier_ce(logits, targets, self.ring, weights, self.reduction)
+        return hier_ce_loss(logits, targets, self.ring, weights, self.reduction)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, normalize={self.normalize}, reduction={self.reduction!r}"

@@ -66,17 +66,19 @@ def level_penalty(n_levels: int, penalty: str = "inverse") -> np.ndarray:
     return 1.0 / levels if penalty == "inverse" else 2.0 ** (1.0 / levels)
 
 
-def hier_supcon(features: Tensor, labels: Tensor, lam: Tensor, temperature: float = 0.07,
+def hier_supcon_loss(features: Tensor, labels: Tensor, lam: Tensor, temperature: float = 0.07,
                 max_constraint: bool = True, normalize: bool = True, num_classes: int | None = None) -> Tensor:
     """HierSupCon from per-level node labels [B, D] (:func:`level_labels` rows: finest level
     first, -1 = absent) and ``lam`` [D] (``lambda_l``); ``num_classes`` = N when known.
     Returns a scalar (0 when no level has a positive pair)."""
     loss, active = supcon_levels(features, labels, temperature, normalize, num_classes, shared_ids=True)
-    if max_constraint:
-        running = torch.where(active, loss, torch.full_like(loss, float("-inf")))
-        loss = torch.cummax(running, dim=0).values
-    weighted = torch.where(active, lam.to(loss.dtype) * loss, torch.zeros_like(loss))
-    return weighted.sum() / active.sum().clamp_min(1).to(loss.dtype)
+    with torch.no_grad():  # total = sum_j loss_j * route_j: where each level's max comes from
+        share = torch.where(active, lam.to(loss.dtype), 0) / active.sum().clamp_min(1)
+        if max_constraint:
+            running = torch.where(active, loss, float("-inf"))
+            source = torch.cummax(running, dim=0).indices  # finer level holding the running max
+            share = torch.zeros_like(share).scatter_add_(0, source, share)
+    return loss @ share
 
 
 class HierSupConLoss(nn.Module):
@@ -101,7 +103,7 @@ class HierSupConLoss(nn.Module):
         n_nodes = self.labels.shape[0] - 1
         targets = check_targets(targets, n_nodes, features.shape[0])
         rows = torch.where(targets >= 0, targets, n_nodes)  # -1 -> the all-absent row
-        return hier_supcon(features, self.labels.index_select(0, rows), self.lam, self.temperature,
+        return hier_supcon_loss(features, self.labels.index_select(0, rows), self.lam, self.temperature,
                            self.max_constraint, self.normalize, num_classes=n_nodes)
 
     def extra_repr(self) -> str:

@@ -101,20 +101,21 @@ class _SupConLevels(torch.autograd.Function):
     Inputs besides ``xs`` are label-side constants: ``onehot`` [B, C], ``column`` [B, K]
     (each entry's column), ``part`` [B, K] (taking part), ``n_pos`` [B, K] (clamped >= 1),
     ``weight`` [B, K] (1/#anchors with a positive, 0 elsewhere), ``shift`` (an upper bound
-    of ``s``). With ``d_ik = sum_j e_ij part_jk``, ``e = exp(s - shift)`` off the diagonal::
+    of ``s``). With ``u = s - shift``, ``e = exp(u)`` off the diagonal, ``d_ik = sum_j e_ij part_jk``
+    (the shift cancels between the two terms)::
 
-        loss_k = sum_i weight_ik (shift + log d_ik - (sum_{j~i} s_ij) / n_ik)
-        dloss/ds_ij = sum_k a_ik (e_ij part_jk / d_ik - [j ~_k i, j != i] / n_ik),  a = g * weight
+        loss_k = sum_i weight_ik (log d_ik - (sum_{j ~k i, j != i} u_ij) / n_ik)
+        dloss/ds_ij = sum_k a_ik (e_ij part_jk / d_ik - [j ~k i, j != i] / n_ik),  a = g * weight
     """
 
     @staticmethod
     def forward(ctx, xs, onehot, column, part, n_pos, weight, shift: float):
-        sim = xs @ xs.T
-        pos_sum = (sim @ onehot).gather(1, column) - sim.diagonal().unsqueeze(1)
-        e = torch.exp(sim - shift)
+        u = torch.addmm(xs.new_full((1, 1), -shift), xs, xs.T)  # s - shift <= 0
+        pos_sum = (u @ onehot).gather(1, column) - u.diagonal().unsqueeze(1)
+        e = u.exp_()  # u is not needed any more
         e.diagonal().zero_()
         denom = (e @ part).clamp_min_(torch.finfo(xs.dtype).tiny)  # [B, K]
-        per_anchor = torch.log(denom) + shift - pos_sum / n_pos
+        per_anchor = torch.log(denom).sub_(pos_sum.div_(n_pos))
         ctx.save_for_backward(xs, e, denom, onehot, column, part, n_pos, weight)
         return (per_anchor * weight).sum(0)
 
@@ -123,15 +124,16 @@ class _SupConLevels(torch.autograd.Function):
     def backward(ctx, grad_out):
         xs, e, denom, onehot, column, part, n_pos, weight = ctx.saved_tensors
         a = weight * grad_out  # [B, K]
-        grad_sim = e * ((a / denom) @ part.T)  # denominators
         a_pos = a / n_pos
         per_column = torch.zeros_like(onehot).scatter_add_(1, column, a_pos)  # [B, C]
-        grad_sim -= per_column @ onehot.T  # positives (their own label includes j = i ...)
-        grad_sim.diagonal().add_(a_pos.sum(1))  # ... which the "- s_ii" term takes back out
-        return (grad_sim + grad_sim.T) @ xs, None, None, None, None, None, None
+        # minus dloss/ds: positives (their own label includes j = i, which the "- u_ii" term
+        # takes back out) minus denominators
+        neg_grad = torch.addcmul(per_column @ onehot.T, e, (a / denom) @ part.T, value=-1)
+        neg_grad.diagonal().sub_(a_pos.sum(1))
+        return torch.addmm(xs, neg_grad + neg_grad.T, xs, beta=0, alpha=-1), None, None, None, None, None, None
 
 
-def supcon(features: Tensor, labels: Tensor, temperature: float = 0.07, normalize: bool = True,
+def supcon_loss(features: Tensor, labels: Tensor, temperature: float = 0.07, normalize: bool = True,
            num_classes: int | None = None) -> Tensor:
     """SupCon of ``features`` [B, F] with flat integer ``labels`` [B] (-1 = unlabelled): a scalar."""
     if labels.dim() != 1:
@@ -162,7 +164,7 @@ class SupConLoss(nn.Module):
         targets = check_targets(targets, self.is_leaf.shape[0], features.shape[0])
         if self.coarse == "ignore":
             targets = torch.where(self.is_leaf.index_select(0, targets.clamp_min(0)), targets, -1)
-        return supcon(features, targets, self.temperature, self.normalize, num_classes=self.is_leaf.shape[0])
+        return supcon_loss(features, targets, self.temperature, self.normalize, num_classes=self.is_leaf.shape[0])
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, coarse={self.coarse!r}"

@@ -10,7 +10,7 @@ import torch
 
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
 from hierwbc.losses.hier_supcon import HierSupConLoss, level_labels
-from hierwbc.losses.supcon import supcon
+from hierwbc.losses.supcon import supcon_loss
 
 
 def naive_level_supcon(z: np.ndarray, labels: list, tau: float) -> float | None:
@@ -82,8 +82,8 @@ def test_max_constraint_binds():
     targets = torch.tensor(h.indices(["a", "b", "a", "b", "c", "d", "c", "d"]))
     with_max = HierSupConLoss(h, max_constraint=True)(features, targets)
     without = HierSupConLoss(h, max_constraint=False)(features, targets)
-    fine = supcon(features, targets, 0.07)
-    coarse = supcon(features, torch.tensor([int(h.lineage[t]) for t in targets]), 0.07)
+    fine = supcon_loss(features, targets, 0.07)
+    coarse = supcon_loss(features, torch.tensor([int(h.lineage[t]) for t in targets]), 0.07)
     assert fine > coarse  # the situation the constraint is for
     assert without.item() == pytest.approx((fine + coarse / 2).item() / 2, rel=1e-9)
     assert with_max.item() == pytest.approx((fine + fine / 2).item() / 2, rel=1e-9)
@@ -94,7 +94,7 @@ def test_one_level_tree_equals_supcon(rng):
     features = torch.tensor(rng.normal(size=(40, 8)))
     targets = torch.tensor(h.leaf_nodes[rng.integers(0, 5, 40)])
     targets[:4] = -1
-    expected = supcon(features, targets, 0.07)
+    expected = supcon_loss(features, targets, 0.07)
     assert HierSupConLoss(h)(features, targets).item() == pytest.approx(expected.item(), rel=1e-12)
 
 

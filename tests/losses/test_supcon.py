@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from hierwbc.hierarchy import default_hierarchy
-from hierwbc.losses.supcon import SupConLoss, supcon, supcon_levels
+from hierwbc.losses.supcon import SupConLoss, supcon_levels, supcon_loss
 
 pml_losses = pytest.importorskip("pytorch_metric_learning.losses")
 
@@ -36,7 +36,7 @@ def test_equals_pytorch_metric_learning(rng, tau):
     features = torch.tensor(rng.normal(size=(64, 16)))
     labels = torch.tensor(rng.integers(0, 6, 64))
     expected = pml_losses.SupConLoss(temperature=tau)(features, labels)
-    assert supcon(features, labels, tau).item() == pytest.approx(expected.item(), rel=1e-9)
+    assert supcon_loss(features, labels, tau).item() == pytest.approx(expected.item(), rel=1e-9)
 
 
 def test_unlabelled_rows_take_no_part(rng):
@@ -44,7 +44,7 @@ def test_unlabelled_rows_take_no_part(rng):
     labels = torch.tensor(rng.integers(-1, 4, 40))
     keep = labels >= 0
     expected = pml_losses.SupConLoss(temperature=0.07)(features[keep], labels[keep])
-    assert supcon(features, labels).item() == pytest.approx(expected.item(), rel=1e-9)
+    assert supcon_loss(features, labels).item() == pytest.approx(expected.item(), rel=1e-9)
 
 
 @pytest.mark.parametrize("tau,normalize", [(0.07, True), (0.01, True), (0.2, False)])
@@ -53,7 +53,7 @@ def test_matches_per_anchor_loop_on_both_paths(rng, tau, normalize):
     features = rng.normal(size=(30, 5)) * (0.3 if not normalize else 1.0)
     labels = rng.integers(-1, 5, 30)
     labels[:3] = [7, 8, 8]  # a singleton class (no positive) and a pair
-    got = supcon(torch.tensor(features), torch.tensor(labels), tau, normalize)
+    got = supcon_loss(torch.tensor(features), torch.tensor(labels), tau, normalize)
     assert got.item() == pytest.approx(naive_supcon(features, labels, tau, normalize), rel=1e-9)
 
 
@@ -84,7 +84,7 @@ def test_gradcheck_float64(rng):
     features = torch.tensor(rng.normal(size=(10, 4)), requires_grad=True)
     labels = torch.tensor([0, 0, 1, 1, 1, 2, -1, 2, 3, 0])
     for tau, normalize in [(0.07, True), (0.01, True), (0.3, False)]:
-        assert torch.autograd.gradcheck(lambda x, t=tau, n=normalize: supcon(x, labels, t, n), (features,))
+        assert torch.autograd.gradcheck(lambda x, t=tau, n=normalize: supcon_loss(x, labels, t, n), (features,))
 
 
 def test_extreme_features_and_unlabelled_batch(rng):
@@ -100,13 +100,13 @@ def test_extreme_features_and_unlabelled_batch(rng):
     zero = loss(empty, torch.full((6,), -1))
     zero.backward()
     assert zero.item() == 0.0 and torch.isfinite(empty.grad).all() and empty.grad.abs().sum() == 0
-    lone = supcon(torch.randn(1, 3), torch.tensor([0]))
+    lone = supcon_loss(torch.randn(1, 3), torch.tensor([0]))
     assert lone.item() == 0.0
 
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="temperature"):
-        supcon(torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), temperature=0.0)
+        supcon_loss(torch.randn(4, 3), torch.tensor([0, 0, 1, 1]), temperature=0.0)
     with pytest.raises(ValueError, match="labels must be"):
         supcon_levels(torch.randn(4, 3), torch.zeros(3, 1, dtype=torch.long))
 
@@ -116,7 +116,7 @@ def test_sparse_label_values_take_the_compact_path(rng):
     features = torch.tensor(rng.normal(size=(20, 4)))
     small = torch.tensor(rng.integers(-1, 4, 20))
     big = torch.where(small >= 0, small * 1_000_003 + 17, -1)
-    assert supcon(features, big).item() == pytest.approx(supcon(features, small).item(), rel=1e-12)
+    assert supcon_loss(features, big).item() == pytest.approx(supcon_loss(features, small).item(), rel=1e-12)
     levels = torch.stack([small, torch.where(small >= 0, small // 2, -1)], 1)
     ref, _ = supcon_levels(features, levels, 0.1)
     got, _ = supcon_levels(features, torch.where(levels >= 0, levels * 999_983, -1), 0.1)
@@ -127,7 +127,7 @@ def test_autocast_keeps_full_precision(rng):
     """Under CPU bfloat16 autocast the similarities must still be computed in float32."""
     features = torch.tensor(rng.normal(size=(32, 16)), dtype=torch.float32)
     labels = torch.tensor(rng.integers(0, 4, 32))
-    expected = supcon(features, labels)
+    expected = supcon_loss(features, labels)
     with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
-        got = supcon(features, labels)
+        got = supcon_loss(features, labels)
     assert got.dtype == torch.float32 and got.item() == pytest.approx(expected.item(), rel=1e-6)
