@@ -38,6 +38,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..hierarchy.io import default_file_mode
+
 from hierwbc.models.layers import interpolate_pos_embed
 from hierwbc.models.vit import VIT_SIZES, DinoVisionTransformer
 
@@ -236,6 +238,7 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp_name, default_file_mode())
         with os.fdopen(fd, "wb") as handle:
             torch.save(obj, handle)
             handle.flush()

@@ -86,3 +86,38 @@ def barrier() -> None:
 def cleanup() -> None:
     if is_initialized():
         dist.destroy_process_group()
+
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    """all_gather along dim 0; backward sums the gradient over processes (all-reduce of a
+    contiguous copy: gloo's all-to-all path in ``torch.distributed.nn`` mishandles the
+    non-contiguous gradient chunks that slicing or transposing the gathered tensor produces)
+    and returns this process's rows."""
+
+    @staticmethod
+    def forward(ctx, t: torch.Tensor) -> torch.Tensor:
+        t = t.contiguous()
+        parts = [torch.empty_like(t) for _ in range(get_world_size())]
+        dist.all_gather(parts, t)
+        ctx.rows, ctx.rank = t.shape[0], get_rank()
+        return torch.cat(parts, dim=0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad[ctx.rank * ctx.rows : (ctx.rank + 1) * ctx.rows]
+
+
+def gather_with_grad(t: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``t`` [B, ...] (same B everywhere) from every process along dim 0, keeping the
+    autograd graph: each process's rows receive the sum over processes of the gradients of
+    their losses. ``t`` itself in one process."""
+    if not is_initialized():
+        return t
+    if not t.requires_grad:
+        parts = [torch.empty_like(t.contiguous()) for _ in range(get_world_size())]
+        dist.all_gather(parts, t.contiguous())
+        return torch.cat(parts, dim=0)
+    return _GatherWithGrad.apply(t)

@@ -115,14 +115,21 @@ def collate_masks(batch_size: int, grid_size: int | tuple[int, int],
         target = int(n_patches * rng.uniform(probs[i], probs[i + 1]))
         masks[i] = generator(target, rng).reshape(-1)
         upperbound += int(n_patches * probs[i + 1])
-    masks = torch.from_numpy(masks[rng.permutation(batch_size)])
+    out = mask_batch(torch.from_numpy(masks[rng.permutation(batch_size)]))
+    out["upperbound"] = upperbound
+    return out
+
+
+def mask_batch(masks: Tensor) -> dict[str, Tensor]:
+    """The index tensors of a mask batch: ``masks`` [B, N] bool -> ``masks``,
+    ``mask_indices_list`` [M] (flat indices into B*N), ``masks_weight`` [M] (1 / masked
+    patches of that crop), ``n_masked_patches`` [1]. Used on a process's rows of a global batch."""
+    masks = masks.contiguous()
     mask_indices_list = masks.flatten().nonzero().flatten()
     per_crop = 1.0 / masks.sum(-1).clamp(min=1).float()
-    masks_weight = per_crop.unsqueeze(-1).expand_as(masks)[masks]
     return {
         "masks": masks,
         "mask_indices_list": mask_indices_list,
-        "masks_weight": masks_weight,
+        "masks_weight": per_crop.unsqueeze(-1).expand_as(masks)[masks],
         "n_masked_patches": torch.full((1,), mask_indices_list.shape[0], dtype=torch.long),
-        "upperbound": upperbound,
     }

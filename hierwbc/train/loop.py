@@ -1,0 +1,260 @@
+"""``fit(config)``: one training run, from the config to a run folder that never loses work.
+
+Follows ``dinov2/train/train.py`` (``do_train``): per step, the scheduled lr / weight decay /
+last-layer lr are applied, the loss terms computed and backpropagated, gradients clipped per
+student module, AdamW steps, the teacher follows by EMA with the scheduled momentum.
+
+Run folder ``cfg.out``::
+
+    config.yaml          the resolved config (written before training starts)
+    hierarchy.json       the tree and label maps the run used
+    train_manifest.csv   the training rows (path, node, target, ...)
+    metrics.jsonl        one line per step: every loss term, lr, wd, momentum, teacher_temp,
+                         images/s
+    checkpoints/         step_NNNNNN.pt, atomic, the newest ``keep_checkpoints`` kept
+
+Determinism: every random draw of step ``s`` is seeded from ``(seed, s)`` (data order, crops,
+masks, drop-path), so ``resume`` continues exactly where the checkpoint left off: a run killed
+at any moment and resumed ends with the same weights as one that never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from ..datasets import write_manifest
+from ..hierarchy import Hierarchy, atomic_write_text, default_hierarchy
+from ..models.checkpoints import load_backbone_state
+from .augment import AugmentConfig, global_crops
+from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
+from .config import TrainConfig, from_dict, make_config
+from .data import ManifestImages, StepBatchSampler, make_loader, steps_per_epoch
+from .distributed import DistInfo, init_distributed
+from .masking import collate_masks, mask_batch
+from .meta_arch import MetaArch, reduce_terms
+from .param_groups import apply_schedule, param_groups
+from .prepare import training_rows
+from .schedules import build_schedules
+from .wrap import autocast_context, clip_gradients, resolve_precision, wrap_student
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN or inf: names the step, the term and the batch's files."""
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    checkpoint: Path
+    step: int
+    metrics: pd.DataFrame
+
+
+def step_seed(seed: int, step: int, stream: int, rank: int = 0) -> int:
+    """A 63-bit seed for one random stream of one step (and process)."""
+    return int(np.random.SeedSequence([seed, step, stream, rank]).generate_state(2, np.uint64)[0] >> 1)
+
+
+def load_hierarchy(cfg: TrainConfig) -> Hierarchy:
+    return Hierarchy.read(cfg.data.hierarchy) if cfg.data.hierarchy else default_hierarchy()
+
+
+def build_optimizer(model: MetaArch, cfg: TrainConfig) -> torch.optim.AdamW:
+    o = cfg.optim
+    groups = param_groups(model.student.backbone, o.layerwise_decay, o.patch_embed_lr_mult)
+    for name in ("dino_head", "ibot_head", "sup_head"):
+        head = getattr(model.student, name)
+        if head is not None:
+            groups += param_groups(head)
+    return torch.optim.AdamW(groups, betas=(o.adamw_beta1, o.adamw_beta2))
+
+
+def load_pretrained(model: MetaArch, path: str) -> None:
+    """Pretrained backbone (DINOv2 hub / DinoBloom / ours) into student and teacher; a file of
+    another architecture raises :class:`~hierwbc.models.checkpoints.CheckpointError` listing
+    the mismatched keys before any training."""
+    load_backbone_state(path, model.student.backbone)
+    model.teacher.backbone.load_state_dict(model.student.backbone.state_dict())
+
+
+def _metrics_log(run_dir: Path, start_step: int):
+    """Open metrics.jsonl for appending, dropping lines of steps a resume will redo."""
+    path = run_dir / "metrics.jsonl"
+    if path.exists():
+        keep = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] < start_step]
+        atomic_write_text(path, "".join(ln + "\n" for ln in keep))
+    return path.open("a", encoding="utf-8")
+
+
+def _check_finite(values: dict[str, float], step: int, files: list[str], last: Path | None) -> None:
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        shown = ", ".join(files[:8]) + (f" ... (+{len(files) - 8})" if len(files) > 8 else "")
+        raise NonFiniteLossError(
+            f"step {step}: loss term(s) {', '.join(repr(b) for b in bad)} = "
+            f"{', '.join(str(values[b]) for b in bad)}; batch files: {shown}. Training stopped; "
+            f"the last good checkpoint is {last or 'none (no checkpoint written yet)'}.")
+
+
+def fit(config: TrainConfig | dict | str | Path | None = None, resume: bool | str = False,
+        progress: bool = True, **overrides) -> RunResult:
+    """Train one model; returns the run folder, its last checkpoint and the metrics.
+
+    ``config``: a TrainConfig, a dict of it, or a YAML file; ``overrides``: ``key=value`` pairs
+    (``fit("hierce.yaml", max_steps=10, **{"model.img_size": 56})``). ``resume``: ``True`` to
+    continue from the newest checkpoint of the run folder (a fresh start if it has none), or a
+    checkpoint path.
+    """
+    cfg = _as_config(config, overrides)
+    dist = init_distributed(cfg.device)
+    h = load_hierarchy(cfg)
+    manifest, targets = training_rows(cfg, h)
+    model = MetaArch(cfg, h)
+    if cfg.model.pretrained:
+        load_pretrained(model, cfg.model.pretrained)
+    run_dir = Path(cfg.out)
+    total = cfg.max_steps or cfg.epochs * steps_per_epoch(len(manifest), cfg.batch_size)
+    state, ckpt_path = _resume_state(run_dir, resume)
+    if state is not None:
+        _check_same_run(cfg, state, ckpt_path)
+        model.load_state_dict(state["model"])
+    model.to(dist.device)
+    wrap_student(model, cfg, dist)
+    optimizer = build_optimizer(model, cfg)
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    start = int(state["step"]) if state is not None else 0
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", cfg.to_yaml())
+        h.write(run_dir / "hierarchy.json")
+        write_manifest(manifest.assign(target=targets), run_dir / "train_manifest.csv")
+    loop = _Loop(cfg, dist, h, model, optimizer, manifest, targets, run_dir, total, ckpt_path)
+    last = loop.run(start, progress and dist.is_main)
+    metrics = pd.read_json(run_dir / "metrics.jsonl", lines=True) if dist.is_main else pd.DataFrame()
+    return RunResult(run_dir, last, total, metrics)
+
+
+def _as_config(config, overrides) -> TrainConfig:
+    if isinstance(config, TrainConfig):
+        cfg = config
+        if overrides:
+            cfg = from_dict({**cfg.to_dict()})
+            cfg = make_config(cfg.preset, overrides={**_flatten(cfg.to_dict()), **overrides})
+        return cfg
+    if isinstance(config, dict):
+        base = from_dict(config)
+        return make_config(base.preset, overrides={**_flatten(base.to_dict()), **overrides})
+    return make_config(overrides.pop("preset", "unsup"), file=config, overrides=overrides)
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _resume_state(run_dir: Path, resume: bool | str) -> tuple[dict | None, Path | None]:
+    if not resume:
+        return None, None
+    path = Path(resume) if isinstance(resume, (str, Path)) and not isinstance(resume, bool) else latest_checkpoint(run_dir)
+    if path is None:
+        return None, None
+    return load_checkpoint(path), path
+
+
+def _check_same_run(cfg: TrainConfig, state: dict, path: Path) -> None:
+    old = state["config"]
+    for key in ("model", "dino", "ibot"):
+        if old[key] != cfg.to_dict()[key]:
+            raise ValueError(f"cannot resume from {path}: its {key} config differs from this run's "
+                             f"({old[key]} vs {cfg.to_dict()[key]})")
+    if old["supervised"]["loss"] != cfg.supervised.loss:
+        raise ValueError(f"cannot resume from {path}: it trained {old['supervised']['loss']!r}, "
+                         f"this run asks for {cfg.supervised.loss!r}")
+
+
+class _Loop:
+    def __init__(self, cfg, dist: DistInfo, h, model, optimizer, manifest, targets, run_dir, total, ckpt):
+        self.cfg, self.dist, self.h, self.model, self.optimizer = cfg, dist, h, model, optimizer
+        self.run_dir, self.total, self.last_ckpt = run_dir, total, ckpt
+        self.dataset = ManifestImages(manifest, cfg.model.img_size, targets)
+        self.schedules = build_schedules(cfg, total)
+        self.precision = resolve_precision(cfg.precision, dist.device)
+        self.augment = AugmentConfig(size=cfg.model.img_size, scale=tuple(cfg.crops.global_crops_scale),
+                                     solarize_p=(0.0, cfg.crops.solarize_p))
+        self.grid = cfg.model.img_size // cfg.model.patch_size
+
+    def masks(self, step: int) -> dict:
+        """iBOT masks of the global batch (both crops), this process's rows."""
+        cfg, d = self.cfg, self.dist
+        full = collate_masks(2 * cfg.batch_size, self.grid, tuple(cfg.ibot.mask_ratio_min_max),
+                             cfg.ibot.mask_sample_probability, rng=np.random.default_rng(step_seed(cfg.seed, step, 1)))
+        rows = full["masks"].unflatten(0, (2, cfg.batch_size))[:, d.rank :: d.world_size].flatten(0, 1)
+        return {k: v.to(d.device) for k, v in mask_batch(rows).items()}
+
+    def step(self, step: int, images: torch.Tensor, targets: torch.Tensor, index: torch.Tensor) -> dict:
+        cfg, d, model = self.cfg, self.dist, self.model
+        sched = self.schedules.at(step)
+        apply_schedule(self.optimizer, sched["lr"], sched["wd"], sched["last_layer_lr"])
+        torch.manual_seed(step_seed(cfg.seed, step, 0, d.rank))
+        gen = torch.Generator().manual_seed(step_seed(cfg.seed, step, 2, d.rank))
+        crops = torch.cat(global_crops(images.to(d.device, non_blocking=True), self.augment, gen))
+        terms = model.forward_losses(crops, self.masks(step), targets.to(d.device), sched["teacher_temp"],
+                                     autocast_context(self.precision, d.device))
+        values = reduce_terms(terms)
+        _check_finite(values, step, [self.dataset.paths[i] for i in index.tolist()], self.last_ckpt)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        clip_gradients(model, cfg.optim.clip_grad)
+        self.optimizer.step()
+        model.update_teacher(sched["momentum"])
+        return {**values, **sched}
+
+    def run(self, start: int, show: bool) -> Path:
+        cfg, d = self.cfg, self.dist
+        sampler = StepBatchSampler(len(self.dataset), cfg.batch_size, cfg.seed, start, self.total, d.rank, d.world_size)
+        loader = make_loader(self.dataset, sampler, cfg.data.num_workers)
+        log = _metrics_log(self.run_dir, start) if d.is_main else None
+        bar = tqdm(total=self.total, initial=start, desc=f"train {cfg.preset}", disable=not show, dynamic_ncols=True)
+        self.model.train()
+        step, t0 = start, time.perf_counter()
+        try:
+            for images, targets, index in loader:
+                row = self.step(step, images, targets, index)
+                now = time.perf_counter()
+                row.update(step=step, images_per_s=cfg.batch_size / max(now - t0, 1e-9), time=now)
+                t0 = now
+                step += 1
+                if log is not None and (step % cfg.log_every == 0 or step == self.total):
+                    log.write(json.dumps(row) + "\n")
+                    log.flush()
+                bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss", "dino", "ibot", "koleo", "sup") if k in row})
+                bar.update(1)
+                if step % cfg.checkpoint_every == 0 or step == self.total:
+                    self.save(step)
+        finally:
+            bar.close()
+            if log is not None:
+                log.close()
+        if self.last_ckpt is None or step != self.total:
+            self.save(step)
+        return self.last_ckpt
+
+    def save(self, step: int) -> None:
+        if self.dist.is_main:
+            self.last_ckpt = save_checkpoint(self.run_dir, step, self.model, self.optimizer, self.cfg, self.h,
+                                             self.cfg.keep_checkpoints)
