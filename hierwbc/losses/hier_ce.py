@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from .tree_ops import check_targets, check_width, segment_logsumexp
+from .tree_ops import check_targets, check_width, empty_segment_value
 
 
 def edge_weights(hierarchy, alpha: float = 0.5, normalize: bool = True) -> np.ndarray:
@@ -66,13 +66,17 @@ class _HierCE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, logits: Tensor, ring: Tensor, weights: Tensor, reduce: bool) -> Tensor:
         d = (weights.shape[1] - 1) // 2
-        lam, coef = weights[:, :d], weights[:, d:]
-        log_ring = segment_logsumexp(logits, ring, d + 1)  # [B, K]
-        cum = torch.logcumsumexp(log_ring, dim=1)  # log P(C_k) + logsumexp(logits)
-        neg_log_cond = F.softplus(log_ring[:, 1:] - cum[:, :-1])  # -log P(C_k | C_{k+1})
-        ctx.save_for_backward(logits, ring, coef, cum)
-        weighted = neg_log_cond.mul_(lam)
-        return weighted.sum() if reduce else weighted.sum(1)
+        # log-mass of each ring [B, K], every (row, ring) shifted by its own maximum (as
+        # segment_logsumexp, inlined: an empty ring's -inf is harmless here, see below)
+        shift = torch.full((logits.shape[0], d + 1), empty_segment_value(logits.dtype), dtype=logits.dtype,
+                           device=logits.device).scatter_reduce_(1, ring, logits, "amax")
+        mass = torch.zeros_like(shift).scatter_add_(1, ring, (logits - shift.gather(1, ring)).exp_())
+        log_ring = mass.log_().add_(shift)  # -inf for rings beyond the target's depth
+        cum = torch.logcumsumexp(log_ring, dim=1)  # log P(C_k) + logsumexp(logits); finite
+        # -log P(C_k | C_{k+1}); 0 (softplus(-inf)) beyond the target's depth, where lam = 0
+        neg_log_cond = F.softplus(log_ring[:, 1:] - cum[:, :-1]).mul_(weights[:, :d])
+        ctx.save_for_backward(logits, ring, weights[:, d:], cum)
+        return neg_log_cond.sum() if reduce else neg_log_cond.sum(1)
 
     @staticmethod
     @once_differentiable
