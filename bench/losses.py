@@ -267,7 +267,7 @@ def main(argv=None) -> dict:
         rows.append(row)
 
     result = {
-        "command": "python bench/losses.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python bench/losses.py", *(argv if argv is not None else sys.argv[1:])]),
         "batch": b, "dim": args.dim, "threads": torch.get_num_threads(), "torch": torch.__version__,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(default)"),
         "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]}, "cpus": os.cpu_count(),

@@ -22,7 +22,8 @@ function supplies the closed-form gradient, so the whole loss is a few ops on [B
 [B, D+1] tensors and finite for logits of any magnitude.
 
 Tables (numpy, from the hierarchy's arrays): ``ring`` [N, L] int64, ``lam`` [N, D] with
-``lam[t, k] = lambda(C_k)`` for ``k < depth(t)`` and 0 beyond.
+``lam[t, k] = lambda(C_k)`` for ``k < depth(t)`` and 0 beyond; :func:`pack_weights` appends
+the coefficients the backward needs ([N, 2D+1]), and the batch gathers one row per target.
 """
 
 from __future__ import annotations
