@@ -6,8 +6,9 @@ handled by ``coarse``:
 
 - ``"ignore"`` (default, the paper's "coarsely labelled images are not used"): they do not
   count, neither in the sum nor in the mean's denominator;
-- ``"marginal"``: they count with ``-log P(t) = -log sum_{l under t} softmax(logits)_l``
-  (a masked log-sum-exp, exact for any logits); for leaf targets this is the usual CE.
+- ``"marginal"`` (alias ``"count"``): they count with
+  ``-log P(t) = -log sum_{l under t} softmax(logits)_l`` (a masked log-sum-exp, exact for
+  any logits); for leaf targets this is the usual CE.
 
 ``-1`` (unlabelled) and the root (node 0, no information) are always ignored.
 ``reduction``: "mean" over counted rows (0 when none, never NaN), "sum", "none" ([B], 0
@@ -23,7 +24,7 @@ from torch import Tensor, nn
 
 from .tree_ops import check_targets, check_width, empty_segment_value, labelled_mean
 
-COARSE_MODES = ("ignore", "marginal")
+COARSE_MODES = ("ignore", "marginal", "count")
 
 
 class FlatCELoss(nn.Module):
@@ -35,7 +36,7 @@ class FlatCELoss(nn.Module):
         super().__init__()
         if coarse not in COARSE_MODES:
             raise ValueError(f"coarse must be one of {COARSE_MODES}, got {coarse!r}")
-        self.coarse, self.reduction = coarse, reduction
+        self.coarse, self.reduction = ("marginal" if coarse == "count" else coarse), reduction
         leaf_column = np.full(len(hierarchy.nodes), -1, dtype=np.int64)
         leaf_column[hierarchy.leaf_nodes] = np.arange(len(hierarchy.leaf_nodes))
         self.register_buffer("leaf_column", torch.as_tensor(leaf_column), persistent=False)
