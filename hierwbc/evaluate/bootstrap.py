@@ -7,8 +7,9 @@ each resample gives a two-sided percentile interval (2.5th and 97.5th percentile
 ``alpha = 0.05``); the difference is significant when the interval excludes 0. The observed
 ``delta`` is the difference on the original samples. Seeded (``numpy.random.default_rng``).
 
-Vectorised over resamples: one [R, n] index matrix per chunk of resamples, and every metric is
-a ratio of per-sample sums (:func:`~hierwbc.evaluate.metrics.reduce_metrics`).
+Vectorised over resamples: one [R, n] index matrix per chunk of resamples, turned into sample
+multiplicities [R, n]; every metric is a ratio of weighted per-sample sums, so a chunk of
+resamples costs one matrix product per model (:func:`~hierwbc.evaluate.metrics.reduce_metrics`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import SampleStats, reduce_metrics
+from .metrics import SampleStats, sample_weights, reduce_metrics
 
 
 def stratified_resample(strata, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -31,7 +32,7 @@ def stratified_resample(strata, n_boot: int, rng: np.random.Generator) -> np.nda
     counts = np.bincount(inv)
     starts = np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)  # [n]
     sizes = np.repeat(counts, counts)
-    draws = rng.integers(0, sizes, size=(n_boot, len(strata)))
+    draws = (rng.random((n_boot, len(strata))) * sizes).astype(np.int64)  # uniform in [0, size)
     return order[starts + draws]
 
 
@@ -48,8 +49,10 @@ def _bootstrap(stats: list[SampleStats], n_boot: int, seed: int, chunk: int) -> 
     parts: list[list[dict[str, np.ndarray]]] = [[] for _ in stats]
     for s in range(0, n_boot, chunk):  # chunks of resamples bound the memory, not a per-resample loop
         idx = stratified_resample(stats[0].true, min(chunk, n_boot - s), rng)
+        # [r, n] draws of each sample, shared by the models; float32 sums of small integers are exact
+        w = sample_weights(len(stats[0]), idx, None).astype(np.float32)
         for p, st in zip(parts, stats):
-            p.append(reduce_metrics(st, idx))
+            p.append(reduce_metrics(st, weights=w))
     return [{k: np.concatenate([c[k] for c in p]) for k in p[0]} for p in parts]
 
 

@@ -8,7 +8,7 @@ the tied class whose nearest training member is closest (sklearn gives it to the
 label), so 1-NN and k-NN agree with sklearn wherever no tie occurs.
 
 Class scores: ``proba`` = vote fractions [m, C] (sum to 1; used for back-off), ``rank`` =
-votes + a tie-break in (0, 0.5] that decreases with the distance to the class's nearest training
+votes + a tie-break in [0, 0.5] that decreases with the distance to the class's nearest training
 member [m, C] (orders every class, so ``hdist@k`` is defined even for 1-NN).
 """
 
@@ -54,7 +54,10 @@ def knn_predict(X_train, y_train, X_test, ks=(1, 20), metric: str = "euclidean",
         xte = torch.nn.functional.normalize(xte, dim=1)
     ks = tuple(int(k) for k in ks)
     kmax = min(max(ks), len(xtr))
-    ycls_t = torch.as_tensor(ycls)
+    order = np.argsort(ycls, kind="stable")  # training rows grouped by class: per-class minima
+    xtr = xtr[torch.as_tensor(order)]         # become contiguous segment reductions
+    ycls_t = torch.as_tensor(ycls[order])
+    starts = np.searchsorted(ycls[order], np.arange(n_cls))
     sq_tr = (xtr * xtr).sum(1)
     m = len(xte)
     pred = {k: np.empty(m, np.int64) for k in ks}
@@ -63,13 +66,12 @@ def knn_predict(X_train, y_train, X_test, ks=(1, 20), metric: str = "euclidean",
     with torch.no_grad():
         for s in range(0, m, chunk):
             q = xte[s:s + chunk]
-            d2 = torch.addmm(sq_tr[None], q, xtr.T, alpha=-2).add_((q * q).sum(1, keepdim=True)).clamp_min_(0)
-            top = d2.topk(kmax, dim=1, largest=False, sorted=True).indices
-            near = torch.full((len(q), n_cls), float("inf"), dtype=dtype)
-            near.scatter_reduce_(1, ycls_t.expand(len(q), -1), d2, "amin")
-            scale = near.amax(1, keepdim=True) * (1 + 1e-4) + 1e-12
-            tiebreak = 0.5 * (1 - near / scale)  # in (0, 0.5]: larger for closer classes
-            labels = ycls_t[top]
+            # squared distance up to the per-row constant |q|^2 (changes no order within a row)
+            d2 = torch.addmm(sq_tr[None], q, xtr.T, alpha=-2)
+            labels = ycls_t[d2.topk(kmax, dim=1, largest=False, sorted=True).indices]
+            near = torch.from_numpy(np.minimum.reduceat(d2.numpy(), starts, axis=1))  # [c, C]
+            lo, hi = near.amin(1, keepdim=True), near.amax(1, keepdim=True)
+            tiebreak = 0.5 * (1 - (near - lo) / (hi - lo + 1e-12))  # in [0, 0.5]: larger for closer classes
             for k in ks:
                 kk = min(k, kmax)
                 votes = torch.zeros(len(q), n_cls, dtype=dtype).scatter_add_(

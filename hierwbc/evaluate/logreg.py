@@ -12,8 +12,8 @@ features, K classes). The solution is unique, so only speed differs from sklearn
 - Preconditioning: W = P V with P = L^-T, L L^T = S + lam I (S the training correlation
   matrix, lam = 1 / (C n_f)); in V the quadratic part of the objective is isotropic, and L-BFGS
   needs tens of evaluations instead of hundreds on anisotropic embeddings.
-- All folds share one L-BFGS run on the sum of their (independent) objectives: the logits of
-  every fold come from one [n, D] x [D, F K] product on the raw features.
+- All folds share one L-BFGS run (:func:`lbfgs`) on the sum of their independent objectives:
+  the logits of every fold come from one [n, D] x [D, F K] product on the raw features.
 - A class absent from a fold's training part gets logit -inf in that fold (as sklearn, which
   never sees it).
 """
@@ -21,6 +21,8 @@ features, K classes). The solution is unique, so only speed differs from sklearn
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import warnings
 
 import numpy as np
 import torch
@@ -42,6 +44,60 @@ def default_C(n_features: int, n_classes: int) -> float:
     return n_features * n_classes / 100.0
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Inner product without BLAS: threaded BLAS calls on short vectors stall on a busy machine."""
+    return float(np.multiply(a, b).sum())
+
+
+def lbfgs(loss_grad, x0: np.ndarray, max_iter: int = 500, tol: float = 1e-5, history_size: int = 10,
+          max_halvings: int = 30) -> tuple[np.ndarray, int, bool]:
+    """Minimise a smooth convex function with L-BFGS (Nocedal & Wright, Alg. 7.4 and 7.5).
+
+    ``loss_grad(x) -> (f, grad)`` on float64 vectors. Steps start at 1 (the first one scaled to
+    a unit step) and are halved until the Armijo condition holds; on a strictly convex function
+    every pair (s, y) has s.y > 0, so the two-loop recursion stays positive definite. Stops when
+    the largest gradient entry is <= ``tol`` (converged) or no step decreases f any more (the
+    function's floating-point floor; also converged). Returns (x, evaluations, converged).
+    """
+    x = np.asarray(x0, dtype=np.float64).copy()
+    f, g = loss_grad(x)
+    n_evals, ss, ys = 1, [], []
+    for it in range(max_iter):
+        if np.abs(g).max() <= tol:
+            return x, n_evals, True
+        q = g.copy()
+        alphas = []
+        for s_, y_ in zip(reversed(ss), reversed(ys)):  # two-loop recursion over <= history_size pairs
+            a = _dot(s_, q) / (_dot(s_, y_))
+            alphas.append(a)
+            q -= a * y_
+        q *= _dot(ss[-1], ys[-1]) / _dot(ys[-1], ys[-1]) if ss else 1.0 / max(np.abs(g).sum(), 1.0)
+        for (s_, y_), a in zip(zip(ss, ys), reversed(alphas)):
+            q += (a - (_dot(y_, q)) / (_dot(s_, y_))) * s_
+        d = -q
+        slope = _dot(g, d)
+        if slope >= 0:  # not a descent direction (numerical trouble): restart from the gradient
+            ss, ys, d, slope = [], [], -g, -_dot(g, g)
+        t = 1.0
+        for _ in range(max_halvings):
+            f_new, g_new = loss_grad(x + t * d)
+            n_evals += 1
+            if f_new <= f + 1e-4 * t * slope:
+                break
+            t *= 0.5
+        else:
+            return x, n_evals, True  # no decrease possible at this precision
+        s_, y_ = t * d, g_new - g
+        if _dot(s_, y_) > 1e-12 * _dot(y_, y_):
+            ss.append(s_)
+            ys.append(y_)
+            if len(ss) > history_size:
+                ss.pop(0)
+                ys.pop(0)
+        x, f, g = x + s_, f_new, g_new
+    return x, n_evals, bool(np.abs(g).max() <= tol)
+
+
 def _inverse_cholesky_t(cov: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     """P = L^-T with L L^T = cov + r I, r = max(lam, 1e-6) raised until positive definite.
 
@@ -60,12 +116,13 @@ def _inverse_cholesky_t(cov: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
 
 
 def fit_predict_logreg(X, y, fold, C: float | None = None, max_iter: int = 500, tol: float = 1e-5,
-                       history_size: int = 20, dtype: torch.dtype = torch.float32) -> LogregOutput:
+                       history_size: int = 10, dtype: torch.dtype = torch.float32) -> LogregOutput:
     """Fit one logistic regression per test fold and predict its test samples.
 
     ``X`` [n, D] raw features, ``y`` [n] node indices, ``fold`` [n] test-fold ids (-1: train
     only). Fold f trains on ``fold != f`` and predicts ``fold == f``. ``tol``: largest absolute
-    gradient entry (preconditioned coordinates) at which L-BFGS stops.
+    gradient entry (preconditioned coordinates) at which L-BFGS stops; ``max_iter``: its
+    iteration limit (a warning says when it is reached).
     """
     y = np.asarray(y, dtype=np.int64)
     fold = np.asarray(fold, dtype=np.int64)
@@ -111,31 +168,31 @@ def fit_predict_logreg(X, y, fold, C: float | None = None, max_iter: int = 500, 
     w_rows = (train.to(dtype) / n_tr.to(dtype)[:, None]).T.reshape(-1)  # [n*F]: 1/n_f on train rows
     y_rows = ytr[:, None].expand(n, nf).reshape(-1)
 
-    v = torch.zeros(nf, d, k, dtype=dtype, requires_grad=True)
-    b = torch.zeros(nf, k, dtype=dtype, requires_grad=True)
+    n_v = nf * d * k
 
-    def logits(wstd: torch.Tensor) -> torch.Tensor:  # [n, F, K]: every sample under every fold's model
+    def logits(wstd: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # [n, F, K]: all samples, all folds
         w = wstd / sd[:, :, None]  # weights on the (centred) raw features
         bias = b - torch.bmm(mu[:, None, :], w)[:, 0] + mask
         return (xc @ w.permute(1, 0, 2).reshape(d, nf * k)).view(n, nf, k) + bias
 
-    opt = torch.optim.LBFGS([v, b], lr=1, max_iter=max_iter, history_size=history_size,
-                            tolerance_grad=tol, tolerance_change=0.0, line_search_fn="strong_wolfe")
-    n_evals = 0
+    def unpack(theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.bmm(prec, theta[:n_v].view(nf, d, k)), theta[n_v:].view(nf, k)
 
-    def closure() -> torch.Tensor:
-        nonlocal n_evals
-        n_evals += 1
-        opt.zero_grad()
-        wstd = torch.bmm(prec, v)  # [F, D, K] weights on the standardised features
-        ce = tnf.cross_entropy(logits(wstd).view(n * nf, k), y_rows, reduction="none")
+    def loss_grad(theta_np: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = torch.tensor(theta_np, dtype=dtype, requires_grad=True)
+        wstd, b = unpack(theta)  # wstd [F, D, K]: weights on the standardised features
+        ce = tnf.cross_entropy(logits(wstd, b).view(n * nf, k), y_rows, reduction="none")
         loss = (ce * w_rows).sum() + 0.5 * (lam_t * (wstd * wstd).sum((1, 2))).sum()
         loss.backward()
-        return loss
+        return float(loss.detach()), theta.grad.double().numpy()
 
-    opt.step(closure)
+    x_opt, n_evals, converged = lbfgs(loss_grad, np.zeros(n_v + nf * k), max_iter=max_iter, tol=tol,
+                                      history_size=history_size)
+    if not converged:
+        warnings.warn(f"logistic regression stopped after max_iter={max_iter} iterations without reaching "
+                      f"tol={tol}", stacklevel=2)
     with torch.no_grad():
-        p_all = torch.softmax(logits(torch.bmm(prec, v)), dim=-1)
+        p_all = torch.softmax(logits(*unpack(torch.as_tensor(x_opt, dtype=dtype))), dim=-1)
     proba = np.full((n, k), np.nan, dtype=np.float32)
     for f, fid in enumerate(folds):
         test = fold == fid

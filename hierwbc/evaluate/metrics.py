@@ -111,53 +111,69 @@ class SampleStats:
         )
 
 
-def _class_sums(rows: np.ndarray, cls_idx: np.ndarray, weights, n_cls: int) -> np.ndarray:
-    """Per-resample, per-class sums: [R, K] from [R, m] class indices (one flat bincount)."""
-    r = rows.shape[0]
-    flat = (np.arange(r)[:, None] * n_cls + cls_idx).ravel()
-    w = None if weights is None else np.asarray(weights, dtype=np.float64).ravel()
-    return np.bincount(flat, weights=w, minlength=r * n_cls).reshape(r, n_cls)
-
-
-def reduce_metrics(stats: SampleStats, idx: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Every metric of :data:`METRICS` (and ``hdist@k``) over the samples ``idx``.
-
-    ``idx``: None (all samples; values are 0-d arrays) or int positions [R, m] (one row per
-    resample; values are [R] arrays). No loop over samples or resamples.
-    """
-    single = idx is None
-    idx = np.arange(len(stats))[None] if single else np.asarray(idx)
+def sample_weights(n: int, idx, weights) -> np.ndarray:
+    """Sample multiplicities [R, n] from positions ``idx`` [R, m], explicit ``weights`` [R, n],
+    or neither (all samples once)."""
+    if weights is not None:
+        w = np.asarray(weights)
+        w = w if w.dtype in (np.float32, np.float64) else w.astype(np.float64)
+        if w.ndim != 2 or w.shape[1] != n:
+            raise ValueError(f"weights must be [R, {n}] sample multiplicities, got shape {w.shape}")
+        return w
+    if idx is None:
+        return np.ones((1, n))
+    idx = np.asarray(idx)
     if idx.ndim != 2:
         raise ValueError(f"idx must be [R, m] positions, got shape {idx.shape}")
-    n_cls = len(stats.classes)
-    g = lambda a: a[idx]  # noqa: E731  gather [R, m]
-    correct = g(stats.correct)
-    tcls = g(stats.true_class)
-    n_true = _class_sums(idx, tcls, None, n_cls)
-    tp = _class_sums(idx, tcls, correct, n_cls)
-    n_pred = _class_sums(idx, g(stats.pred_class), None, n_cls)
+    flat = (np.arange(len(idx))[:, None] * n + idx).ravel()
+    return np.bincount(flat, minlength=len(idx) * n).reshape(len(idx), n).astype(np.float64)
+
+
+def _columns(stats: SampleStats) -> np.ndarray:
+    """[n, 3K + 8 + len(hdist)] per-sample columns whose weighted sums give every metric."""
+    k = len(stats.classes)
+    eye = np.eye(k)
+    t1, p1 = eye[stats.true_class], eye[stats.pred_class]
+    cols = [t1 * stats.correct[:, None], t1, p1,
+            np.stack([stats.correct, stats.shared, stats.pred_depth, stats.true_depth, stats.same_lineage,
+                      stats.lca_height, ~stats.correct, np.ones(len(stats))], 1)]
+    cols += [v[:, None] for v in stats.hdist.values()]
+    return np.concatenate(cols, 1).astype(np.float64)
+
+
+def reduce_metrics(stats: SampleStats, idx: np.ndarray | None = None,
+                   weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every metric of :data:`METRICS` (and ``hdist@k``) over a weighting of the samples.
+
+    ``idx``: int positions [R, m] (one row per resample), or ``weights``: multiplicities [R, n]
+    (a CV fold is an indicator row; a bootstrap resample the number of draws of each sample);
+    neither: all samples once, and the values are 0-d arrays, else [R] arrays. float32 weights
+    make the sums float32 (exact for integer columns up to 2^24). Every metric is
+    a ratio of weighted sums, all obtained at once as ``weights @ columns`` (no loop over samples
+    or resamples).
+    """
+    single = idx is None and weights is None
+    w = sample_weights(len(stats), idx, weights)
+    s = (w @ _columns(stats).astype(w.dtype)).astype(np.float64)  # [R, F] (in the weights' precision)
+    k = len(stats.classes)
+    tp, n_true, n_pred = s[:, :k], s[:, k:2 * k], s[:, 2 * k:3 * k]
+    correct, shared, pred_depth, true_depth, same_lin, lca_h, mistakes, count = s[:, 3 * k:3 * k + 8].T
     present = n_true > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        recall = np.where(present, tp / np.maximum(n_true, 1), 0.0)
-        f1 = np.where(present, 2 * tp / np.maximum(n_true + n_pred, 1), 0.0)
-        m = idx.shape[1]
-        shared = g(stats.shared).sum(1, dtype=np.float64)
-        hp = shared / g(stats.pred_depth).sum(1)
-        hr = shared / g(stats.true_depth).sum(1)
-        mistakes = (~correct).sum(1)
+        hp, hr = shared / pred_depth, shared / true_depth
         out = {
-            "accuracy": correct.mean(1),
-            "balanced_accuracy": recall.sum(1) / present.sum(1),
-            "weighted_f1": (n_true * f1).sum(1) / m,
+            "accuracy": correct / count,
+            "balanced_accuracy": np.where(present, tp / np.where(present, n_true, 1), 0).sum(1) / present.sum(1),
+            "weighted_f1": (2 * tp * n_true / np.maximum(n_true + n_pred, 1)).sum(1) / count,
             "hierarchical_precision": np.nan_to_num(hp, nan=0.0),
             "hierarchical_recall": np.nan_to_num(hr, nan=0.0),
             "hierarchical_f1": np.nan_to_num(2 * hp * hr / (hp + hr), nan=0.0),
-            "lineage_accuracy": g(stats.same_lineage).mean(1),
-            "mistake_severity": np.where(mistakes > 0, g(stats.lca_height).sum(1) / np.maximum(mistakes, 1), np.nan),
+            "lineage_accuracy": same_lin / count,
+            "mistake_severity": np.where(mistakes > 0, lca_h / np.maximum(mistakes, 1), np.nan),
         }
-    for k, v in stats.hdist.items():
-        out[f"hdist@{k}"] = g(v).mean(1)
-    return {k: (v[0] if single else v) for k, v in out.items()}
+    for j, kk in enumerate(stats.hdist):
+        out[f"hdist@{kk}"] = s[:, 3 * k + 8 + j] / count
+    return {key: (v[0] if single else v) for key, v in out.items()}
 
 
 def compute_metrics(hierarchy, y_true, y_pred, scores=None, score_classes=None, ks=(1, 5)) -> dict[str, float]:

@@ -52,10 +52,10 @@ def parse_probe(name: str) -> int | None:
 def standardise(X: torch.Tensor, train: torch.Tensor) -> torch.Tensor:
     """``(X - mean) / std`` with the statistics of the rows ``train`` (bool [n]); constant
     features keep scale 1 (as ``StandardScaler``)."""
-    xt = X[train].double()
-    mu, sd = xt.mean(0), xt.std(0, unbiased=False)
+    var, mu = torch.var_mean(X[train], dim=0, correction=0)
+    sd = var.sqrt()
     sd = torch.where(sd > 0, sd, torch.ones_like(sd))
-    return ((X.double() - mu) / sd).to(X.dtype)
+    return (X - mu) / sd
 
 
 def run_probes(X, y, fold, probes=PROBES, knn_metric: str = "euclidean", C: float | None = None,

@@ -93,10 +93,11 @@ def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str =
         for probe, pr in run_probes(X, y, fold, probes, knn_metric=knn_metric, C=C, dtype=dtype).items():
             stats = SampleStats.compute(h, y[tested], pr.pred[tested], pr.rank[tested], pr.classes, ks)
             base = dict(model=md.name, dataset=ds, probe=probe)
-            for f in np.unique(fold[tested]):
-                pos = np.nonzero(fold[tested] == f)[0]
-                rows += [dict(base, fold=int(f), metric=k, value=float(v[0]), n=len(pos))
-                         for k, v in reduce_metrics(stats, pos[None]).items()]  # v: [1]
+            folds = np.unique(fold[tested])
+            member = (fold[tested][None, :] == folds[:, None]).astype(np.float64)  # [F, n] fold indicators
+            per_fold = reduce_metrics(stats, weights=member)  # {metric: [F]}
+            rows += [dict(base, fold=int(f), metric=k, value=float(v[i]), n=int(member[i].sum()))
+                     for i, f in enumerate(folds) for k, v in per_fold.items()]
             pooled += [dict(base, fold=-1, metric=k, value=float(v), n=len(tested))
                        for k, v in reduce_metrics(stats).items()]
             preds.append(pd.DataFrame(dict(

@@ -1,0 +1,231 @@
+"""Embed a manifest's images with a model: an AnnData that scanpy and :mod:`hierwbc.evaluate` read.
+
+>>> adata = embed("runs/hierce/checkpoints/step_075000.pt", read_dataset("pbc"))  # doctest: +SKIP
+>>> write_h5ad(adata, "pbc_hierce.h5ad")                                          # doctest: +SKIP
+>>> sc.pp.neighbors(adata, use_rep="X_cls")                                       # doctest: +SKIP
+
+The model is one of
+
+- a checkpoint file: a hierwbc training checkpoint (teacher backbone; its supervised head, when
+  it gives node probabilities, fills ``obsm["node_proba"]``; its config and hierarchy are used),
+  or a DINOv2 hub / DinoBloom backbone file (:mod:`hierwbc.models.checkpoints`);
+- a model object with ``forward_features(x) -> {"x_norm_clstoken", "x_norm_patchtokens"}``;
+- a ViT size name (``vit_tiny`` ... ``vit_giant``): random initialisation (seeded), a baseline;
+- ``"pixels"``: the image itself, resized (bicubic, antialiased) and centre-cropped to
+  ``pixel_size`` x ``pixel_size``: 3 ``pixel_size``^2 values in [0, 1], a baseline.
+
+Images: decoded (crop box applied), shorter side resized to ``img_size`` and centre-cropped
+(as in training, :func:`hierwbc.train.data.square_resize`), scaled to [0, 1] and normalised
+with the ImageNet mean / std.
+
+The AnnData (n cells, no ``X``):
+
+- ``obsm["X_cls"]`` [n, D] float32: normalised [CLS] tokens; ``obsm["X_patch_mean"]`` [n, D]:
+  mean of the normalised patch tokens (``patch_mean=True``); ``obsm["node_proba"]`` [n, N]
+  (columns = ``uns["hierarchy"]`` nodes, pre-order) when the model has a head with node
+  probabilities;
+- ``obs``: the manifest columns (text columns categorical, ``path`` kept as text), plus
+  ``lineage`` (depth-1 ancestor of ``node``); ``obs_names`` = the manifest index as text;
+- ``uns["hierarchy"]`` = ``{"newick", "json"}``; ``uns["provenance"]`` = ``{"model" (name),
+  "source" (checkpoint / module / random_init / pixels), "checkpoint", "sha256", "config"
+  (JSON text), "img_size", "date" (UTC ISO), "hierwbc_version", "torch", "seed"}``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from . import __version__
+from .datasets.manifest import check_manifest
+from .hierarchy import Hierarchy, default_hierarchy
+from .models.checkpoints import build_vit_from_state, load_backbone_state, load_file
+from .models.vit import VIT_SIZES, build_vit
+from .train.augment import normalize
+from .train.data import ManifestImages
+
+PIXELS = "pixels"
+
+
+def sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_h5ad(adata: ad.AnnData, path: str | os.PathLike) -> Path:
+    """Write ``adata`` to ``path`` atomically (a temp file in the same folder, then ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.h5ad", dir=path.parent)
+    os.close(fd)
+    try:
+        adata.write_h5ad(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _load_model(model, hierarchy, img_size, patch_size, seed):
+    """(backbone or None, head or None, hierarchy, provenance dict, img_size) for ``model``."""
+    prov = {"model": "", "source": "", "checkpoint": "", "sha256": "", "config": "", "seed": -1}
+    head = None
+    if isinstance(model, torch.nn.Module):
+        prov.update(model=type(model).__name__, source="module")
+        return model, None, hierarchy, prov, img_size or _native_size(model)
+    if model == PIXELS:
+        prov.update(model=PIXELS, source=PIXELS)
+        return None, None, hierarchy, prov, img_size or 224
+    if isinstance(model, str) and model in VIT_SIZES:
+        torch.manual_seed(seed)
+        kw = {"img_size": img_size or 224, **({"patch_size": patch_size} if patch_size else {})}
+        prov.update(model=f"{model}_random_init", source="random_init", seed=int(seed))
+        return build_vit(model, **kw), None, hierarchy, prov, kw["img_size"]
+    path = Path(model)
+    if not path.is_file():
+        raise FileNotFoundError(f"model {model!r} is neither a checkpoint file, a ViT size "
+                                f"({', '.join(VIT_SIZES)}) nor {PIXELS!r}")
+    state = load_file(path)
+    prov.update(model=path.stem, source="checkpoint", checkpoint=str(path.resolve()), sha256=sha256(path))
+    if isinstance(state, dict) and state.get("format") == "hierwbc.train":
+        from .models.supervised_heads import build_supervised_head
+        from .train.config import from_dict
+
+        cfg = from_dict(state["config"])
+        prov["config"] = json.dumps(state["config"], sort_keys=True)
+        trained_on = Hierarchy.from_json(state["hierarchy"], source=f"{path}: hierarchy")
+        m = cfg.model
+        backbone = build_vit(m.arch, img_size=m.img_size, patch_size=m.patch_size,
+                             num_register_tokens=m.num_register_tokens, init_values=m.layerscale)
+        load_backbone_state(state, backbone)
+        s = cfg.supervised
+        prefix = "student.sup_head."
+        head_state = {k[len(prefix):]: v for k, v in state["model"].items() if k.startswith(prefix)}
+        if s.loss is not None and head_state:
+            head = build_supervised_head(s.loss, trained_on, backbone.embed_dim,
+                                         nlayers=2 if s.head_hidden_dim > 0 else 1,
+                                         hidden_dim=max(s.head_hidden_dim, 1))
+            head.load_state_dict(head_state)
+            head = head if head.has_node_probs else None
+        if hierarchy is not None and head is not None and hierarchy != trained_on:
+            raise ValueError(f"{path}: its supervised head predicts the nodes of the hierarchy it was trained "
+                             "with, which differs from the hierarchy given; embed without hierarchy=")
+        return backbone, head, hierarchy or trained_on, prov, img_size or m.img_size
+    backbone = build_vit_from_state(state, img_size=img_size)
+    load_backbone_state(state, backbone)
+    return backbone, None, hierarchy, prov, img_size or _native_size(backbone)
+
+
+def _native_size(model) -> int:
+    """The input size a ViT's stored position embedding is laid out for (224 if unknown)."""
+    pos, patch = getattr(model, "pos_embed", None), getattr(model, "patch_size", None)
+    if pos is None or not isinstance(patch, int):
+        return 224
+    return int(round((pos.shape[1] - 1) ** 0.5)) * patch
+
+
+def _obs(manifest: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFrame:
+    obs = manifest.copy()
+    obs.index = obs.index.astype(str)
+    if not obs.index.is_unique:
+        raise ValueError("manifest index values must be unique (they become obs_names)")
+    for c in obs.columns:
+        if c != "path" and (obs[c].dtype == object or pd.api.types.is_string_dtype(obs[c])):
+            obs[c] = pd.Categorical(obs[c])
+    lineage = [hierarchy.lineage_of(n) if isinstance(n, str) and n in hierarchy else None
+               for n in manifest["node"].unique()]
+    lut = dict(zip(manifest["node"].unique(), lineage))
+    obs["lineage"] = pd.Categorical(manifest["node"].map(lut).to_numpy(), categories=list(hierarchy.lineages))
+    obs.attrs = {}
+    return obs
+
+
+def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, img_size: int | None = None,
+          patch_size: int | None = None, batch_size: int = 64, num_workers: int = 0, device: str = "cpu",
+          patch_mean: bool = False, pixel_size: int = 16, seed: int = 0, name: str | None = None,
+          progress: bool = True) -> ad.AnnData:
+    """Embed every row of ``manifest`` (see the module docstring). ``name`` overrides the model
+    name stored in ``uns["provenance"]["model"]`` (what :func:`hierwbc.evaluate.evaluate` calls it)."""
+    backbone, head, hierarchy, prov, size = _load_model(model, hierarchy, img_size, patch_size, seed)
+    hierarchy = hierarchy if hierarchy is not None else default_hierarchy()
+    check_manifest(manifest, hierarchy)
+    size = pixel_size if backbone is None else size
+    images = ManifestImages(manifest, size, np.full(len(manifest), -1))
+    loader = DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    cls, patches, probs = [], [], []
+    if backbone is not None:
+        backbone = backbone.to(device).eval()
+        head = head.to(device).eval() if head is not None else None
+    with torch.inference_mode():
+        for x, _, _ in tqdm(loader, desc=f"embed {prov['model']}", disable=not progress):
+            x = x.to(device).float() / 255.0
+            if backbone is None:
+                cls.append(x.flatten(1).cpu())
+                continue
+            out = backbone.forward_features(normalize(x))
+            cls.append(out["x_norm_clstoken"].float().cpu())
+            if patch_mean:
+                patches.append(out["x_norm_patchtokens"].float().mean(1).cpu())
+            if head is not None:
+                probs.append(head.node_probs(head(out["x_norm_clstoken"])).float().cpu())
+    adata = ad.AnnData(obs=_obs(manifest, hierarchy))
+    dim = 3 * pixel_size ** 2 if backbone is None else backbone.embed_dim
+    adata.obsm["X_cls"] = torch.cat(cls).numpy() if cls else np.zeros((0, dim), np.float32)
+    if patches:
+        adata.obsm["X_patch_mean"] = torch.cat(patches).numpy()
+    if probs:
+        adata.obsm["node_proba"] = torch.cat(probs).numpy()
+    prov.update(model=name or prov["model"], img_size=int(size), torch=str(torch.__version__),
+                hierwbc_version=__version__, date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    adata.uns["hierarchy"] = {"newick": hierarchy.to_newick(), "json": hierarchy.to_json()}
+    adata.uns["provenance"] = prov
+    return adata
+
+
+def add_embed_arguments(p) -> None:
+    """The options of ``hierwbc embed`` (for :mod:`hierwbc.cli`)."""
+    p.add_argument("--checkpoint", "--model", dest="model", required=True,
+                   help=f"checkpoint file, ViT size for a random-init baseline ({', '.join(VIT_SIZES)}) or {PIXELS!r}")
+    p.add_argument("--data", action="append", required=True,
+                   help="dataset name, folder (folder:label_map) or manifest CSV; repeat or comma-separate")
+    p.add_argument("--data-root", default=None, help="data location (default HIERWBC_DATA or ../shared/data)")
+    p.add_argument("--out", required=True, help="output .h5ad file")
+    p.add_argument("--hierarchy", default=None, help="hierarchy file (.json / .nwk); default: the checkpoint's or the default tree")
+    p.add_argument("--img-size", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--num-workers", type=int, default=0)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--patch-mean", action="store_true", help="also store the mean patch token (obsm X_patch_mean)")
+    p.add_argument("--name", default=None, help="model name stored in uns['provenance']")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def embed_main(args) -> Path:
+    """``hierwbc embed``: read the ``--data`` sources, embed, write ``--out`` atomically."""
+    from .datasets.sources import read_sources
+
+    h = Hierarchy.read(args.hierarchy) if args.hierarchy else None
+    specs = [x for d in args.data for x in d.split(",") if x]
+    manifest = read_sources(specs, args.data_root, hierarchy=h)
+    adata = embed(args.model, manifest, hierarchy=h, img_size=args.img_size, batch_size=args.batch_size,
+                  num_workers=args.num_workers, device=args.device, patch_mean=args.patch_mean,
+                  seed=args.seed, name=args.name, progress=not args.no_progress)
+    out = write_h5ad(adata, args.out)
+    print(f"{adata.n_obs} cells x {adata.obsm['X_cls'].shape[1]} features -> {out}")
+    return out
