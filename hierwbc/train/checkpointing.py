@@ -5,7 +5,7 @@ A checkpoint is a plain dict (tensors, numbers, strings, lists, dicts only)::
     {"format": "hierwbc.train", "version": 1, "step": int (steps done),
      "model": MetaArch.state_dict()  (student.*, teacher.*, loss buffers),
      "optimizer": AdamW.state_dict(), "config": TrainConfig.to_dict(),
-     "hierarchy": Hierarchy JSON text, "torch": torch.__version__}
+     "hierarchy": Hierarchy JSON text, "torch": str(torch.__version__)}
 
 Its ``model`` entry is also what :func:`hierwbc.models.checkpoints.extract_backbone_state`
 reads (the ``teacher.backbone.*`` keys), so a training checkpoint is a valid ``--checkpoint``
@@ -48,7 +48,7 @@ def save_checkpoint(run_dir: str | Path, step: int, model, optimizer, cfg, hiera
     """Write ``step_{step}.pt`` atomically, then delete all but the ``keep`` newest."""
     state = {"format": FORMAT, "version": VERSION, "step": int(step), "model": model.state_dict(),
              "optimizer": optimizer.state_dict(), "config": cfg.to_dict(), "hierarchy": hierarchy.to_json(),
-             "torch": torch.__version__}
+             "torch": str(torch.__version__)}
     path = save_atomic(state, checkpoint_dir(run_dir) / f"step_{step:06d}.pt")
     for old in list_checkpoints(run_dir)[:-max(keep, 1)]:
         old.unlink(missing_ok=True)

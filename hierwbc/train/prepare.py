@@ -48,7 +48,10 @@ def training_rows(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, np.ndarray]:
     if d.coarsen_fraction > 0:
         m = coarsen(m, d.coarsen_fraction, seed=cfg.seed, hierarchy=hierarchy)
     if d.limit is not None and d.limit < len(m):
-        m = m[_stratified_keep(m, d.limit / len(m), cfg.seed, "limit")].reset_index(drop=True)
+        keep = np.nonzero(_stratified_keep(m, d.limit / len(m), cfg.seed, "limit"))[0]
+        if len(keep) > d.limit:  # largest-remainder rounding may give a row or two more
+            keep = np.sort(np.random.default_rng(cfg.seed).choice(keep, d.limit, replace=False))
+        m = m.iloc[keep].reset_index(drop=True)
     targets = hierarchy.indices(m["node"])
     if d.unlabelled_fraction > 0:
         hide = _stratified_keep(m, d.unlabelled_fraction, cfg.seed + 1, "unlabelled")
