@@ -118,6 +118,7 @@ def fit(config: TrainConfig | dict | str | Path | None = None, resume: bool | st
     dist = init_distributed(cfg.device)
     h = load_hierarchy(cfg)
     manifest, targets = training_rows(cfg, h)
+    torch.manual_seed(cfg.seed)  # the same initial weights in every process and every rerun
     model = MetaArch(cfg, h)
     if cfg.model.pretrained:
         load_pretrained(model, cfg.model.pretrained)
