@@ -136,7 +136,7 @@ def _native_size(model) -> int:
     pos, patch = getattr(model, "pos_embed", None), getattr(model, "patch_size", None)
     if pos is None or not isinstance(patch, int):
         return 224
-    return int(round((pos.shape[1] - 1) ** 0.5)) * patch
+    return round((pos.shape[1] - 1) ** 0.5) * patch
 
 
 def _obs(manifest: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFrame:
@@ -191,7 +191,7 @@ def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, 
     if probs:
         adata.obsm["node_proba"] = torch.cat(probs).numpy()
     prov.update(model=name or prov["model"], img_size=int(size), torch=str(torch.__version__),
-                hierwbc_version=__version__, date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+                hierwbc_version=__version__, date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     adata.uns["hierarchy"] = {"newick": hierarchy.to_newick(), "json": hierarchy.to_json()}
     adata.uns["provenance"] = prov
     return adata

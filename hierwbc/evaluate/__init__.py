@@ -42,14 +42,26 @@ Tidy tables of :class:`EvaluationResult` (all ``pandas.DataFrame``):
 Metric definitions: :mod:`.metrics`. Tables of the paper: :mod:`.report`.
 """
 
-from .backoff import (DEFAULT_THRESHOLDS, backoff_curve, backoff_predict, class_to_node_proba,
-                      leaf_to_node_proba)
-from .bootstrap import bootstrap_metrics, paired_bootstrap, stratified_resample
+from .backoff import (
+                      DEFAULT_THRESHOLDS,
+                      backoff_curve,
+                      backoff_predict,
+                      class_to_node_proba,
+                      leaf_to_node_proba,
+)
+from .bootstrap import bootstrap_metrics, paired_bootstrap, paired_bootstraps, stratified_resample
 from .folds import fixed_split, stratified_folds
 from .knn import knn_predict
 from .logreg import fit_predict_logreg
-from .metrics import (METRICS, SampleStats, centroid_spearman, compute_metrics,
-                      hierarchical_distance_at_k, mistake_distribution, reduce_metrics)
+from .metrics import (
+                      METRICS,
+                      SampleStats,
+                      centroid_spearman,
+                      compute_metrics,
+                      hierarchical_distance_at_k,
+                      mistake_distribution,
+                      reduce_metrics,
+)
 from .probes import PROBES, ProbeResult, run_probes
 from .protocol import EvaluationResult, evaluate
 from .report import report, significance_table, summary_table
@@ -58,7 +70,8 @@ __all__ = [
     "DEFAULT_THRESHOLDS", "METRICS", "PROBES", "EvaluationResult", "ProbeResult", "SampleStats",
     "backoff_curve", "backoff_predict", "bootstrap_metrics", "centroid_spearman", "class_to_node_proba",
     "compute_metrics", "evaluate", "fit_predict_logreg", "fixed_split", "hierarchical_distance_at_k",
-    "knn_predict", "leaf_to_node_proba", "mistake_distribution", "paired_bootstrap", "reduce_metrics",
+    "knn_predict", "leaf_to_node_proba", "mistake_distribution", "paired_bootstrap", "paired_bootstraps",
+    "reduce_metrics",
     "report", "run_probes", "significance_table", "stratified_folds", "stratified_resample",
     "summary_table",
 ]

@@ -70,9 +70,9 @@ def backoff_curve(hierarchy, node_proba, y_true, thresholds=DEFAULT_THRESHOLDS) 
         p = backoff_predict(hierarchy, node_proba, thr)
         on_path = a.ancestors[t, p] | a.ancestors[p, t]
         stats = SampleStats.compute(hierarchy, t, p)
-        rows.append(dict(
-            threshold=float(thr), accuracy=float(on_path.mean()), exact_accuracy=float((p == t).mean()),
-            mean_depth=float(a.depth[p].mean()),
-            depth_coverage=float(np.minimum(a.depth[p], a.depth[t]).sum() / max(a.depth[t].sum(), 1)),
-            hierarchical_f1=float(reduce_metrics(stats)["hierarchical_f1"]), n=len(t)))
+        rows.append({
+            "threshold": float(thr), "accuracy": float(on_path.mean()), "exact_accuracy": float((p == t).mean()),
+            "mean_depth": float(a.depth[p].mean()),
+            "depth_coverage": float(np.minimum(a.depth[p], a.depth[t]).sum() / max(a.depth[t].sum(), 1)),
+            "hierarchical_f1": float(reduce_metrics(stats)["hierarchical_f1"]), "n": len(t)})
     return pd.DataFrame(rows)

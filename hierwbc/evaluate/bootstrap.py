@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import SampleStats, sample_weights, reduce_metrics
+from .metrics import SampleStats, reduce_metrics, sample_weights
 
 
 def stratified_resample(strata, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -65,17 +65,33 @@ def paired_bootstrap(model: SampleStats, reference: SampleStats, n_boot: int = 1
     significant, n_boot``. Resamples where a metric is undefined (``mistake_severity`` without
     mistakes) are left out of its interval.
     """
-    if len(model) != len(reference) or not np.array_equal(model.true, reference.true):
-        raise ValueError("paired bootstrap needs both models' predictions on the same samples "
-                         f"with the same labels ({len(model)} vs {len(reference)} samples)")
-    obs_m, obs_r = reduce_metrics(model), reduce_metrics(reference)
-    boot_m, boot_r = _bootstrap([model, reference], n_boot, seed, chunk)
-    rows = []
-    for k in obs_m:
-        diff = boot_m[k] - boot_r[k]
-        ok = np.isfinite(diff)
-        lo, hi = (np.quantile(diff[ok], [alpha / 2, 1 - alpha / 2]) if ok.any() else (np.nan, np.nan))
-        rows.append(dict(metric=k, value_model=float(obs_m[k]), value_reference=float(obs_r[k]),
-                         delta=float(obs_m[k] - obs_r[k]), ci_low=float(lo), ci_high=float(hi),
-                         significant=bool(lo > 0 or hi < 0), n_boot=int(ok.sum())))
-    return pd.DataFrame(rows)
+    return paired_bootstraps([(model, reference)], n_boot, seed, alpha, chunk)[0]
+
+
+def paired_bootstraps(pairs, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+                      chunk: int = 200) -> list[pd.DataFrame]:
+    """:func:`paired_bootstrap` of several ``(model, reference)`` pairs on the same resamples
+    (e.g. every probe and model of one dataset: the resampling is drawn once)."""
+    pairs = list(pairs)
+    first = pairs[0][1]
+    for m, r in pairs:
+        for st in (m, r):
+            if len(st) != len(first) or not np.array_equal(st.true, first.true):
+                raise ValueError("paired bootstrap needs both models' predictions on the same samples "
+                                 f"with the same labels ({len(st)} vs {len(first)} samples)")
+    unique = list({id(st): st for pair in pairs for st in pair}.values())
+    boots = dict(zip(map(id, unique), _bootstrap(unique, n_boot, seed, chunk)))
+    out = []
+    for m, r in pairs:
+        obs_m, obs_r = reduce_metrics(m), reduce_metrics(r)
+        boot_m, boot_r = boots[id(m)], boots[id(r)]
+        rows = []
+        for k in obs_m:
+            diff = boot_m[k] - boot_r[k]
+            ok = np.isfinite(diff)
+            lo, hi = (np.quantile(diff[ok], [alpha / 2, 1 - alpha / 2]) if ok.any() else (np.nan, np.nan))
+            rows.append({"metric": k, "value_model": float(obs_m[k]), "value_reference": float(obs_r[k]),
+                             "delta": float(obs_m[k] - obs_r[k]), "ci_low": float(lo), "ci_high": float(hi),
+                             "significant": bool(lo > 0 or hi < 0), "n_boot": int(ok.sum())})
+        out.append(pd.DataFrame(rows))
+    return out

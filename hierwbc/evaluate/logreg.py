@@ -13,20 +13,22 @@ features, K classes). The solution is unique, so only speed differs from sklearn
   matrix, lam = 1 / (C n_f)); in V the quadratic part of the objective is isotropic, and L-BFGS
   needs tens of evaluations instead of hundreds on anisotropic embeddings.
 - All folds share one L-BFGS run (:func:`lbfgs`) on the sum of their independent objectives:
-  the logits of every fold come from one [n, D] x [D, F K] product on the raw features.
+  the logits of every fold come from one [n, D] x [D, F K] product on the raw features, and
+  the gradient (written out, numpy) from one [D, n] x [n, F K] product.
 - A class absent from a fold's training part gets logit -inf in that fold (as sklearn, which
   never sees it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as tnf
+from scipy.linalg import solve_triangular
+
+from ._blas import single_threaded_blas
 
 
 @dataclass(frozen=True)
@@ -98,35 +100,64 @@ def lbfgs(loss_grad, x0: np.ndarray, max_iter: int = 500, tol: float = 1e-5, his
     return x, n_evals, bool(np.abs(g).max() <= tol)
 
 
-def _inverse_cholesky_t(cov: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
-    """P = L^-T with L L^T = cov + r I, r = max(lam, 1e-6) raised until positive definite.
+def _inverse_cholesky_t(cov: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """P_f = L_f^-T with L_f L_f^T = cov_f + r_f I, r_f = max(lam_f, 1e-6) raised until positive
+    definite ([F, D, D]). Only the speed of L-BFGS depends on P (r is not the model's penalty)."""
+    eye = np.eye(cov.shape[-1])
+    out = np.empty_like(cov)
+    with single_threaded_blas():  # D x D factorisations: threads only add waiting
+        for f in range(len(cov)):  # a handful of folds
+            out[f] = _one_inverse_cholesky_t(cov[f], float(lam[f]), eye)
+    return out
 
-    Only the speed of L-BFGS depends on P (the ridge r is not the model's penalty)."""
-    d = cov.shape[-1]
-    eye = torch.eye(d, dtype=cov.dtype)
-    ridge = lam.clamp_min(1e-6)[:, None, None]
+
+def _one_inverse_cholesky_t(cov: np.ndarray, lam: float, eye: np.ndarray) -> np.ndarray:
+    ridge = max(lam, 1e-6)
     for _ in range(8):
-        chol, info = torch.linalg.cholesky_ex(cov + ridge * eye)
-        if not bool(info.any()):
+        try:
+            chol = np.linalg.cholesky(cov + ridge * eye)
             break
-        ridge = ridge * 10
+        except np.linalg.LinAlgError:
+            ridge *= 10
     else:
         raise RuntimeError("could not factor the feature correlation matrix (non-finite features?)")
-    return torch.linalg.solve_triangular(chol, eye.expand_as(cov), upper=False).transpose(1, 2)
+    return solve_triangular(chol, eye, lower=True).T
+
+
+def _fold_statistics(xc: np.ndarray, blocks: np.ndarray, nf: int, C: float):
+    """Per-fold training mean [F, D], std [F, D], count [F] and preconditioner [F, D, D] from
+    per-block sums (block b = the test samples of fold b, block F = train-only samples; the
+    training part of fold f = every block but f): float64 moments define the model, a Gram
+    matrix in the features' precision only the preconditioner."""
+    onehot = np.eye(nf + 1)[blocks]  # [n, F+1]
+    x64 = xc.astype(np.float64)
+    with single_threaded_blas():  # [F+1, n] @ [n, D]: see _blas
+        s1, s2, cnt = onehot.T @ x64, onehot.T @ (x64 * x64), onehot.sum(0)
+    gram = np.stack([xc[blocks == b].T @ xc[blocks == b] for b in range(nf + 1)]).astype(np.float64)
+    tr = 1.0 - np.eye(nf + 1)[:nf]  # [F, F+1]: the blocks in fold f's training part
+    n_tr = tr @ cnt
+    mean = (tr @ s1) / n_tr[:, None]
+    var = (tr @ s2) / n_tr[:, None] - mean ** 2
+    sd = np.where(var > 1e-12 * (1 + mean ** 2), np.sqrt(np.maximum(var, 0)), 1.0)
+    cov = np.einsum("fb,bde->fde", tr, gram) / n_tr[:, None, None] - mean[:, :, None] * mean[:, None, :]
+    cov /= sd[:, :, None] * sd[:, None, :]
+    return mean, sd, n_tr, _inverse_cholesky_t(cov, 1.0 / (C * n_tr))
 
 
 def fit_predict_logreg(X, y, fold, C: float | None = None, max_iter: int = 500, tol: float = 1e-5,
-                       history_size: int = 10, dtype: torch.dtype = torch.float32) -> LogregOutput:
+                       history_size: int = 10, dtype=torch.float32) -> LogregOutput:
     """Fit one logistic regression per test fold and predict its test samples.
 
     ``X`` [n, D] raw features, ``y`` [n] node indices, ``fold`` [n] test-fold ids (-1: train
     only). Fold f trains on ``fold != f`` and predicts ``fold == f``. ``tol``: largest absolute
     gradient entry (preconditioned coordinates) at which L-BFGS stops; ``max_iter``: its
-    iteration limit (a warning says when it is reached).
+    iteration limit (a warning says when it is reached). ``dtype`` (float32 / float64, numpy
+    or torch): precision of the loss and gradient (the optimiser state is float64).
     """
+    dt = np.float64 if dtype in (torch.float64, np.float64) else np.float32
     y = np.asarray(y, dtype=np.int64)
     fold = np.asarray(fold, dtype=np.int64)
-    x = torch.as_tensor(np.asarray(X), dtype=dtype)
+    x = np.asarray(X, dtype=dt)
     n, d = x.shape
     classes, ycls = np.unique(y, return_inverse=True)
     k = len(classes)
@@ -135,66 +166,56 @@ def fit_predict_logreg(X, y, fold, C: float | None = None, max_iter: int = 500, 
     if nf == 0:
         raise ValueError("no test fold: every fold id is -1")
     C = default_C(d, k) if C is None else float(C)
-
-    # Per-fold standardisation from per-block sums (block b = the samples of test fold b; train
-    # of fold f = all blocks but f): float64 moments define the model, a float32 Gram matrix
-    # only the preconditioner (any positive-definite one gives the same optimum).
-    shift = x.mean(0)
-    xc = x - shift
-    blocks_np = np.full(n, nf)
-    blocks_np[fold >= 0] = np.searchsorted(folds, fold[fold >= 0])
-    blocks = torch.as_tensor(blocks_np)
-    onehot = tnf.one_hot(blocks, nf + 1).to(dtype)  # [n, F+1]; block F = train-only samples
-    s1 = (onehot.T.double() @ xc.double())  # [F+1, D]
-    s2 = (onehot.T.double() @ (xc.double() ** 2))
-    cnt = onehot.sum(0).double()
-    gram = torch.stack([xc[blocks == bb].T @ xc[blocks == bb] for bb in range(nf + 1)]).double()
-    tr_w = 1.0 - torch.eye(nf + 1, dtype=torch.float64)[:nf]  # [F, F+1]: blocks in fold f's train
-    n_tr = tr_w @ cnt
-    mean_c = (tr_w @ s1) / n_tr[:, None]
-    var = (tr_w @ s2) / n_tr[:, None] - mean_c ** 2
-    sd64 = torch.where(var > 1e-12 * (1 + mean_c ** 2), var.clamp_min(0).sqrt(), torch.ones_like(var))
-    cov = torch.einsum("fb,bde->fde", tr_w, gram) / n_tr[:, None, None] - mean_c[:, :, None] * mean_c[:, None, :]
-    cov = cov / (sd64[:, :, None] * sd64[:, None, :])
-    lam64 = 1.0 / (C * n_tr)
-    prec = _inverse_cholesky_t(cov, lam64).to(dtype)  # [F, D, D]
-    mu = mean_c.to(dtype)  # mean of the centred features xc
-    sd = sd64.to(dtype)
-    lam_t = lam64.to(dtype)
-    train = torch.as_tensor(fold[None, :] != folds[:, None])  # [F, n]
-    ytr = torch.as_tensor(ycls)
-    present = (train.to(dtype) @ tnf.one_hot(ytr, k).to(dtype)) > 0  # [F, K] classes in fold f's train
-    mask = torch.zeros(nf, k, dtype=dtype).masked_fill_(~present, -1e4)
-    w_rows = (train.to(dtype) / n_tr.to(dtype)[:, None]).T.reshape(-1)  # [n*F]: 1/n_f on train rows
-    y_rows = ytr[:, None].expand(n, nf).reshape(-1)
-
+    xc = (x - x.mean(0, dtype=np.float64)).astype(dt)  # centred once: better float32 sums
+    blocks = np.full(n, nf)
+    blocks[fold >= 0] = np.searchsorted(folds, fold[fold >= 0])
+    mean, sd, n_tr, prec = _fold_statistics(xc, blocks, nf, C)
+    mu, sd, prec = mean.astype(dt), sd.astype(dt), prec.astype(dt)
+    lam = (1.0 / (C * n_tr)).astype(dt)
+    train = fold[None, :] != folds[:, None]  # [F, n]
+    present = np.stack([np.bincount(ycls[t], minlength=k) > 0 for t in train])  # [F, K] classes in f's training part
+    mask = np.where(present, 0.0, -1e4).astype(dt)
+    w_rows = (train / n_tr[:, None]).T.astype(dt)  # [n, F]: 1/n_f on fold f's training rows
+    rows = np.arange(n)
     n_v = nf * d * k
 
-    def logits(wstd: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # [n, F, K]: all samples, all folds
-        w = wstd / sd[:, :, None]  # weights on the (centred) raw features
-        bias = b - torch.bmm(mu[:, None, :], w)[:, 0] + mask
-        return (xc @ w.permute(1, 0, 2).reshape(d, nf * k)).view(n, nf, k) + bias
+    def logits(theta: np.ndarray):
+        wstd = prec @ theta[:n_v].reshape(nf, d, k).astype(dt)  # [F, D, K] on standardised features
+        w = wstd / sd[:, :, None]  # on the centred raw features
+        bias = theta[n_v:].reshape(nf, k).astype(dt) - np.einsum("fd,fdk->fk", mu, w) + mask
+        z = (xc @ w.transpose(1, 0, 2).reshape(d, nf * k)).reshape(n, nf, k) + bias
+        return z, wstd
 
-    def unpack(theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.bmm(prec, theta[:n_v].view(nf, d, k)), theta[n_v:].view(nf, k)
+    def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z, wstd = logits(theta)
+        z -= z.max(-1, keepdims=True)
+        e = np.exp(z)
+        tot = e.sum(-1)
+        ce = np.log(tot) - z[rows, :, ycls]  # [n, F]
+        loss = float((ce * w_rows).sum(dtype=np.float64)
+                     + 0.5 * (lam * (wstd * wstd).sum((1, 2), dtype=np.float64)).sum())
+        g = e / tot[..., None]
+        g[rows, :, ycls] -= 1
+        g *= w_rows[:, :, None]  # d loss / d z  [n, F, K]
+        gb = g.sum(0)  # [F, K]
+        gw = (xc.T @ g.reshape(n, nf * k)).reshape(d, nf, k).transpose(1, 0, 2) - mu[:, :, None] * gb[:, None, :]
+        gwstd = gw / sd[:, :, None] + lam[:, None, None] * wstd
+        gv = prec.transpose(0, 2, 1) @ gwstd
+        return loss, np.concatenate([gv.ravel(), gb.ravel()]).astype(np.float64)
 
-    def loss_grad(theta_np: np.ndarray) -> tuple[float, np.ndarray]:
-        theta = torch.tensor(theta_np, dtype=dtype, requires_grad=True)
-        wstd, b = unpack(theta)  # wstd [F, D, K]: weights on the standardised features
-        ce = tnf.cross_entropy(logits(wstd, b).view(n * nf, k), y_rows, reduction="none")
-        loss = (ce * w_rows).sum() + 0.5 * (lam_t * (wstd * wstd).sum((1, 2))).sum()
-        loss.backward()
-        return float(loss.detach()), theta.grad.double().numpy()
-
-    x_opt, n_evals, converged = lbfgs(loss_grad, np.zeros(n_v + nf * k), max_iter=max_iter, tol=tol,
-                                      history_size=history_size)
+    with single_threaded_blas():  # batched [D, D] x [D, K] products stall when threaded (see _blas);
+        # the two [n, D] x [D, F K] products per evaluation gain little from a second thread
+        x_opt, n_evals, converged = lbfgs(loss_grad, np.zeros(n_v + nf * k), max_iter=max_iter, tol=tol,
+                                          history_size=history_size)
+        z, _ = logits(x_opt)
     if not converged:
         warnings.warn(f"logistic regression stopped after max_iter={max_iter} iterations without reaching "
                       f"tol={tol}", stacklevel=2)
-    with torch.no_grad():
-        p_all = torch.softmax(logits(*unpack(torch.as_tensor(x_opt, dtype=dtype))), dim=-1)
+    z -= z.max(-1, keepdims=True)
+    p_all = np.exp(z)
+    p_all /= p_all.sum(-1, keepdims=True)
     proba = np.full((n, k), np.nan, dtype=np.float32)
-    for f, fid in enumerate(folds):
+    for f, fid in enumerate(folds):  # a handful of folds
         test = fold == fid
-        proba[test] = p_all[torch.as_tensor(test), f].numpy()
+        proba[test] = p_all[test, f]
     return LogregOutput(classes=classes, proba=proba, n_evals=n_evals)

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import spearmanr
 
+from ._blas import single_threaded_blas
+
 #: Metrics computed from predictions (order of the tidy tables); ``hdist@k`` rows follow.
 METRICS = ("accuracy", "balanced_accuracy", "weighted_f1", "hierarchical_precision",
            "hierarchical_recall", "hierarchical_f1", "lineage_accuracy", "mistake_severity")
@@ -78,7 +80,7 @@ class SampleStats:
     def __len__(self) -> int:
         return len(self.true)
 
-    def take(self, idx) -> "SampleStats":
+    def take(self, idx) -> SampleStats:
         """The statistics of the samples at positions ``idx`` (same classes)."""
         kw = {f: getattr(self, f)[idx] for f in ("true", "pred", "true_class", "pred_class", "correct",
                                                   "shared", "true_depth", "pred_depth", "same_lineage",
@@ -87,7 +89,7 @@ class SampleStats:
 
     @classmethod
     def compute(cls, hierarchy, y_true, y_pred, scores=None, score_classes=None,
-                ks=(1, 5)) -> "SampleStats":
+                ks=(1, 5)) -> SampleStats:
         """Per-sample statistics of predictions ``y_pred`` for labels ``y_true`` (node indices, [n]).
 
         ``scores`` [n, C] (optional): class scores, columns = node indices ``score_classes`` [C];
@@ -153,8 +155,12 @@ def reduce_metrics(stats: SampleStats, idx: np.ndarray | None = None,
     or resamples).
     """
     single = idx is None and weights is None
-    w = sample_weights(len(stats), idx, weights)
-    s = (w @ _columns(stats).astype(w.dtype)).astype(np.float64)  # [R, F] (in the weights' precision)
+    if single:
+        s = _columns(stats).sum(0, keepdims=True)  # [1, F]
+    else:
+        w = sample_weights(len(stats), idx, weights)
+        with single_threaded_blas():  # a threaded GEMM of this shape can stall (see _blas)
+            s = (w @ _columns(stats).astype(w.dtype)).astype(np.float64)  # [R, F] (in the weights' precision)
     k = len(stats.classes)
     tp, n_true, n_pred = s[:, :k], s[:, k:2 * k], s[:, 2 * k:3 * k]
     correct, shared, pred_depth, true_depth, same_lin, lca_h, mistakes, count = s[:, 3 * k:3 * k + 8].T
@@ -225,17 +231,17 @@ def centroid_spearman(hierarchy, X, y, min_count: int = 1) -> tuple[float, int]:
     X = np.asarray(X, dtype=np.float64)
     y = _as_nodes(y, len(hierarchy.depth), "y")
     classes, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
-    sums = np.zeros((len(classes), X.shape[1]))
-    np.add.at(sums, inv, X)
+    order = np.argsort(inv, kind="stable")
+    sums = np.add.reduceat(X[order], np.concatenate([[0], np.cumsum(counts)[:-1]]), axis=0)  # [K, D]
     keep = counts >= min_count
     cent = sums[keep] / counts[keep, None]
     classes = classes[keep]
     iu = np.triu_indices(len(classes), k=1)
     if len(iu[0]) < 2:
-        return float("nan"), int(len(iu[0]))
+        return float("nan"), len(iu[0])
     sq = (cent ** 2).sum(1)
     d_emb = np.sqrt(np.maximum(sq[:, None] + sq[None] - 2 * cent @ cent.T, 0))[iu]
     d_tree = hierarchy.tree_distance[np.ix_(classes, classes)][iu]
     if np.ptp(d_tree) == 0 or np.ptp(d_emb) == 0:
-        return float("nan"), int(len(iu[0]))
-    return float(spearmanr(d_tree, d_emb).statistic), int(len(iu[0]))
+        return float("nan"), len(iu[0])
+    return float(spearmanr(d_tree, d_emb).statistic), len(iu[0])

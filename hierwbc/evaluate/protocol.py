@@ -3,7 +3,8 @@ against a reference model, back-off curves. Table schemas: see :mod:`hierwbc.eva
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .backoff import DEFAULT_THRESHOLDS, backoff_curve, class_to_node_proba
-from .bootstrap import paired_bootstrap
+from .bootstrap import paired_bootstraps
 from .folds import fixed_split, fold_ids, stratified_folds
 from .inputs import ModelData, collect_inputs
 from .metrics import SampleStats, centroid_spearman, reduce_metrics
@@ -30,6 +31,7 @@ class EvaluationResult:
     backoff: pd.DataFrame
     hierarchy: object
     reference: str | None
+    timings: dict = field(default_factory=dict)  # seconds: probes, metrics, bootstrap
 
 
 def _split(md: ModelData, sel: np.ndarray, cv, split_key, seed: int, where: str) -> np.ndarray:
@@ -80,6 +82,8 @@ def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str =
     rows, pooled, preds, curves = [], [], [], []
     kept: dict[tuple[str, str], dict[str, tuple[np.ndarray, SampleStats]]] = {}
     tasks = [(m, ds) for m in models for ds in pd.unique(m.dataset)]
+    clock = {"probes": 0.0, "metrics": 0.0, "bootstrap": 0.0}
+    t0 = time.perf_counter()
     for md, ds in tqdm(tasks, desc="evaluate", disable=not progress):
         sel = md.dataset == ds
         where = f"model {md.name!r}, dataset {ds!r}"
@@ -87,12 +91,15 @@ def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str =
         fold = _split(md, sel, cv, split_key, seed, where)
         xs = standardise(torch.as_tensor(X, dtype=torch.float64), torch.ones(len(X), dtype=torch.bool)).numpy()
         rho, n_pairs = centroid_spearman(h, xs, y)
-        rows.append(dict(model=md.name, dataset=ds, probe="centroid", fold=-1, metric="centroid_spearman",
-                         value=rho, n=n_pairs))
+        rows.append({"model": md.name, "dataset": ds, "probe": "centroid", "fold": -1, "metric": "centroid_spearman",
+                         "value": rho, "n": n_pairs})
         tested = np.nonzero(fold >= 0)[0]
-        for probe, pr in run_probes(X, y, fold, probes, knn_metric=knn_metric, C=C, dtype=dtype).items():
+        t1 = time.perf_counter()
+        outputs = run_probes(X, y, fold, probes, knn_metric=knn_metric, C=C, dtype=dtype)
+        clock["probes"] += time.perf_counter() - t1
+        for probe, pr in outputs.items():
             stats = SampleStats.compute(h, y[tested], pr.pred[tested], pr.rank[tested], pr.classes, ks)
-            base = dict(model=md.name, dataset=ds, probe=probe)
+            base = {"model": md.name, "dataset": ds, "probe": probe}
             folds = np.unique(fold[tested])
             member = (fold[tested][None, :] == folds[:, None]).astype(np.float64)  # [F, n] fold indicators
             per_fold = reduce_metrics(stats, weights=member)  # {metric: [F]}
@@ -109,7 +116,10 @@ def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str =
         if md.node_proba is not None:
             curves.append(backoff_curve(h, md.node_proba[sel], y, backoff_thresholds)
                           .assign(model=md.name, dataset=ds, probe="head"))
+    clock["metrics"] = time.perf_counter() - t0 - clock["probes"]
+    t1 = time.perf_counter()
     sig = _significance(kept, reference, n_boot, seed, alpha, progress) if reference and n_boot else []
+    clock["bootstrap"] = time.perf_counter() - t1
     return EvaluationResult(
         metrics=_frame(rows, METRIC_COLUMNS), pooled=_frame(pooled, METRIC_COLUMNS),
         predictions=_predictions(preds, h), severity=_severity(preds, h),
@@ -117,21 +127,30 @@ def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str =
         else pd.DataFrame(columns=SIGNIFICANCE_COLUMNS),
         backoff=pd.concat(curves, ignore_index=True)[BACKOFF_COLUMNS] if curves
         else pd.DataFrame(columns=BACKOFF_COLUMNS),
-        hierarchy=h, reference=reference)
+        hierarchy=h, reference=reference, timings=clock)
 
 
 def _significance(kept, reference, n_boot, seed, alpha, progress) -> list[pd.DataFrame]:
+    """Every model against the reference, per dataset and probe; one set of resamples per dataset."""
     out = []
-    pairs = [(key, m) for key, by_model in kept.items() for m in by_model if m != reference and reference in by_model]
-    for (ds, probe), m in tqdm(pairs, desc="bootstrap", disable=not progress):
-        ref_obs, ref_stats = kept[(ds, probe)][reference]
-        obs, stats = kept[(ds, probe)][m]
-        pos = pd.Index(obs).get_indexer(ref_obs)
-        if len(obs) != len(ref_obs) or (pos < 0).any():
-            raise ValueError(f"dataset {ds!r}: models {m!r} and {reference!r} were evaluated on different "
-                             "samples (obs_names differ); a paired bootstrap needs the same samples")
-        df = paired_bootstrap(stats.take(pos), ref_stats, n_boot=n_boot, seed=seed, alpha=alpha)
-        out.append(df.assign(dataset=ds, probe=probe, model=m, reference=reference, seed=seed))
+    for ds in tqdm(sorted({d for d, _ in kept}), desc="bootstrap", disable=not progress):
+        pairs, keys = [], []
+        for (d, probe), by_model in kept.items():
+            if d != ds or reference not in by_model:
+                continue
+            ref_obs, ref_stats = by_model[reference]
+            for m, (obs, stats) in by_model.items():
+                if m == reference:
+                    continue
+                pos = pd.Index(obs).get_indexer(ref_obs)
+                if len(obs) != len(ref_obs) or (pos < 0).any():
+                    raise ValueError(f"dataset {ds!r}: models {m!r} and {reference!r} were evaluated on different "
+                                     "samples (obs_names differ); a paired bootstrap needs the same samples")
+                pairs.append((stats.take(pos), ref_stats))
+                keys.append((probe, m))
+        if pairs:
+            for (probe, m), df in zip(keys, paired_bootstraps(pairs, n_boot=n_boot, seed=seed, alpha=alpha)):
+                out.append(df.assign(dataset=ds, probe=probe, model=m, reference=reference, seed=seed))
     return out
 
 

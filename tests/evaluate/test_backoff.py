@@ -2,8 +2,12 @@
 import numpy as np
 import pytest
 
-from hierwbc.evaluate.backoff import (backoff_curve, backoff_predict, class_to_node_proba,
-                                      leaf_to_node_proba)
+from hierwbc.evaluate.backoff import (
+    backoff_curve,
+    backoff_predict,
+    class_to_node_proba,
+    leaf_to_node_proba,
+)
 from hierwbc.hierarchy import default_hierarchy
 
 H = default_hierarchy()
@@ -22,7 +26,7 @@ def test_immature_granulocyte_rather_than_a_wrong_myelocyte():
     assert node_p[0, I["immature_granulocyte"]] == pytest.approx(0.95)
     assert node_p[0, I["promyelocytes"]] == pytest.approx(0.2)
     assert node_p[0, I["granulopoiesis"]] == pytest.approx(0.95) and node_p[0, 0] == pytest.approx(1)
-    name = lambda t: H.nodes[backoff_predict(H, node_p, t)[0]]  # noqa: E731
+    name = lambda t: H.nodes[backoff_predict(H, node_p, t)[0]]
     assert name(0.5) == "immature_granulocyte"
     assert name(0.3) == "myelocyte"  # deepest passing; same depth as metamyelocyte, more probable
     assert name(0.96) == "wbc"

@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
-from hierwbc.evaluate.bootstrap import bootstrap_metrics, paired_bootstrap, stratified_resample
+from hierwbc.evaluate.bootstrap import (
+    bootstrap_metrics,
+    paired_bootstrap,
+    paired_bootstraps,
+    stratified_resample,
+)
 from hierwbc.evaluate.metrics import SampleStats
 from hierwbc.hierarchy import default_hierarchy
 
@@ -81,3 +86,14 @@ def test_seeded_and_paired_checks():
     assert r1.equals(r2)
     with pytest.raises(ValueError, match="same samples"):
         paired_bootstrap(a, SampleStats.compute(H, t[::-1], p), n_boot=10)
+
+
+def test_several_pairs_share_the_resamples():
+    rng = np.random.default_rng(6)
+    t, p = _model(rng, 300, 0.7)
+    _, q = _model(rng, 300, 0.9)
+    ref = SampleStats.compute(H, t, p)
+    others = [SampleStats.compute(H, t, np.where(rng.random(300) < s, t, q)) for s in (0.2, 0.6)]
+    together = paired_bootstraps([(o, ref) for o in others], n_boot=150, seed=4)
+    for o, df in zip(others, together):
+        assert df.equals(paired_bootstrap(o, ref, n_boot=150, seed=4))

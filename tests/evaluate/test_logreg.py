@@ -51,6 +51,7 @@ def test_class_missing_from_a_training_fold_and_fixed_split():
         warnings.simplefilter("ignore")
         cls, p = _sklearn(X, y, fold == -1, fold == 0, 1.0)
     keep = [c != 99 for c in out.classes]
+    assert np.array_equal(cls, out.classes[keep])
     np.testing.assert_allclose(out.proba[150:][:, keep], p, atol=1e-4)
 
 

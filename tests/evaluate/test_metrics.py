@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
-from hierwbc.evaluate.metrics import (SampleStats, centroid_spearman, compute_metrics,
-                                      hierarchical_distance_at_k, mistake_distribution, reduce_metrics)
+from hierwbc.evaluate.metrics import (
+    SampleStats,
+    centroid_spearman,
+    compute_metrics,
+    hierarchical_distance_at_k,
+    mistake_distribution,
+    reduce_metrics,
+)
 from hierwbc.hierarchy import default_hierarchy
 
 H = default_hierarchy()
