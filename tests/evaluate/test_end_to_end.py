@@ -68,3 +68,25 @@ def test_evaluate_and_tables_on_real_embeddings(embedded, tmp_path):
     table = pd.read_csv(files["table_pbc"])
     assert len(table) == 2 * 3 and table["model"].iloc[0] == "vit_tiny"
     assert (tmp_path / "tables" / "significance_pbc.md").read_text().count("| pixels |") == 5 * 3
+
+
+def test_evaluate_command(embedded, tmp_path):
+    import argparse
+
+    from hierwbc.evaluate.cli import add_evaluate_arguments, evaluate_main
+
+    _, adatas = embedded
+    files = {}
+    for name, a in adatas.items():
+        files[name] = write_h5ad(a, tmp_path / f"{name}.h5ad")
+    p = argparse.ArgumentParser()
+    add_evaluate_arguments(p)
+    args = p.parse_args([f"tiny={files['vit_tiny']}", str(files["pixels"]), "--out", str(tmp_path / "res"),
+                         "--probes", "1nn", "--cv", "3", "--n-boot", "50", "--no-progress"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = evaluate_main(args)
+    sig = pd.read_csv(out / "significance.csv")
+    assert set(sig["model"]) == {"pixels"} and set(sig["reference"]) == {"tiny"}
+    for key in ("metrics", "pooled", "predictions", "severity", "backoff", "table_pbc"):
+        assert len(pd.read_csv(out / f"{key}.csv")) > 0, key
