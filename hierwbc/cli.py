@@ -96,8 +96,11 @@ def _add_train(sub) -> None:
         if preset is None and a.config is None:
             preset = "unsup"
         cfg = make_config(preset or "unsup", file=a.config, overrides=([f"preset={preset}"] if preset and a.config else []) + overrides)
+        from .train.distributed import get_rank
+
         result = fit(cfg, resume=a.resume, progress=not a.no_progress)
-        print(f"run folder: {result.run_dir}\nlast checkpoint: {result.checkpoint}")
+        if get_rank() == 0:
+            print(f"run folder: {result.run_dir}\nlast checkpoint: {result.checkpoint}")
 
     p.set_defaults(func=run)
 

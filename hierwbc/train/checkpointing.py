@@ -4,7 +4,7 @@ A checkpoint is a plain dict (tensors, numbers, strings, lists, dicts only)::
 
     {"format": "hierwbc.train", "version": 1, "step": int (steps done),
      "model": MetaArch.state_dict()  (student.*, teacher.*, loss buffers),
-     "optimizer": AdamW.state_dict(), "config": TrainConfig.to_dict(),
+     "optimizer": optimizer state keyed by parameter name (hierwbc.train.state), "config": TrainConfig.to_dict(),
      "hierarchy": Hierarchy JSON text, "torch": str(torch.__version__)}
 
 Its ``model`` entry is also what :func:`hierwbc.models.checkpoints.extract_backbone_state`
@@ -44,10 +44,13 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
-def save_checkpoint(run_dir: str | Path, step: int, model, optimizer, cfg, hierarchy, keep: int = 2) -> Path:
-    """Write ``step_{step}.pt`` atomically, then delete all but the ``keep`` newest."""
-    state = {"format": FORMAT, "version": VERSION, "step": int(step), "model": model.state_dict(),
-             "optimizer": optimizer.state_dict(), "config": cfg.to_dict(), "hierarchy": hierarchy.to_json(),
+def save_checkpoint(run_dir: str | Path, step: int, model_state: dict, optimizer_state: dict, cfg, hierarchy,
+                    keep: int = 2) -> Path:
+    """Write ``step_{step}.pt`` atomically, then delete all but the ``keep`` newest.
+
+    ``model_state`` / ``optimizer_state``: from :mod:`hierwbc.train.state` (full, name-keyed)."""
+    state = {"format": FORMAT, "version": VERSION, "step": int(step), "model": model_state,
+             "optimizer": optimizer_state, "config": cfg.to_dict(), "hierarchy": hierarchy.to_json(),
              "torch": str(torch.__version__)}
     path = save_atomic(state, checkpoint_dir(run_dir) / f"step_{step:06d}.pt")
     for old in list_checkpoints(run_dir)[:-max(keep, 1)]:

@@ -38,12 +38,13 @@ from .augment import AugmentConfig, global_crops
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, from_dict, make_config
 from .data import ManifestImages, StepBatchSampler, make_loader, steps_per_epoch
-from .distributed import DistInfo, init_distributed
+from .distributed import DistInfo, barrier, init_distributed
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
 from .param_groups import apply_schedule, param_groups
 from .prepare import training_rows
 from .schedules import build_schedules
+from .state import load_optimizer_state, model_state, optimizer_state
 from .wrap import autocast_context, clip_gradients, resolve_precision, wrap_student
 
 
@@ -132,7 +133,7 @@ def fit(config: TrainConfig | dict | str | Path | None = None, resume: bool | st
     wrap_student(model, cfg, dist)
     optimizer = build_optimizer(model, cfg)
     if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
+        load_optimizer_state(model, optimizer, state["optimizer"])
     start = int(state["step"]) if state is not None else 0
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -198,6 +199,7 @@ class _Loop:
         self.augment = AugmentConfig(size=cfg.model.img_size, scale=tuple(cfg.crops.global_crops_scale),
                                      solarize_p=(0.0, cfg.crops.solarize_p))
         self.grid = cfg.model.img_size // cfg.model.patch_size
+        self.saved_step = -1
 
     def masks(self, step: int) -> dict:
         """iBOT masks of the global batch (both crops), this process's rows."""
@@ -251,11 +253,14 @@ class _Loop:
             bar.close()
             if log is not None:
                 log.close()
-        if self.last_ckpt is None or step != self.total:
+        if self.saved_step != step:
             self.save(step)
         return self.last_ckpt
 
     def save(self, step: int) -> None:
+        model_sd, optim_sd = model_state(self.model), optimizer_state(self.model, self.optimizer)  # every process
+        self.saved_step = step
         if self.dist.is_main:
-            self.last_ckpt = save_checkpoint(self.run_dir, step, self.model, self.optimizer, self.cfg, self.h,
+            self.last_ckpt = save_checkpoint(self.run_dir, step, model_sd, optim_sd, self.cfg, self.h,
                                              self.cfg.keep_checkpoints)
+        barrier()

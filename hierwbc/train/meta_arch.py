@@ -107,7 +107,8 @@ class MetaArch(nn.Module):
         self.teacher.requires_grad_(False)
         self.dino_loss = DINOLoss(d.head_n_prototypes, student_temp=d.student_temp)
         self.ibot_loss = iBOTPatchLoss(ib.head_n_prototypes, student_temp=d.student_temp)
-        self._student_call = [self.student]  # replaced by a DDP/FSDP wrapper, not a submodule
+        self._student_call = [self.student]  # replaced by a DDP wrapper, not a submodule
+        self.sharded = False  # set by hierwbc.train.wrap when FSDP shards the modules
 
     # ------------------------------------------------------------------ pieces of a step
     def set_student_wrapper(self, wrapped: nn.Module) -> None:
@@ -170,13 +171,21 @@ class MetaArch(nn.Module):
     def update_teacher(self, momentum: float) -> None:
         """EMA: ``teacher = m teacher + (1 - m) student`` for every module the teacher has."""
         s_params, t_params = [], []
+        for part in (self.student, self.teacher):  # FSDP2 (dinov2's reshard_fsdp_model): back to shards
+            for m in part.modules():
+                if hasattr(m, "reshard"):
+                    m.reshard()
         for name in ("backbone", "dino_head", "ibot_head"):
             s = dict(getattr(self.student, name).named_parameters())
             for k, p in getattr(self.teacher, name).named_parameters():
-                t_params.append(p)
-                s_params.append(s[k].detach())
+                t_params.append(_local(p))  # FSDP2: matching shards of student and teacher
+                s_params.append(_local(s[k].detach()))
         torch._foreach_mul_(t_params, momentum)
         torch._foreach_add_(t_params, s_params, alpha=1 - momentum)
+
+
+def _local(p: Tensor) -> Tensor:
+    return p.to_local() if hasattr(p, "to_local") else p
 
 
 def reduce_terms(terms: dict[str, Tensor]) -> dict[str, float]:

@@ -4,8 +4,9 @@
   without bf16 matrix units, such as AVX2-only x86, runs bf16 matmuls far slower than float32;
   ask for ``bf16`` explicitly on CPUs with AMX / AVX512-BF16);
 - one process: nothing is wrapped; several: the student is wrapped in DDP, or (``fsdp`` on, or
-  ``auto`` for vit_large and larger) each student and teacher module in FSDP with one unit per
-  transformer block, as ``dinov2/fsdp`` does; the teacher EMA then runs on matching shards.
+  ``auto`` for vit_large and larger) each student and teacher module sharded with FSDP2
+  (``fully_shard``), one unit per transformer block, as ``dinov2/fsdp`` wraps block chunks;
+  the teacher EMA then runs on matching local shards.
 """
 
 from __future__ import annotations
@@ -40,16 +41,19 @@ def use_fsdp(cfg, world_size: int) -> bool:
     return cfg.fsdp == "auto" and world_size > 1 and cfg.model.arch in LARGE_ARCHS
 
 
-def _fsdp(module: nn.Module, device: torch.device) -> nn.Module:
-    from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
-    from torch.distributed.fsdp import ShardingStrategy
-    from torch.distributed.fsdp.wrap import ModuleWrapPolicy
+def _shard(module: nn.Module) -> None:
+    """FSDP2 (``fully_shard``): one unit per transformer block, then the module itself; works on
+    CUDA (nccl) and on the CPU (gloo)."""
+    from torch.distributed.fsdp import fully_shard, register_fsdp_forward_method
 
     from ..models.layers import Block
 
-    return FSDP(module, auto_wrap_policy=ModuleWrapPolicy({Block}), use_orig_params=True,
-                sharding_strategy=ShardingStrategy.SHARD_GRAD_OP,
-                device_id=device if device.type == "cuda" else None, sync_module_states=True)
+    for sub in module.modules():
+        if isinstance(sub, Block):
+            fully_shard(sub)
+    fully_shard(module)
+    if hasattr(module, "forward_features"):  # the backbone is called through it, not forward()
+        register_fsdp_forward_method(module, "forward_features")
 
 
 def wrap_student(model, cfg, dist) -> None:
@@ -57,11 +61,12 @@ def wrap_student(model, cfg, dist) -> None:
     if dist.world_size == 1:
         return
     if use_fsdp(cfg, dist.world_size):
-        for name in ("backbone", "dino_head", "ibot_head", "sup_head"):
-            for part in (model.student, model.teacher):
+        for part in (model.student, model.teacher):
+            for name in ("backbone", "dino_head", "ibot_head", "sup_head"):
                 sub = getattr(part, name, None)
                 if sub is not None:
-                    setattr(part, name, _fsdp(sub, dist.device))
+                    _shard(sub)
+        model.sharded = True
         return
     from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -77,7 +82,5 @@ def clip_gradients(model, max_norm: float) -> None:
         sub = getattr(model.student, name, None)
         if sub is None:
             continue
-        if hasattr(sub, "clip_grad_norm_"):  # FSDP computes the norm across shards
-            sub.clip_grad_norm_(max_norm)
-        else:
-            torch.nn.utils.clip_grad_norm_([p for p in sub.parameters() if p.grad is not None], max_norm)
+        # with FSDP2 the parameters are DTensors and the norm is computed across shards
+        torch.nn.utils.clip_grad_norm_([p for p in sub.parameters() if p.grad is not None], max_norm)

@@ -1,5 +1,6 @@
 """Two processes (gloo, CPU) with half the batch each give the same loss terms and the same
-(DDP-averaged) gradients as one process with the whole batch."""
+gradients as one process with the whole batch: DDP (averaged gradients) and FSDP2 (sharded
+parameters and gradients, gathered for the comparison)."""
 
 import os
 import socket
@@ -32,11 +33,11 @@ def _batch(cfg):
     return crops, masks, targets
 
 
-def _run(rank: int, world: int, preset: str, port: int, out: dict):
+def _run(rank: int, world: int, preset: str, port: int, out: dict, fsdp: str = "off"):
     torch.manual_seed(0)
     # LayerScale 1 (not 1e-5): at init the cls tokens then differ between images, so KoLeo's
     # log-distances are well conditioned and comparable to float tolerance
-    cfg = tiny_config(preset, **{"model.layerscale": 1.0})
+    cfg = tiny_config(preset, **{"model.layerscale": 1.0, "fsdp": fsdp})
     model = MetaArch(cfg, default_hierarchy())  # same seed -> same initial weights everywhere
     crops, masks, targets = _batch(cfg)
     if world > 1:
@@ -49,16 +50,17 @@ def _run(rank: int, world: int, preset: str, port: int, out: dict):
     terms = model.forward_losses(crops[crop_rows], local_masks, targets[rows], teacher_temp=0.06)
     values = reduce_terms(terms)
     terms["loss"].backward()
-    grads = {k: p.grad.clone() for k, p in model.student.named_parameters() if p.grad is not None}
+    grads = {k: (p.grad.full_tensor() if hasattr(p.grad, "full_tensor") else p.grad).clone()
+             for k, p in model.student.named_parameters() if p.grad is not None}
     if rank == 0:
         out[world] = (values, grads)
     if world > 1:
         dist.destroy_process_group()
 
 
-def _worker(rank, world, preset, port, queue):
+def _worker(rank, world, preset, port, queue, fsdp):
     out = {}
-    _run(rank, world, preset, port, out)
+    _run(rank, world, preset, port, out, fsdp)
     if rank == 0:  # numpy copies: shared-memory tensors would not outlive this process
         values, grads = out[world]
         queue.put((values, {k: v.numpy() for k, v in grads.items()}))
@@ -71,14 +73,14 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", ["hierce", "supcon"])
-def test_two_processes_equal_one(preset):
+@pytest.mark.parametrize("preset, fsdp", [("hierce", "off"), ("supcon", "off"), ("hierce", "on")])
+def test_two_processes_equal_one(preset, fsdp):
     single: dict = {}
     _run(0, 1, preset, 0, single)
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     port = _free_port()
-    procs = [ctx.Process(target=_worker, args=(r, 2, preset, port, queue)) for r in range(2)]
+    procs = [ctx.Process(target=_worker, args=(r, 2, preset, port, queue, fsdp)) for r in range(2)]
     for p in procs:
         p.start()
     values2, grads2 = queue.get(timeout=300)
