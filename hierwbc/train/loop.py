@@ -76,7 +76,10 @@ def build_optimizer(model: MetaArch, cfg: TrainConfig) -> torch.optim.AdamW:
         head = getattr(model.student, name)
         if head is not None:
             groups += param_groups(head)
-    return torch.optim.AdamW(groups, betas=(o.adamw_beta1, o.adamw_beta2))
+    # fused AdamW (CPU and CUDA): one kernel over all tensors, ~8x faster than the per-tensor
+    # default on CPU; FSDP2's DTensor parameters take the foreach implementation
+    fused = not getattr(model, "sharded", False)
+    return torch.optim.AdamW(groups, betas=(o.adamw_beta1, o.adamw_beta2), fused=fused, foreach=None if fused else True)
 
 
 def load_pretrained(model: MetaArch, path: str) -> None:

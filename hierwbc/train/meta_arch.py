@@ -180,8 +180,7 @@ class MetaArch(nn.Module):
             for k, p in getattr(self.teacher, name).named_parameters():
                 t_params.append(_local(p))  # FSDP2: matching shards of student and teacher
                 s_params.append(_local(s[k].detach()))
-        torch._foreach_mul_(t_params, momentum)
-        torch._foreach_add_(t_params, s_params, alpha=1 - momentum)
+        torch._foreach_lerp_(t_params, s_params, 1 - momentum)  # t + (1 - m)(s - t)
 
 
 def _local(p: Tensor) -> Tensor:
