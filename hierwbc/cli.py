@@ -1,6 +1,6 @@
 """The ``hierwbc`` command line: ``demo``, ``hierarchy``, ``train``, ``embed``, ``evaluate``,
-``report``, ``experiment``, ``slurm``. Each subcommand is a thin wrapper over the library
-function of the same name (imported lazily, so ``hierwbc --help`` is fast).
+``experiment``, ``slurm``. Each subcommand is a thin wrapper over the library function of the
+same name.
 """
 
 from __future__ import annotations
@@ -105,10 +105,26 @@ def _add_train(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _add_embed(sub) -> None:
+    p = sub.add_parser("embed", help="embed images with a model -> AnnData .h5ad")
+    from .embed import add_embed_arguments, embed_main
+
+    add_embed_arguments(p)
+    p.set_defaults(func=embed_main)
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="probes, flat + hierarchical metrics, bootstrap, paper tables")
+    from .evaluate.cli import add_evaluate_arguments, evaluate_main
+
+    add_evaluate_arguments(p)
+    p.set_defaults(func=evaluate_main)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hierwbc", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_demo, _add_hierarchy, _add_train, _add_slurm):
+    for add in (_add_demo, _add_hierarchy, _add_train, _add_embed, _add_evaluate, _add_slurm):
         add(sub)
     return parser
 
