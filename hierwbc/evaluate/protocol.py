@@ -91,8 +91,8 @@ def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str =
         fold = _split(md, sel, cv, split_key, seed, where)
         xs = standardise(torch.as_tensor(X, dtype=torch.float64), torch.ones(len(X), dtype=torch.bool)).numpy()
         rho, n_pairs = centroid_spearman(h, xs, y)
-        rows.append({"model": md.name, "dataset": ds, "probe": "centroid", "fold": -1, "metric": "centroid_spearman",
-                         "value": rho, "n": n_pairs})
+        rows.append({"model": md.name, "dataset": ds, "probe": "centroid", "fold": -1,
+                     "metric": "centroid_spearman", "value": rho, "n": n_pairs})
         tested = np.nonzero(fold >= 0)[0]
         t1 = time.perf_counter()
         outputs = run_probes(X, y, fold, probes, knn_metric=knn_metric, C=C, dtype=dtype)
