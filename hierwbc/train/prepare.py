@@ -32,26 +32,40 @@ def _stratified_keep(df: pd.DataFrame, fraction: float, seed: int, salt: str) ->
     return (split[f"_{salt}"] == "keep").to_numpy()
 
 
+def stratified_subset(m: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
+    """At most ``limit`` rows, in proportion per node (seeded); all rows for ``None``."""
+    if limit is None or limit >= len(m):
+        return m
+    keep = np.nonzero(_stratified_keep(m, limit / len(m), seed, "limit"))[0]
+    if len(keep) > limit:  # largest-remainder rounding may give a row or two more
+        keep = np.sort(np.random.default_rng(seed).choice(keep, limit, replace=False))
+    return m.iloc[keep].reset_index(drop=True)
+
+
+def split_rows(m: pd.DataFrame, split: str | None, test_fraction: float, split_seed: int,
+               what: object = "the data") -> pd.DataFrame:
+    """Rows of ``split`` (all rows for ``None``); rows without a split first get ``train`` /
+    ``test`` (stratified, seeded: the same partition in training and in evaluation)."""
+    m = m.copy()
+    unsplit = m["split"].astype(str) == ""
+    if unsplit.any():
+        assigned = assign_splits(m[unsplit], {"train": 1 - test_fraction, "test": test_fraction}, seed=split_seed)
+        m.loc[unsplit, "split"] = assigned["split"].to_numpy()
+    if split is None:
+        return m
+    m = m[m["split"] == split].reset_index(drop=True)
+    if not len(m):
+        raise TrainingDataError(f"no rows in split {split!r} of {what}")
+    return m
+
+
 def training_rows(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, np.ndarray]:
     """``(manifest, targets)`` of the rows this run trains on (see the module docstring)."""
     d = cfg.data
-    m = read_sources(d.sources, d.root, hierarchy)
-    unsplit = m["split"].astype(str) == ""
-    if unsplit.any():
-        assigned = assign_splits(m[unsplit], {"train": 1 - d.test_fraction, "test": d.test_fraction},
-                                 seed=d.split_seed)
-        m.loc[unsplit, "split"] = assigned["split"].to_numpy()
-    if d.split is not None:
-        m = m[m["split"] == d.split].reset_index(drop=True)
-        if not len(m):
-            raise TrainingDataError(f"no rows in split {d.split!r} of {d.sources}")
+    m = split_rows(read_sources(d.sources, d.root, hierarchy), d.split, d.test_fraction, d.split_seed, d.sources)
     if d.coarsen_fraction > 0:
         m = coarsen(m, d.coarsen_fraction, seed=cfg.seed, hierarchy=hierarchy)
-    if d.limit is not None and d.limit < len(m):
-        keep = np.nonzero(_stratified_keep(m, d.limit / len(m), cfg.seed, "limit"))[0]
-        if len(keep) > d.limit:  # largest-remainder rounding may give a row or two more
-            keep = np.sort(np.random.default_rng(cfg.seed).choice(keep, d.limit, replace=False))
-        m = m.iloc[keep].reset_index(drop=True)
+    m = stratified_subset(m, d.limit, cfg.seed)
     targets = hierarchy.indices(m["node"])
     if d.unlabelled_fraction > 0:
         hide = _stratified_keep(m, d.unlabelled_fraction, cfg.seed + 1, "unlabelled")
