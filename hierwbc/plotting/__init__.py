@@ -1,1 +1,30 @@
+"""Figures of hierwbc, scanpy-style: functions taking an AnnData or the tidy tables of
+:func:`hierwbc.evaluate.evaluate` and returning a :class:`matplotlib.figure.Figure`.
 
+>>> import hierwbc.plotting as hp
+>>> hp.umap(adata, color=["node", "dataset"])                      # doctest: +SKIP
+>>> hp.confusion_by_lineage(res.predictions, model=["unsup", "hierce"], dataset="pbc_test", probe="20nn")  # doctest: +SKIP
+>>> hp.save_figure(fig, "runs/demo/figures/umap.png")              # doctest: +SKIP
+
+Colours come from the hierarchy (:mod:`.colors`): each lineage a hue family, its nodes shades.
+Interactive versions (ipywidgets) of the analysis figures: :mod:`.explorers`.
+"""
+
+from .ablation import ablation_table, alpha_ablation, alpha_from_name, model_alphas
+from .colors import category_colors, lineage_colors, node_colors
+from .common import fold_stats, node_labels, save_figure, save_table
+from .comparison import FIG10_METRICS, FIG11_METRICS, compare_losses, comparison_table
+from .confusion import confusion_by_lineage, confusion_table, lineage_blocks
+from .counts import class_counts, counts_by_node
+from .gallery import cell_figure, cell_gallery, thumbnail, umap_thumbnails
+from .lca import lca_distribution, severity_counts
+from .training import read_metrics, training_curves
+from .umap import compute_umap, umap
+
+__all__ = [
+    "FIG10_METRICS", "FIG11_METRICS", "ablation_table", "alpha_ablation", "alpha_from_name", "category_colors",
+    "cell_figure", "cell_gallery", "class_counts", "compare_losses", "comparison_table", "compute_umap",
+    "confusion_by_lineage", "confusion_table", "counts_by_node", "fold_stats", "lca_distribution",
+    "lineage_blocks", "lineage_colors", "model_alphas", "node_colors", "node_labels", "read_metrics",
+    "save_figure", "save_table", "severity_counts", "thumbnail", "training_curves", "umap", "umap_thumbnails",
+]

@@ -1,0 +1,157 @@
+"""What every figure function shares: the hierarchy of an AnnData, picking rows of an
+evaluation table, node labels for axes, metric names, new figures and atomic PNG writes.
+
+Figures are :class:`matplotlib.figure.Figure` objects made without pyplot: nothing global is
+kept open, and a notebook cell that returns one shows it once.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from hierwbc.evaluate.report import PAPER_METRICS, RAW_METRICS
+from hierwbc.hierarchy import Hierarchy, default_hierarchy
+
+PROBE_ORDER = ("1nn", "20nn", "logreg", "head", "centroid")
+METRIC_NAMES = {**PAPER_METRICS, "accuracy": "Accuracy", "hierarchical_precision": "Hierarchical P",
+                "hierarchical_recall": "Hierarchical R", "centroid_spearman": "Centroid Spearman"}
+
+
+def hierarchy_of(obj=None, hierarchy: Hierarchy | None = None) -> Hierarchy:
+    """``hierarchy`` if given, else the one an AnnData stores (``uns["hierarchy"]["json"]``) or an
+    evaluation result carries (``.hierarchy``), else the default tree."""
+    if hierarchy is not None:
+        return hierarchy
+    if obj is not None and isinstance(getattr(obj, "hierarchy", None), Hierarchy):
+        return obj.hierarchy
+    uns = getattr(obj, "uns", None)
+    if uns is not None and "hierarchy" in uns:
+        stored = uns["hierarchy"]
+        text = stored.get("json") if isinstance(stored, Mapping) else stored
+        return Hierarchy.from_json(str(text), source="adata.uns['hierarchy']")
+    return default_hierarchy()
+
+
+def ordered(values, first: Sequence = ()) -> list:
+    """Distinct ``values`` in order of appearance, those in ``first`` first (in that order)."""
+    seen = [v for v in pd.unique(pd.Series(list(values), dtype=object)) if not pd.isna(v)]
+    return [v for v in first if v in seen] + [v for v in seen if v not in first]
+
+
+def choose(table: pd.DataFrame, column: str, value, what: str = "table"):
+    """The single value of ``column`` to use: ``value`` (checked to be present) or, when
+    ``value`` is None, the only one there is; otherwise a ValueError listing the choices."""
+    present = ordered(table[column].astype(object))
+    if value is None:
+        if len(present) != 1:
+            raise ValueError(f"the {what} holds several {column}s {present}: pass {column}= one of them")
+        return present[0]
+    if value not in present:
+        raise KeyError(f"{column} {value!r} not in the {what} (have {present})")
+    return value
+
+
+def choose_many(table: pd.DataFrame, column: str, values, first: Sequence = (), what: str = "table") -> list:
+    """Values of ``column`` to show: all present (ordered, ``first`` first) when ``values`` is
+    None, else ``values`` (a str or a list), each checked to be present."""
+    present = ordered(table[column].astype(object), first)
+    if values is None:
+        return present
+    values = [values] if isinstance(values, str) else list(values)
+    if not values:
+        raise ValueError(f"no {column} selected (choose from {present})")
+    missing = [v for v in values if v not in present]
+    if missing:
+        raise KeyError(f"{column}(s) {missing} not in the {what} (have {present})")
+    return values
+
+
+def rows(table: pd.DataFrame, **where) -> pd.DataFrame:
+    """Rows whose columns equal the given values (``None`` = any); compares as text so that
+    categorical columns work."""
+    mask = np.ones(len(table), dtype=bool)
+    for col, value in where.items():
+        if value is None:
+            continue
+        allowed = {str(v) for v in ([value] if isinstance(value, (str, int, float)) else value)}
+        mask &= table[col].astype(str).isin(allowed).to_numpy()
+    return table[mask]
+
+
+def node_labels(hierarchy: Hierarchy, nodes: Sequence[str]) -> list[str]:
+    """Axis labels for ``nodes``: the display label, or the node name where the display label
+    is not unique in the tree (e.g. the ``immature`` of each lineage)."""
+    counts = pd.Series(list(hierarchy.labels.values())).value_counts()
+    labels = [hierarchy.label(n) for n in nodes]
+    return [n if counts.get(lab, 0) > 1 else lab for n, lab in zip(nodes, labels)]
+
+
+def tree_order(hierarchy: Hierarchy, nodes) -> list[str]:
+    """The distinct ``nodes`` in pre-order; a value that is not a node raises KeyError."""
+    nodes = [n for n in pd.unique(pd.Series(list(nodes), dtype=object)) if not pd.isna(n)]
+    unknown = [n for n in nodes if n not in hierarchy]
+    if unknown:
+        raise KeyError(f"not nodes of the hierarchy: {unknown}")
+    return sorted(nodes, key=hierarchy.node_index.__getitem__)
+
+
+def metric_name(metric: str) -> str:
+    return METRIC_NAMES.get(metric, metric)
+
+
+def metric_scale(metric: str) -> float:
+    """100 for rates (shown in %), 1 for LCA heights, distances and correlations."""
+    return 1.0 if metric in RAW_METRICS or metric.startswith("hdist@") else 100.0
+
+
+def metric_label(metric: str) -> str:
+    unit = "" if metric_scale(metric) == 1.0 else " (%)"
+    return metric_name(metric) + unit
+
+
+def figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG to ``path`` atomically (temp file in the same folder, then
+    ``os.replace``); folders are created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``df`` as CSV (no index) atomically."""
+    from hierwbc.hierarchy import atomic_write_text
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, df.to_csv(index=False))
+    return path
+
+
+def fold_stats(metrics: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Mean, standard deviation (ddof=1) and number of folds of ``value`` per ``by`` group,
+    over the per-fold rows (``fold >= 0``) of an evaluation ``metrics`` table."""
+    df = metrics[metrics["fold"].astype(int) >= 0]
+    if df.empty:
+        raise ValueError("no per-fold rows (fold >= 0) in the metrics table")
+    g = df.groupby(list(by), observed=True, sort=False)["value"]
+    return pd.concat([g.mean().rename("mean"), g.std(ddof=1).rename("std"), g.count().rename("n_folds")],
+                     axis=1).reset_index()

@@ -1,0 +1,144 @@
+"""ipywidgets building blocks: a figure redrawn in place when its controls change, and a viewer
+that shows a chosen cell's image.
+
+- :class:`Explorer`: ``draw(**values) -> Figure`` plus a dict of controls; every change of a
+  control redraws into an ``Output`` (the previous figure replaced). The figure for the initial
+  values is drawn on construction, so a headless run (papermill) has it at
+  ``explorer.figure`` to save; errors (an empty selection...) are shown as a message, not raised.
+- :class:`CellViewer`: a class filter, a slider over the cells of that class, and an ``Output``
+  with the cell's image and labels (:func:`hierwbc.plotting.gallery.cell_figure`); other widgets
+  call :meth:`CellViewer.show` to display a cell (e.g. a matplotlib pick on a UMAP point, which
+  fires with an interactive backend such as ipympl).
+
+The explorers of the analysis notebooks are in :mod:`hierwbc.plotting.explorers`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+
+import ipywidgets as widgets
+import pandas as pd
+from IPython.display import display
+
+from hierwbc.hierarchy import Hierarchy
+
+from .common import hierarchy_of, node_labels, save_figure, tree_order
+from .gallery import cell_figure
+
+ALL = "(all)"
+
+
+def dropdown(description: str, options: Sequence, value=None, **kw) -> widgets.Dropdown:
+    options = list(options)
+    if value is not None and value not in [o[1] if isinstance(o, tuple) else o for o in options]:
+        raise ValueError(f"{description}: {value!r} is not one of {options}")
+    default = value if value is not None else (options[0][1] if options and isinstance(options[0], tuple)
+                                               else options[0] if options else None)
+    return widgets.Dropdown(description=description, options=options, value=default,
+                            style={"description_width": "initial"}, **kw)
+
+
+class Explorer(widgets.VBox):
+    """``draw(**{name: control.value}) -> Figure`` redrawn in place on every control change."""
+
+    def __init__(self, draw: Callable[..., object], controls: Mapping[str, widgets.ValueWidget],
+                 extra: Sequence[widgets.Widget] = ()):
+        self.draw, self.controls = draw, dict(controls)
+        self.output = widgets.Output()
+        self.message = widgets.HTML()
+        self.figure = None
+        self.n_draws = 0
+        for control in self.controls.values():
+            control.observe(self._changed, names="value")
+        bar = widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([bar, self.message, self.output, *extra])
+        self.redraw()
+
+    @property
+    def values(self) -> dict:
+        return {name: c.value for name, c in self.controls.items()}
+
+    def _changed(self, _change) -> None:
+        self.redraw()
+
+    def redraw(self):
+        """Draw the figure for the current control values into the output; returns it (None on error)."""
+        try:
+            fig = self.draw(**self.values)
+        except (KeyError, ValueError) as e:
+            self.message.value = f"<span style='color:#b00'>cannot draw: {e}</span>"
+            self.output.clear_output()
+            self.figure = None
+            return None
+        self.message.value = ""
+        self.figure = fig
+        self.n_draws += 1
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(fig)
+        return fig
+
+    def save(self, path: str | os.PathLike):
+        """Write the current figure (PNG, atomically)."""
+        if self.figure is None:
+            raise ValueError(f"nothing to save: {self.message.value or 'no figure drawn'}")
+        return save_figure(self.figure, path)
+
+
+class CellViewer(widgets.VBox):
+    """Pick a class, then a cell of it: its image and labels are shown (see the module docstring).
+
+    ``obs``: a table with ``path`` (and optional crop-box columns) and a ``by`` column of classes,
+    indexed by cell id (AnnData ``obs`` / a manifest).
+    """
+
+    def __init__(self, obs: pd.DataFrame, by: str = "node", hierarchy: Hierarchy | None = None,
+                 extra: Callable[[str], dict] | None = None, size: int = 160):
+        if "path" not in obs or by not in obs:
+            raise KeyError(f"a cell viewer needs obs columns 'path' and {by!r} (has {list(obs.columns)})")
+        self.obs, self.by, self.size, self.extra = obs, by, size, extra
+        self.hierarchy = hierarchy_of(None, hierarchy)
+        values = obs[by].astype(object)
+        classes = (tree_order(self.hierarchy, values) if by == "node" else list(pd.unique(values.dropna())))
+        labels = node_labels(self.hierarchy, classes) if by == "node" else [str(c) for c in classes]
+        counts = values.value_counts()
+        self.cls = dropdown("cells of", [(ALL, ALL)] + [(f"{lab} ({counts[c]})", c) for lab, c in zip(labels, classes)])
+        self.slider = widgets.IntSlider(description="cell", min=0, max=max(len(obs) - 1, 0), value=0,
+                                        continuous_update=False)
+        self.output = widgets.Output()
+        self.current: str | None = None
+        self.figure = None
+        self.cls.observe(self._class_changed, names="value")
+        self.slider.observe(lambda _c: self._show_position(), names="value")
+        super().__init__([widgets.HBox([self.cls, self.slider]), self.output])
+        self._class_changed(None)
+
+    def _members(self) -> pd.Index:
+        if self.cls.value == ALL:
+            return self.obs.index
+        return self.obs.index[(self.obs[self.by].astype(object) == self.cls.value).to_numpy()]
+
+    def _class_changed(self, _change) -> None:
+        n = len(self._members())
+        self.slider.value = 0
+        self.slider.max = max(n - 1, 0)
+        self._show_position()
+
+    def _show_position(self) -> None:
+        members = self._members()
+        if len(members):
+            self.show(members[min(self.slider.value, len(members) - 1)])
+
+    def show(self, obs_name) -> object:
+        """Display cell ``obs_name`` (an index value of ``obs``); returns its Figure."""
+        if obs_name not in self.obs.index:
+            raise KeyError(f"no cell {obs_name!r} in this viewer's table")
+        self.current = obs_name
+        extra = self.extra(obs_name) if self.extra is not None else None
+        self.figure = cell_figure(self.obs.loc[obs_name], self.hierarchy, self.size, extra)
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(self.figure)
+        return self.figure

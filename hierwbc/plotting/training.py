@@ -1,0 +1,77 @@
+"""Training curves from a run's ``metrics.jsonl`` (one JSON line per logged step, written by
+:func:`hierwbc.train.loop.fit`): one panel per loss term, one line per run."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .common import figure
+
+TERMS = ("loss", "dino", "ibot", "koleo", "sup")
+
+
+def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
+    """The rows of a ``metrics.jsonl`` (or of ``<run folder>/metrics.jsonl``); a last line being
+    written while training runs is skipped. An empty frame when the file does not exist yet."""
+    path = Path(path)
+    path = path / "metrics.jsonl" if path.is_dir() else path
+    if not path.exists():
+        return pd.DataFrame(columns=["step"])
+    records = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for k, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if k == len(lines) - 1:
+                break  # the line being written
+            raise ValueError(f"{path}: line {k + 1} is not JSON: {line[:80]!r}") from None
+    return pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=["step"])
+
+
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average over ``window`` steps (shorter at the start)."""
+    if window <= 1 or len(values) == 0:
+        return values
+    c = np.cumsum(np.r_[0.0, values])
+    k = np.arange(1, len(values) + 1)
+    lo = np.maximum(k - window, 0)
+    return (c[k] - c[lo]) / (k - lo)
+
+
+def training_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], terms: Sequence[str] = TERMS,
+                    smooth: int = 1, panel_size: float = 2.8, title: str | None = None):
+    """Loss terms against the step: ``metrics`` is one run's table (``RunResult.metrics`` or
+    :func:`read_metrics`) or ``{run name: table}``; a panel per term present in any run, runs
+    without a term (``sup`` of ``unsup``) simply have no line there. ``smooth``: moving-average
+    window in steps. Returns the Figure."""
+    runs = dict(metrics) if isinstance(metrics, Mapping) else {"run": metrics}
+    present = [t for t in terms if any(t in df and df[t].notna().any() for df in runs.values())]
+    if not present:
+        present = ["loss"]
+    import seaborn as sns
+
+    palette = dict(zip(runs, sns.color_palette("colorblind", max(len(runs), 1)).as_hex()))
+    fig = figure(panel_size * len(present) + (1.4 if len(runs) > 1 else 0), panel_size * 0.85)
+    axes = fig.subplots(1, len(present), squeeze=False)[0]
+    for ax, term in zip(axes, present):
+        for name, df in runs.items():
+            if term in df and len(df):
+                ok = df[term].notna().to_numpy()
+                ax.plot(df["step"].to_numpy()[ok], _smooth(df[term].to_numpy(dtype=float)[ok], smooth),
+                        color=palette[name], lw=1.2, label=name, gid=f"run:{name}")
+        ax.set_title(term, fontsize=9)
+        ax.set_xlabel("step")
+    if len(runs) > 1:
+        axes[-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
