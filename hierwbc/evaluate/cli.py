@@ -31,6 +31,18 @@ def add_evaluate_arguments(p) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+TABLES = ("metrics", "pooled", "predictions", "severity", "significance", "backoff")
+
+
+def write_result(res, out) -> Path:
+    """Write the tidy tables of an EvaluationResult as ``<out>/<table>.csv`` (atomically)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for key in TABLES:
+        atomic_write_text(out / f"{key}.csv", getattr(res, key).to_csv(index=False))
+    return out
+
+
 def evaluate_main(args) -> Path:
     """Run :func:`hierwbc.evaluate.evaluate` on the inputs and write every table to ``--out``."""
     import anndata as ad
@@ -52,10 +64,7 @@ def evaluate_main(args) -> Path:
                    cv=int(args.cv) if args.cv.isdigit() else args.cv, split_key=args.split_key,
                    n_boot=args.n_boot, seed=args.seed, reference=args.reference,
                    knn_metric=args.knn_metric, progress=not args.no_progress)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for key in ("metrics", "pooled", "predictions", "severity", "significance", "backoff"):
-        atomic_write_text(out / f"{key}.csv", getattr(res, key).to_csv(index=False))
+    out = write_result(res, args.out)
     report(res, out)
     print(f"{len(adatas)} model(s), datasets {sorted(set(res.metrics['dataset']))} -> {out}")
     return out
