@@ -54,7 +54,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
-from hierwbc.evaluate import evaluate, stratified_folds
+from hierwbc.evaluate import evaluate
 from hierwbc.evaluate.logreg import default_C
 from hierwbc.hierarchy import atomic_write_text, default_hierarchy
 
@@ -145,17 +145,15 @@ def main(argv=None) -> dict:
     a, b, y = real(args.h5ad, args.use_rep) if args.h5ad else synthetic(args.separation)
     print(f"embeddings: {'real ' + str(args.h5ad) if args.h5ad else 'synthetic'} {a.shape}, "
           f"{len(np.unique(y))} classes; {args.n_boot} bootstraps; {torch.get_num_threads()} threads", flush=True)
-    names = np.arange(len(y)).astype(str)
-    fold = np.empty(len(y), np.int64)
-    order = np.argsort(names, kind="stable")  # the folds evaluate() draws (sorted sample names, seed 0)
-    fold[order] = stratified_folds(y[order], 5, seed=0)
-
     t = time.perf_counter()
     res = evaluate({"A": a, "B": b}, labels=y, datasets="pbc", n_boot=args.n_boot, progress=False)
     ours = time.perf_counter() - t
     tm = res.timings
     print(f"ours:            {ours:7.2f} s  (probes {tm['probes']:.2f} s, metrics + back-off {tm['metrics']:.2f} s, "
           f"bootstrap {tm['bootstrap']:.2f} s)", flush=True)
+    first = res.predictions[(res.predictions.model == "A") & (res.predictions.probe == "1nn")]
+    fold = np.empty(len(y), np.int64)
+    fold[first["obs_name"].astype(int).to_numpy()] = first["fold"].to_numpy()  # the same folds as ours
     oof, ref_folds, base = straightforward({"A": a, "B": b}, y, fold, args.n_boot)
     print(f"straightforward: {base['total_s']:7.2f} s  (probes + metrics {base['probes_and_metrics_s']:.2f} s, "
           f"bootstrap loop {base['bootstrap_s']:.2f} s)")

@@ -5,9 +5,15 @@ bootstrap, back-off curves, and the paper's tables.
 >>> report(res, "results/")                                                    # doctest: +SKIP
 
 Protocol (paper Sec. 2.4.2, Appendix B; DinoBloom's evaluation, Koch et al. 2024): per model
-and dataset, probes ``1nn``, ``20nn`` (Euclidean, uniform votes) and ``logreg`` (multinomial,
-L2, C = D K / 100) on features standardised per training fold, seeded stratified 5-fold CV
-(or a fixed split / given folds), labels at the dataset's own precision as tree nodes.
+and dataset, probes ``1nn``, ``20nn`` (Euclidean, uniform votes; a vote tie goes to the tied
+class with the nearest member) and ``logreg`` (multinomial, L2, C = D K / 100, sklearn's
+objective and stopping rule) on features standardised per training fold, seeded stratified
+5-fold CV (folds drawn from the sorted sample names and labels, hence identical for every
+model embedding the same samples; or a fixed split / given folds), labels at the dataset's own
+precision as tree nodes. Significance: every model against the reference on the pooled
+out-of-fold predictions, 1,000 stratified resamples drawn once per dataset and shared by all
+probes and models (:mod:`.bootstrap`). Samples without a node label are left out with a
+warning that counts them per dataset.
 
 Tidy tables of :class:`EvaluationResult` (all ``pandas.DataFrame``):
 

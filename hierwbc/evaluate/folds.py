@@ -11,19 +11,20 @@ import warnings
 import numpy as np
 
 
-def stratified_folds(y, n_splits: int = 5, seed: int = 0) -> np.ndarray:
+def stratified_folds(y, n_splits: int = 5, seed: int = 0, where: str = "labels") -> np.ndarray:
     """Stratified k-fold assignment, [n] fold ids in ``0..n_splits-1``.
 
     Within each class the samples are shuffled (seeded) and dealt to folds in turn, starting
     each class where the previous one stopped, so fold sizes differ by at most one and each
     class's count per fold by at most one (as sklearn's ``StratifiedKFold(shuffle=True)``).
-    A class with fewer than ``n_splits`` samples is missing from some test folds (warned).
+    A class with fewer than ``n_splits`` samples is missing from some test folds (warned, naming
+    ``where`` and the classes).
     """
     y = np.asarray(y)
     if n_splits < 2:
         raise ValueError(f"n_splits must be >= 2, got {n_splits}")
     if len(y) < n_splits:
-        raise ValueError(f"{len(y)} samples cannot fill {n_splits} folds")
+        raise ValueError(f"{where}: {len(y)} samples cannot fill {n_splits} folds")
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(y))
     _, cls = np.unique(y, return_inverse=True)
@@ -33,8 +34,8 @@ def stratified_folds(y, n_splits: int = 5, seed: int = 0) -> np.ndarray:
     fold[order] = np.arange(len(y)) % n_splits  # deal in turn across the class-grouped order
     small = np.unique(y)[counts < n_splits]
     if len(small):
-        warnings.warn(f"classes with fewer samples than the {n_splits} folds (absent from some test "
-                      f"folds, and untrainable when alone): {[str(c) for c in small]}", stacklevel=2)
+        warnings.warn(f"{where}: classes with fewer samples than the {n_splits} folds (absent from some "
+                      f"test folds, and untrainable when alone): {[str(c) for c in small]}", stacklevel=2)
     return fold
 
 

@@ -34,7 +34,7 @@ class EvaluationResult:
     timings: dict = field(default_factory=dict)  # seconds: probes, metrics, bootstrap
 
 
-def _split(md: ModelData, sel: np.ndarray, cv, split_key, seed: int, where: str) -> np.ndarray:
+def _split(md: ModelData, sel: np.ndarray, cv, split_key, seed: int, where: str, hierarchy) -> np.ndarray:
     """Fold ids of the samples ``sel`` of one dataset; k-fold depends only on (names, labels)."""
     if split_key is not None:
         return fixed_split(md.split[sel], where=f"{where}, obs[{split_key!r}]")
@@ -43,7 +43,8 @@ def _split(md: ModelData, sel: np.ndarray, cv, split_key, seed: int, where: str)
     names = md.obs_names[sel]
     order = np.argsort(names, kind="stable")  # fold assignment independent of row order
     fold = np.empty(len(names), np.int64)
-    fold[order] = stratified_folds(md.y[sel][order], n_splits=int(cv), seed=seed)
+    names_of = np.asarray(hierarchy.nodes, dtype=object)  # labels by name: warnings name the classes
+    fold[order] = stratified_folds(names_of[md.y[sel][order]], n_splits=int(cv), seed=seed, where=where)
     return fold
 
 
@@ -88,7 +89,7 @@ def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str =
         sel = md.dataset == ds
         where = f"model {md.name!r}, dataset {ds!r}"
         X, y, obs = md.X[sel], md.y[sel], md.obs_names[sel]
-        fold = _split(md, sel, cv, split_key, seed, where)
+        fold = _split(md, sel, cv, split_key, seed, where, h)
         xs = standardise(torch.as_tensor(X, dtype=torch.float64), torch.ones(len(X), dtype=torch.bool)).numpy()
         rho, n_pairs = centroid_spearman(h, xs, y)
         rows.append({"model": md.name, "dataset": ds, "probe": "centroid", "fold": -1,
