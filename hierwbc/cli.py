@@ -121,10 +121,46 @@ def _add_evaluate(sub) -> None:
     p.set_defaults(func=evaluate_main)
 
 
+def _add_experiment(sub) -> None:
+    p = sub.add_parser("experiment", help="train a grid of models, embed, evaluate, tables and figures (resumable)")
+    p.add_argument("--config", required=True, help="experiment YAML (experiments/*.yaml)")
+    p.add_argument("--stages", default="train,embed,evaluate,figures", help="comma-separated subset of the stages")
+    p.add_argument("--models", default=None, help="train only these models (comma-separated)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override the file, e.g. train.max_steps=10 or out=runs/x (repeatable)")
+    p.add_argument("--no-progress", action="store_true")
+
+    def run(a):
+        import yaml
+
+        from .experiment import load_experiment, run_experiment
+
+        overrides: dict = {}
+        for item in a.set:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise SystemExit(f"--set {item!r} is not of the form SECTION.KEY=VALUE")
+            section, _, sub_key = key.partition(".")
+            if sub_key:
+                overrides.setdefault(section, {})[sub_key] = yaml.safe_load(value)
+            else:
+                overrides[section] = yaml.safe_load(value)
+        raw_sections = yaml.safe_load(open(a.config)) or {}
+        for section, value in list(overrides.items()):
+            if isinstance(value, dict) and isinstance(raw_sections.get(section), dict):
+                overrides[section] = {**raw_sections[section], **value}
+        cfg = load_experiment(a.config, overrides)
+        out = run_experiment(cfg, stages=tuple(a.stages.split(",")),
+                             models=a.models.split(",") if a.models else None, progress=not a.no_progress)
+        print(f"experiment {cfg.name}: {out} (summary.json, tables/, figures/)")
+
+    p.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hierwbc", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_demo, _add_hierarchy, _add_train, _add_embed, _add_evaluate, _add_slurm):
+    for add in (_add_demo, _add_hierarchy, _add_train, _add_embed, _add_evaluate, _add_experiment, _add_slurm):
         add(sub)
     return parser
 

@@ -1,0 +1,54 @@
+"""`hierwbc experiment` end to end on a miniature config (two models, a few steps), and its
+resumption: a second run does no training or embedding again."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hierwbc.cli import main
+from hierwbc.experiment import load_experiment
+from hierwbc.train.config import ConfigError
+
+MINI = Path(__file__).with_name("mini.yaml")
+
+
+@pytest.mark.slow
+def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root):
+    out = tmp_path / "mini"
+    args = ["experiment", "--config", str(MINI), "--set", f"out={out}", "--set", f"train.data.root={data_root}",
+            "--no-progress"]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["training"]) == {"unsup", "hierce"}
+    assert all(r["steps"] == 3 for r in summary["training"].values())
+    metrics = pd.read_csv(out / "evaluation" / "metrics.csv")
+    assert set(metrics["model"]) == {"unsup", "hierce", "pixels"}
+    assert set(metrics["dataset"]) == {"pbc_test", "segmentation_wbc"}
+    assert set(metrics["probe"]) >= {"1nn", "20nn", "logreg"}
+    assert (out / "tables" / "table_pbc_test.md").read_text().count("| hierce |") == 3
+    sig = pd.read_csv(out / "evaluation" / "significance.csv")
+    assert set(sig["reference"]) == {"hierce"} and set(sig["model"]) == {"unsup", "pixels"}
+    for name in ("compare_losses_bacc", "confusion_by_lineage_pbc_test_20nn", "umap_hierce_pbc_test", "lca_pbc_test"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
+    assert "train.data.root" not in (out / "experiment.yaml").read_text()  # written as nested keys
+    h5ad = out / "embeddings" / "hierce" / "pbc_test.h5ad"
+    stamp = h5ad.stat().st_mtime
+    ckpt = sorted((out / "models" / "hierce" / "checkpoints").iterdir())[-1].stat().st_mtime
+    assert main(args[:2] + [str(MINI), *args[3:], "--stages", "train,embed"]) == 0
+    assert h5ad.stat().st_mtime == stamp  # nothing re-embedded
+    assert sorted((out / "models" / "hierce" / "checkpoints").iterdir())[-1].stat().st_mtime == ckpt  # nor retrained
+
+
+def test_bad_experiment_files_are_named(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmodels: {a: {preset: fancy}}\nevaluation: {sets: [pbc]}\n")
+    with pytest.raises(ConfigError, match="models.a: needs a preset"):
+        load_experiment(bad)
+    bad.write_text("name: x\nmodels: {a: {preset: unsup}}\nevaluation: {sets: [pbc], reference: b}\n")
+    with pytest.raises(ConfigError, match="reference 'b'"):
+        load_experiment(bad)
+    bad.write_text("name: x\nmodelz: {}\n")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['modelz'\]"):
+        load_experiment(bad)
