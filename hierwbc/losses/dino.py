@@ -24,29 +24,16 @@ per-rank batches N ranks reproduce one process on the concatenated batch.
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
-def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def all_reduce_sum(t: Tensor) -> Tensor:
-    """In-place SUM all-reduce when a process group is initialised; identity otherwise."""
-    if _distributed():
-        dist.all_reduce(t, op=dist.ReduceOp.SUM)
-    return t
+from ..distributed import all_reduce_max, all_reduce_sum, get_world_size
 
 
 def _global_max(t: Tensor) -> Tensor:
     """Max of ``t`` over all ranks (a 0-d tensor; -inf when every rank is empty)."""
     local = t.max() if t.numel() else t.new_tensor(float("-inf"))
-    local = local.detach().clone()
-    if _distributed():
-        dist.all_reduce(local, op=dist.ReduceOp.MAX)
-    return local
+    return all_reduce_max(local.detach().clone())
 
 
 @torch.no_grad()
@@ -63,7 +50,7 @@ def sinkhorn_knopp(teacher_logits: Tensor, teacher_temp: float, n_iterations: in
     """
     logits = teacher_logits.float()
     if n_samples is None:
-        world = dist.get_world_size() if _distributed() else 1
+        world = get_world_size()
         n_samples = logits.shape[0] * world
     shift = _global_max(logits)
     shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))  # no host sync

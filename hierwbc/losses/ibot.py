@@ -22,7 +22,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from hierwbc.losses.dino import all_reduce_sum, sinkhorn_knopp, soft_cross_entropy, softmax_center
+from hierwbc.distributed import all_reduce_sum
+from hierwbc.losses.dino import sinkhorn_knopp, soft_cross_entropy, softmax_center
 
 
 def masks_weight_from_masks(masks: Tensor) -> Tensor:

@@ -12,6 +12,18 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..distributed import (
+    all_reduce_mean,
+    all_reduce_sum,
+    barrier,
+    get_rank,
+    get_world_size,
+    is_initialized,
+)
+
+__all__ = ["DistInfo", "all_reduce_mean", "all_reduce_sum", "barrier", "cleanup", "gather_with_grad",
+           "get_rank", "get_world_size", "init_distributed", "is_initialized", "pick_device"]
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -25,16 +37,10 @@ class DistInfo:
         return self.rank == 0
 
 
-def is_initialized() -> bool:
-    return dist.is_available() and dist.is_initialized()
 
 
-def get_rank() -> int:
-    return dist.get_rank() if is_initialized() else 0
 
 
-def get_world_size() -> int:
-    return dist.get_world_size() if is_initialized() else 1
 
 
 def pick_device(device: str = "auto", local_rank: int = 0) -> torch.device:
@@ -64,23 +70,10 @@ def init_distributed(device: str = "auto", backend: str | None = None) -> DistIn
     return DistInfo(get_rank(), get_world_size(), local_rank, dev)
 
 
-def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
-    """In-place sum over processes (a no-op in one process); returns ``t``."""
-    if is_initialized():
-        dist.all_reduce(t, op=dist.ReduceOp.SUM)
-    return t
 
 
-def all_reduce_mean(t: torch.Tensor) -> torch.Tensor:
-    if is_initialized():
-        dist.all_reduce(t, op=dist.ReduceOp.SUM)
-        t /= get_world_size()
-    return t
 
 
-def barrier() -> None:
-    if is_initialized():
-        dist.barrier()
 
 
 def cleanup() -> None:
