@@ -145,7 +145,8 @@ def _add_experiment(sub) -> None:
                 overrides.setdefault(section, {})[sub_key] = yaml.safe_load(value)
             else:
                 overrides[section] = yaml.safe_load(value)
-        raw_sections = yaml.safe_load(open(a.config)) or {}
+        with open(a.config) as f:
+            raw_sections = yaml.safe_load(f) or {}
         for section, value in list(overrides.items()):
             if isinstance(value, dict) and isinstance(raw_sections.get(section), dict):
                 overrides[section] = {**raw_sections[section], **value}

@@ -1,6 +1,5 @@
 """`hierwbc demo --summary-only` prints the tree and per-dataset counts (real or synthetic)."""
 
-import pytest
 
 from hierwbc.cli import main
 

@@ -218,7 +218,7 @@ class Hierarchy(EditsMixin, IOMixin):
             raise HierarchyError("label-map entries point at nodes not in the tree: " + "; ".join(broken))
 
     # ------------------------------------------------------------------ misc
-    def copy(self) -> "Hierarchy":
+    def copy(self) -> Hierarchy:
         return copy.deepcopy(self)
 
     def __eq__(self, other: object) -> bool:

@@ -38,10 +38,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..hierarchy.io import default_file_mode
-
 from hierwbc.models.layers import interpolate_pos_embed
 from hierwbc.models.vit import VIT_SIZES, DinoVisionTransformer
+
+from ..hierarchy.io import default_file_mode
 
 _CONTAINER_KEYS = ("teacher", "model", "student", "state_dict")
 _BACKBONE_PREFIXES = ("teacher.backbone.", "backbone.", "student.backbone.")

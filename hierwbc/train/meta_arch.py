@@ -83,8 +83,8 @@ class MetaArch(nn.Module):
         super().__init__()
         self.cfg = cfg
         m, d, ib, s = cfg.model, cfg.dino, cfg.ibot, cfg.supervised
-        vit_kw = dict(img_size=m.img_size, patch_size=m.patch_size, num_register_tokens=m.num_register_tokens,
-                      init_values=m.layerscale)
+        vit_kw = {"img_size": m.img_size, "patch_size": m.patch_size, "num_register_tokens": m.num_register_tokens,
+                  "init_values": m.layerscale}
 
         def heads():
             dino = DINOHead(embed_dim, d.head_n_prototypes, d.head_nlayers, d.head_hidden_dim, d.head_bottleneck_dim)

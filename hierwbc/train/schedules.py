@@ -56,7 +56,7 @@ def build_schedules(cfg, total_steps: int) -> Schedules:
     o, t = cfg.optim, cfg.teacher
     lr = scaled_lr(o.base_lr, cfg.batch_size)
     warmup = round(o.warmup_fraction * total_steps)
-    lr_kw = dict(base_value=lr, final_value=o.min_lr, total_iters=total_steps, warmup_iters=warmup)
+    lr_kw = {"base_value": lr, "final_value": o.min_lr, "total_iters": total_steps, "warmup_iters": warmup}
     last = CosineSchedule(**lr_kw)
     last.schedule[: round(o.freeze_last_layer_fraction * total_steps)] = 0.0
     temp_iters = max(round(t.warmup_teacher_temp_fraction * total_steps), 1)

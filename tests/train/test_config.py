@@ -2,7 +2,7 @@
 
 import pytest
 
-from hierwbc.train.config import ConfigError, PRESETS, from_dict, make_config
+from hierwbc.train.config import PRESETS, ConfigError, from_dict, make_config
 
 
 @pytest.mark.parametrize("preset", PRESETS)

@@ -11,10 +11,10 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from hierwbc.hierarchy import default_hierarchy
+from hierwbc.train.distributed import DistInfo
 from hierwbc.train.masking import collate_masks, mask_batch
 from hierwbc.train.meta_arch import MetaArch, reduce_terms
 from hierwbc.train.wrap import wrap_student
-from hierwbc.train.distributed import DistInfo
 
 from .helpers import tiny_config
 

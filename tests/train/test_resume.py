@@ -1,6 +1,5 @@
 """A run killed with SIGKILL and resumed ends with the same weights as one that never stopped."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -38,7 +37,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, data_root):
     straight = fit(None, preset="hierce", out=str(tmp_path / "straight"), progress=False, **cfg)
 
     killed = tmp_path / "killed"
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(killed), repr(cfg)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(killed), repr(cfg)], check=False, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert [p.name for p in list_checkpoints(killed)] == ["step_000002.pt"]
