@@ -12,10 +12,28 @@ import json
 import time
 from pathlib import Path
 
+from .hierarchy import atomic_write_text
+
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
-DEMO_PARAMETERS: dict[str, object] = {}
-"""Overrides that make the demo small enough for 2 CPU cores (filled by the notebooks issue)."""
+DEMO_PARAMETERS: dict[str, object] = {
+    "threads": 1,                 # 1 torch / BLAS thread per kernel: fastest on a shared 2-core machine
+    "gallery_n": 6,               # 02: cells per class in the galleries
+    "models": ["unsup", "ce", "hierce", "hierce_a0.1", "hierce_a0.9", "supcon", "hiersupcon"],  # 03
+    "steps": 30,                  # 03: optimisation steps per model (vit_tiny, 56 px: ~1 s each on 1 core)
+    "img_size": 56,
+    "batch_size": 32,
+    "train_limit": 400,           # 03: training images (stratified subset of the PBC train split)
+    "eval_limit": 300,            # 04: cells per evaluation set (PBC test split, bccd, segmentation_wbc)
+    "head_prototypes": 256,       # tiny DINO / iBOT heads (DINOv2: 65536 prototypes, 2048 hidden, 256 bottleneck)
+    "head_hidden_dim": 256,
+    "head_bottleneck_dim": 64,
+    "cv": 5,                      # 05-09: evaluation folds
+    "n_boot": 200,                # 09: bootstrap resamples
+    "thumbnails": 30,             # 05: cells drawn on the UMAP
+}
+"""The sizes of ``make demo``: all of 01-09 within ~10 minutes on 2 CPU cores (measured:
+``time hierwbc demo``; per-notebook seconds in ``<run>/notebooks/timings.json``)."""
 
 
 def numbered_notebooks(folder: str | Path = NOTEBOOK_DIR) -> list[Path]:
@@ -59,12 +77,23 @@ def run_all(run_dir: str | Path = "runs/demo", data: str | None = None, only: li
     run_dir = Path(run_dir).resolve()
     params = {"run_dir": str(run_dir), "data_root": data, **DEMO_PARAMETERS, **(parameters or {})}
     out_dir = run_dir / "notebooks"
+    seconds: dict[str, float] = {}
     for nb in numbered_notebooks(folder):
         if only and not any(nb.name.startswith(o) for o in only):
             continue
         t0 = time.perf_counter()
         print(f"running {nb.name} ...", flush=True)
         run_notebook(nb, out_dir, params)
-        print(f"  done in {time.perf_counter() - t0:.0f} s -> {out_dir / nb.name}", flush=True)
-    print(f"\nExecuted notebooks and HTML exports: {out_dir}\nFigures and tables: {run_dir}")
+        seconds[nb.stem] = round(time.perf_counter() - t0, 1)
+        print(f"  done in {seconds[nb.stem]:.0f} s -> {out_dir / nb.name}", flush=True)
+    timings = out_dir / "timings.json"
+    previous = json.loads(timings.read_text()) if timings.exists() else {}
+    atomic_write_text(timings, json.dumps({**previous, **seconds}, indent=1))
+    figures = sorted((run_dir / "figures").glob("*.png"))
+    print(f"\n{len(seconds)} notebook(s) in {sum(seconds.values()):.0f} s. Where to look:\n"
+          f"  executed notebooks + HTML exports: {out_dir}  (open the .html files in a browser)\n"
+          f"  figures ({len(figures)} PNG):            {run_dir / 'figures'}\n"
+          f"  tables (CSV, paper tables as .md):  {run_dir / 'tables'}\n"
+          f"  run folder (models, embeddings, evaluation): {run_dir}\n"
+          f"  interactive: jupyter lab notebooks/  (run_dir = {str(run_dir)!r})")
     return 0

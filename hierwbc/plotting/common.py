@@ -1,12 +1,14 @@
 """What every figure function shares: the hierarchy of an AnnData, picking rows of an
 evaluation table, node labels for axes, metric names, new figures and atomic PNG writes.
 
-Figures are :class:`matplotlib.figure.Figure` objects made without pyplot: nothing global is
-kept open, and a notebook cell that returns one shows it once.
+Figures are :class:`Figure` objects (a :class:`matplotlib.figure.Figure` made without pyplot,
+with a PNG ``_repr_png_``): nothing global is kept open, and a notebook cell that returns or
+``display``-s one shows it once, as an image, whatever the matplotlib backend.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as _MplFigure
 
 from hierwbc.evaluate.report import PAPER_METRICS, RAW_METRICS
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
@@ -114,6 +116,17 @@ def metric_scale(metric: str) -> float:
 def metric_label(metric: str) -> str:
     unit = "" if metric_scale(metric) == 1.0 else " (%)"
     return metric_name(metric) + unit
+
+
+class Figure(_MplFigure):
+    """A matplotlib Figure that IPython displays as a PNG (``_repr_png_``)."""
+
+    repr_dpi = 90
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=self.repr_dpi, bbox_inches="tight")
+        return buf.getvalue()
 
 
 def figure(width: float, height: float) -> Figure:

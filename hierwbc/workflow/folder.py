@@ -1,0 +1,121 @@
+"""The run folder the numbered notebooks share (``make demo``: ``runs/demo``).
+
+Each notebook reads what the earlier ones wrote::
+
+    hierarchy.json, .nwk, .png     01_hierarchy   the tree (as edited)
+    manifests/<dataset>.csv        02_data        every dataset found (or the synthetic set)
+    experiment.yaml                03_train       the runs, as an experiment file
+                                                  (``hierwbc experiment --config`` reruns it)
+    models/<name>/                 03_train       one training run folder per model
+    embeddings/<model>/<set>.h5ad  04_embed       every evaluation set x model / baseline
+    evaluation/*.csv               05-09          evaluate()'s tidy tables, computed once
+    tables/*.csv, *.md             02-09          counts, paper Tables 1-3, figure data
+    figures/*.png                  02-09          every figure shown
+    notebooks/*.ipynb, *.html      the runner     the executed notebooks
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from hierwbc.hierarchy import Hierarchy, default_hierarchy
+
+
+class RunFolder:
+    """Paths and small readers / writers of one run folder (see the module docstring)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.root = Path(path).expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.root)!r})"
+
+    def __truediv__(self, other) -> Path:
+        return self.root / other
+
+    manifests = property(lambda self: self.root / "manifests")
+    models = property(lambda self: self.root / "models")
+    embeddings_dir = property(lambda self: self.root / "embeddings")
+    evaluation_dir = property(lambda self: self.root / "evaluation")
+    figures = property(lambda self: self.root / "figures")
+    tables = property(lambda self: self.root / "tables")
+    experiment_file = property(lambda self: self.root / "experiment.yaml")
+
+    def hierarchy(self) -> Hierarchy:
+        """The tree saved by 01_hierarchy (``hierarchy.json``), else the default tree."""
+        path = self.root / "hierarchy.json"
+        return Hierarchy.read(path) if path.exists() else default_hierarchy()
+
+    def hierarchy_file(self) -> str | None:
+        path = self.root / "hierarchy.json"
+        return str(path) if path.exists() else None
+
+    def save_figure(self, fig, name: str, dpi: int = 110) -> Path:
+        """``figures/<name>.png`` (atomic)."""
+        from hierwbc.plotting import save_figure
+
+        return save_figure(fig, self.figures / f"{name}.png", dpi=dpi)
+
+    def save_table(self, df: pd.DataFrame, name: str) -> Path:
+        """``tables/<name>.csv`` (atomic)."""
+        from hierwbc.plotting import save_table
+
+        return save_table(df, self.tables / f"{name}.csv")
+
+    def read_manifests(self) -> dict[str, pd.DataFrame]:
+        """``{dataset: manifest}`` written by 02_data."""
+        from hierwbc.datasets import read_dataset
+
+        files = sorted(self.manifests.glob("*.csv"))
+        if not files:
+            raise FileNotFoundError(f"no manifests in {self.manifests}: run 02_data first")
+        return {f.stem: read_dataset("csv", f, hierarchy=self.hierarchy()) for f in files}
+
+    def experiment(self):
+        """The experiment file 03_train wrote (:class:`hierwbc.experiment.ExperimentConfig`)."""
+        from hierwbc.experiment import load_experiment
+
+        if not self.experiment_file.exists():
+            raise FileNotFoundError(f"{self.experiment_file} does not exist: run 03_train first")
+        return load_experiment(self.experiment_file)
+
+    def embedding_files(self) -> dict[str, dict[str, Path]]:
+        """``{model: {set: path}}`` of ``embeddings/<model>/<set>.h5ad``, models in the
+        experiment's order (trained models, then baselines) when there is one."""
+        found: dict[str, dict[str, Path]] = {}
+        for path in sorted(self.embeddings_dir.glob("*/*.h5ad")):
+            found.setdefault(path.parent.name, {})[path.stem] = path
+        if not found:
+            raise FileNotFoundError(f"no embeddings under {self.embeddings_dir}: run 04_embed first")
+        order = []
+        if self.experiment_file.exists():
+            cfg = self.experiment()
+            order = [*cfg.models, *cfg.baselines]
+            sets = [s.name for s in cfg.sets]
+            found = {m: dict(sorted(v.items(), key=lambda kv: sets.index(kv[0]) if kv[0] in sets else len(sets)))
+                     for m, v in found.items()}
+        return {m: found[m] for m in [*[o for o in order if o in found], *[m for m in found if m not in order]]}
+
+    def embeddings(self, models=None):
+        """``{model: AnnData}``: each model's sets concatenated (``obs["dataset"]`` = set name,
+        obs_names ``<cell>-<set>``), as :func:`hierwbc.evaluate.evaluate` takes them."""
+        import anndata as ad
+
+        files = self.embedding_files()
+        models = list(files) if models is None else list(models)
+        missing = [m for m in models if m not in files]
+        if missing:
+            raise KeyError(f"no embeddings of model(s) {missing} under {self.embeddings_dir} (have {list(files)})")
+        out = {}
+        for m in models:
+            parts = {s: ad.read_h5ad(p) for s, p in files[m].items()}
+            for s, a in parts.items():
+                a.obs["dataset"] = s
+            joined = ad.concat(parts, join="inner", merge="first", uns_merge="first", index_unique="-")
+            joined.obs["dataset"] = pd.Categorical(joined.obs["dataset"].astype(str), categories=list(parts))
+            out[m] = joined
+        return out

@@ -1,0 +1,114 @@
+"""Notebook set-up: thread limits, the datasets of a run (real, else synthetic), and the
+experiment file the training / embedding notebooks run.
+
+Model names double as specifications: the preset is the longest training preset the name
+starts with (``hierce_a0.1`` -> ``hierce``), and a suffix ``_a<value>`` / ``_alpha<value>``
+sets HierCE's alpha (the convention :func:`hierwbc.plotting.alpha_from_name` reads back).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import pandas as pd
+import yaml
+
+from hierwbc.datasets import available_datasets, data_root, read_dataset, write_manifest
+from hierwbc.hierarchy import atomic_write_text
+from hierwbc.plotting.ablation import alpha_from_name
+from hierwbc.train.config import PRESETS, ConfigError
+
+from .folder import RunFolder
+
+SYNTHETIC = "synthetic"
+TRAIN_PREFERENCE = ("pbc",)  # the training set when present; else the first dataset found
+
+
+def limit_threads(n: int = 1) -> int:
+    """At most ``n`` threads for torch and the BLAS / OpenMP pools of this process. On a
+    shared 2-core machine several processes with 2 threads each make torch ~10x slower."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    n = max(int(n), 1)
+    torch.set_num_threads(n)
+    threadpool_limits(n)
+    os.environ["OMP_NUM_THREADS"] = str(n)  # for processes started from here (data loaders)
+    return n
+
+
+def dataset_manifests(run: RunFolder, data_root_path: str | None = None, synthetic_per_leaf: int = 8,
+                      synthetic_size: int = 64, progress: bool = True) -> dict[str, pd.DataFrame]:
+    """Every real dataset found (``data_root_path``, else ``HIERWBC_DATA`` / ``../shared/data``),
+    or a synthetic set drawn for the run's tree under ``<run>/synthetic`` when there is none;
+    each written to ``manifests/<name>.csv`` (absolute paths). ``{name: manifest}``."""
+    h = run.hierarchy()
+    root = data_root(data_root_path, required=data_root_path is not None)
+    found = available_datasets(root) if root is not None else {}
+    if found:
+        out = {name: read_dataset(name, root, hierarchy=h) for name in found}
+    else:
+        from hierwbc.datasets.synthetic import make_synthetic
+
+        out = {SYNTHETIC: make_synthetic(run / SYNTHETIC, h, n_per_leaf=synthetic_per_leaf, size=synthetic_size,
+                                         coarse_fraction=0.1, progress=progress)}
+    for name, m in out.items():
+        write_manifest(m, run.manifests / f"{name}.csv")
+    return out
+
+
+def model_spec(name: str) -> dict:
+    """``{"preset": ..., ["alpha": ...]}`` of a model name (see the module docstring)."""
+    matches = [p for p in PRESETS if name == p or name.startswith((p + "_", p + "-"))]
+    if not matches:
+        raise ConfigError(f"model name {name!r} does not start with a training preset ({', '.join(PRESETS)})")
+    spec = {"preset": max(matches, key=len)}
+    alpha = alpha_from_name(name)
+    if alpha is not None:
+        if spec["preset"] != "hierce":
+            raise ConfigError(f"model {name!r}: an alpha suffix only applies to hierce, not {spec['preset']!r}")
+        spec["alpha"] = alpha
+    return spec
+
+
+def notebook_experiment(run: RunFolder, models: Sequence[str], *, steps: int = 40, img_size: int = 56,
+                        batch_size: int = 32, train_limit: int | None = 400, eval_limit: int | None = 300,
+                        arch: str = "vit_tiny", head_prototypes: int = 256, head_hidden_dim: int = 256,
+                        head_bottleneck_dim: int = 64, baselines: Sequence[str] = ("random_init", "pixels"),
+                        cv: int = 5, n_boot: int = 200, reference: str | None = None, seed: int = 0,
+                        extra: dict | None = None):
+    """Write ``experiment.yaml`` for ``models`` trained on the run's datasets (02_data's
+    manifests: ``pbc`` when present, else the first) and return the loaded
+    :class:`hierwbc.experiment.ExperimentConfig`.
+
+    Evaluation sets: the training dataset's test split, then every other dataset, each at most
+    ``eval_limit`` cells (stratified). The tree is ``hierarchy.json`` of the run (01). ``extra``:
+    more ``train`` overrides (``{"optim.base_lr": 1e-3}``).
+    """
+    from hierwbc.experiment import load_experiment
+
+    names = sorted(p.stem for p in run.manifests.glob("*.csv"))
+    if not names:
+        raise FileNotFoundError(f"no manifests in {run.manifests}: run 02_data first")
+    train_set = next((n for n in TRAIN_PREFERENCE if n in names), names[0])
+    source = {n: str(run.manifests / f"{n}.csv") for n in names}
+    train = {"model.arch": arch, "model.img_size": img_size, "model.patch_size": 14, "model.drop_path_rate": 0.0,
+             "batch_size": batch_size, "max_steps": steps, "checkpoint_every": max(steps, 1), "keep_checkpoints": 1,
+             "data.sources": [source[train_set]], "data.split": "train", "data.limit": train_limit,
+             "data.num_workers": 0, "data.hierarchy": run.hierarchy_file(),
+             **{f"{head}.{k}": v for head in ("dino", "ibot") for k, v in
+                (("head_n_prototypes", head_prototypes), ("head_hidden_dim", head_hidden_dim),
+                 ("head_bottleneck_dim", head_bottleneck_dim))},
+             **(extra or {})}
+    sets = [{"name": f"{train_set}_test", "source": source[train_set], "split": "test", "limit": eval_limit}]
+    sets += [{"name": n, "source": source[n], "limit": eval_limit} for n in names if n != train_set]
+    models = list(dict.fromkeys(models))
+    doc = {"name": run.root.name, "out": str(run.root), "seed": seed, "train": train,
+           "models": {m: model_spec(m) for m in models}, "baselines": list(baselines),
+           "evaluation": {"sets": sets, "cv": cv, "n_boot": n_boot, "probes": ["1nn", "20nn", "logreg"],
+                          "reference": reference or next((m for m in models if m.startswith("hierce")), models[0])}}
+    text = ("# written by notebooks/03_train.ipynb (hierwbc.workflow.notebook_experiment);\n"
+            f"# rerun with: hierwbc experiment --config {run.experiment_file}\n" + yaml.safe_dump(doc, sort_keys=False))
+    atomic_write_text(run.experiment_file, text)
+    return load_experiment(run.experiment_file)
