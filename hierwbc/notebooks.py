@@ -32,8 +32,9 @@ DEMO_PARAMETERS: dict[str, object] = {
     "n_boot": 200,                # 09: bootstrap resamples
     "thumbnails": 30,             # 05: cells drawn on the UMAP
 }
-"""The sizes of ``make demo``: all of 01-09 within ~10 minutes on 2 CPU cores (measured:
-``time hierwbc demo``; per-notebook seconds in ``<run>/notebooks/timings.json``)."""
+"""The sizes of ``make demo``: all of 01-09 in about 7.5 minutes on 2 shared CPU cores (measured
+with ``time hierwbc demo``: training 4 min, embedding 1 min; per-notebook seconds are written to
+``<run>/notebooks/timings.json``)."""
 
 
 def numbered_notebooks(folder: str | Path = NOTEBOOK_DIR) -> list[Path]:
@@ -90,10 +91,11 @@ def run_all(run_dir: str | Path = "runs/demo", data: str | None = None, only: li
     previous = json.loads(timings.read_text()) if timings.exists() else {}
     atomic_write_text(timings, json.dumps({**previous, **seconds}, indent=1))
     figures = sorted((run_dir / "figures").glob("*.png"))
-    print(f"\n{len(seconds)} notebook(s) in {sum(seconds.values()):.0f} s. Where to look:\n"
-          f"  executed notebooks + HTML exports: {out_dir}  (open the .html files in a browser)\n"
-          f"  figures ({len(figures)} PNG):            {run_dir / 'figures'}\n"
-          f"  tables (CSV, paper tables as .md):  {run_dir / 'tables'}\n"
-          f"  run folder (models, embeddings, evaluation): {run_dir}\n"
-          f"  interactive: jupyter lab notebooks/  (run_dir = {str(run_dir)!r})")
+    rows = [("executed notebooks + HTML exports", out_dir), (f"figures ({len(figures)} PNG)", run_dir / "figures"),
+            ("tables (CSV; paper tables as .md)", run_dir / "tables"), ("run folder", run_dir)]
+    print(f"\n{len(seconds)} notebook(s) in {sum(seconds.values()):.0f} s "
+          f"({', '.join(f'{k[:2]}: {v:.0f}' for k, v in seconds.items())}). Where to look:")
+    for what, where in rows:
+        print(f"  {what:<36} {where}")
+    print(f"  open the .html files in a browser, or `jupyter lab notebooks/` with run_dir = {str(run_dir)!r}")
     return 0
