@@ -6,7 +6,9 @@
   middle lightness. Nothing is written per class: a new lineage gets its own hue.
 - :func:`node_colors`: a node takes its lineage's hue; the nodes of one lineage (those asked
   for, in pre-order) get lightness stepping from dark (``DARK``) to light (``LIGHT``), so the
-  lineage node (first in pre-order) is the darkest and siblings differ. The root is grey.
+  lineage node (first in pre-order) is the darkest and siblings differ, and saturation
+  alternating between ``SATURATION`` and ``SATURATION_ALT`` so that neighbours in a large
+  lineage stay apart. The root is grey.
 - :func:`text_colors`: the lineage colour of each node, for labels (the light shades of
   :func:`node_colors` are hard to read as text).
 - :func:`category_colors`: colours for any categorical key: ``node`` / ``lineage`` as above,
@@ -27,7 +29,7 @@ from hierwbc.hierarchy import Hierarchy
 
 ROOT_COLOR = "#7f7f7f"
 MISSING_COLOR = "#d9d9d9"
-SATURATION = 80.0
+SATURATION, SATURATION_ALT = 80.0, 52.0
 DARK, LIGHT, LINEAGE_LIGHTNESS = 32.0, 78.0, 52.0
 HUE_OFFSET = 250.0  # the first lineage (lymphoid in the default tree) blue; the rest follow evenly
 
@@ -46,8 +48,8 @@ def lineage_hues(hierarchy: Hierarchy) -> dict[str, float]:
     return {name: float((HUE_OFFSET + 360.0 * ((k * s) % n) / n) % 360.0) for k, name in enumerate(hierarchy.lineages)}
 
 
-def _hex(hue: float, lightness: float) -> str:
-    return to_hex(np.clip(husl.husl_to_rgb(hue, SATURATION, lightness), 0.0, 1.0))
+def _hex(hue: float, lightness: float, saturation: float = SATURATION) -> str:
+    return to_hex(np.clip(husl.husl_to_rgb(hue, saturation, lightness), 0.0, 1.0))
 
 
 def lineage_colors(hierarchy: Hierarchy) -> dict[str, str]:
@@ -76,7 +78,8 @@ def node_colors(hierarchy: Hierarchy, nodes: Sequence[str] | None = None) -> dic
             continue
         steps = np.linspace(DARK, LIGHT, len(members)) if len(members) > 1 else [LINEAGE_LIGHTNESS]
         hue = hues[hierarchy.nodes[lin]]
-        out.update({hierarchy.nodes[i]: _hex(hue, light) for i, light in zip(members, steps)})
+        out.update({hierarchy.nodes[i]: _hex(hue, light, SATURATION if k % 2 == 0 else SATURATION_ALT)
+                    for k, (i, light) in enumerate(zip(members, steps))})
     return {hierarchy.nodes[i]: out[hierarchy.nodes[i]] for i in idx}
 
 

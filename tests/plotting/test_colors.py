@@ -10,6 +10,8 @@ from seaborn.external import husl
 
 from hierwbc.plotting.colors import (
     ROOT_COLOR,
+    SATURATION,
+    SATURATION_ALT,
     category_colors,
     hue_stride,
     lineage_colors,
@@ -42,6 +44,9 @@ def test_every_node_takes_its_lineage_hue_and_lightness_follows_preorder(h):
         if len(members) > 1:
             assert np.all(np.diff(light) > 0), lin  # darkest at the lineage node, then lighter
             assert len({colours[n] for n in members}) == len(members)  # siblings differ
+            sat = [husl.rgb_to_husl(*to_rgb(colours[n]))[1] for n in members]
+            np.testing.assert_allclose(sat[::2], SATURATION, atol=3)  # alternating saturation
+            np.testing.assert_allclose(sat[1::2], SATURATION_ALT, atol=3)
 
 
 def test_lineage_hues_are_evenly_spread_and_neighbours_far_apart(h):
