@@ -179,6 +179,6 @@ def _severity(preds: list[pd.DataFrame], h) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     df = pd.concat(preds, ignore_index=True)
     wrong = df[df["lca_height"] > 0]
-    counts = wrong.groupby(["model", "dataset", "probe", "lca_height"]).size().rename("count").reset_index()
-    total = counts.groupby(["model", "dataset", "probe"])["count"].transform("sum")
+    counts = wrong.groupby(["model", "dataset", "probe", "lca_height"], observed=False).size().rename("count").reset_index()
+    total = counts.groupby(["model", "dataset", "probe"], observed=False)["count"].transform("sum")
     return counts.assign(fraction=counts["count"] / total)[cols]
