@@ -128,12 +128,14 @@ def _add_experiment(sub) -> None:
     p.add_argument("--models", default=None, help="train only these models (comma-separated)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override the file, e.g. train.max_steps=10 or out=runs/x (repeatable)")
+    p.add_argument("--publish", default=None, metavar="DIR",
+                   help="then copy the tables, figures, summary and training curves into DIR (e.g. reports/x)")
     p.add_argument("--no-progress", action="store_true")
 
     def run(a):
         import yaml
 
-        from .experiment import load_experiment, run_experiment
+        from .experiment import load_experiment, publish, run_experiment
 
         overrides: dict = {}
         for item in a.set:
@@ -154,6 +156,9 @@ def _add_experiment(sub) -> None:
         out = run_experiment(cfg, stages=tuple(a.stages.split(",")),
                              models=a.models.split(",") if a.models else None, progress=not a.no_progress)
         print(f"experiment {cfg.name}: {out} (summary.json, tables/, figures/)")
+        if a.publish:
+            files = publish(out, a.publish)
+            print(f"published {len(files)} files to {a.publish}")
 
     p.set_defaults(func=run)
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from hierwbc.cli import main
-from hierwbc.experiment import load_experiment
+from hierwbc.experiment import load_experiment, publish
 from hierwbc.train.config import ConfigError
 
 MINI = Path(__file__).with_name("mini.yaml")
@@ -33,6 +33,17 @@ def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root):
     for name in ("compare_losses_bacc", "confusion_by_lineage_pbc_test_20nn", "umap_hierce_pbc_test", "lca_pbc_test"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
     assert "train.data.root" not in (out / "experiment.yaml").read_text()  # written as nested keys
+
+    report = tmp_path / "report"
+    written = publish(out, report)
+    assert (report / "figures" / "training_curves.png") in written
+    assert not (report / "evaluation" / "predictions.csv").exists()  # per-cell tables stay in the run
+    assert (report / "tables" / "table_pbc_test.md").read_text() == (out / "tables" / "table_pbc_test.md").read_text()
+    training = pd.read_csv(report / "tables" / "training.csv").set_index("model")
+    steps = pd.read_json(out / "models" / "hierce" / "metrics.jsonl", lines=True)
+    assert training.loc["hierce", "sup_first"] == pytest.approx(steps["sup"].iloc[0], rel=1e-4)  # 3 steps: k = 1
+    assert training.loc["hierce", "dino_last"] == pytest.approx(steps["dino"].iloc[-1], rel=1e-4)
+    assert pd.isna(training.loc["unsup", "sup_last"]) and training.loc["unsup", "steps"] == 3
     h5ad = out / "embeddings" / "hierce" / "pbc_test.h5ad"
     stamp = h5ad.stat().st_mtime
     ckpt = max((out / "models" / "hierce" / "checkpoints").iterdir()).stat().st_mtime
@@ -52,3 +63,5 @@ def test_bad_experiment_files_are_named(tmp_path):
     bad.write_text("name: x\nmodelz: {}\n")
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['modelz'\]"):
         load_experiment(bad)
+    with pytest.raises(FileNotFoundError, match="no summary.json"):
+        publish(tmp_path / "never_run", tmp_path / "report")
