@@ -71,7 +71,7 @@ def step_benchmark(args, precision: str) -> dict:
     b, grid = args.batch_size, args.img_size // 14
     crops = torch.randn(2 * b, 3, args.img_size, args.img_size)
     masks = collate_masks(2 * b, grid, rng=0)
-    leaves = torch.as_tensor(h.leaf_nodes)
+    leaves = torch.tensor(h.leaf_nodes)  # a copy: the array is read-only
     targets = leaves[torch.randint(len(leaves), (b,))]
     autocast = autocast_context(precision, torch.device("cpu"))
     with FlopCounterMode(display=False) as counter:
