@@ -10,7 +10,7 @@ Run folder ``cfg.out``::
     hierarchy.json       the tree and label maps the run used
     train_manifest.csv   the training rows (path, node, target, ...)
     metrics.jsonl        one line per step: every loss term, lr, wd, momentum, teacher_temp,
-                         images/s
+                         images/s, dino_target_entropy (1 = uniform targets; see diagnostics)
     checkpoints/         step_NNNNNN.pt, atomic, the newest ``keep_checkpoints`` kept
 
 Determinism: every random draw of step ``s`` is seeded from ``(seed, s)`` (data order, crops,
@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from .augment import AugmentConfig, global_crops
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, from_dict, make_config
 from .data import ManifestImages, StepBatchSampler, make_loader, steps_per_epoch
+from .diagnostics import PlateauWatch
 from .distributed import DistInfo, barrier, init_distributed
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
@@ -228,7 +230,8 @@ class _Loop:
         clip_gradients(model, cfg.optim.clip_grad)
         self.optimizer.step()
         model.update_teacher(sched["momentum"])
-        return {**values, **sched}
+        diagnostics = {k: float(v) for k, v in model.diagnostics.items()}
+        return {**values, **sched, **diagnostics}
 
     def run(self, start: int, show: bool) -> Path:
         cfg, d = self.cfg, self.dist
@@ -237,6 +240,7 @@ class _Loop:
         log = _metrics_log(self.run_dir, start) if d.is_main else None
         bar = tqdm(total=self.total, initial=start, desc=f"train {cfg.preset}", disable=not show, dynamic_ncols=True)
         self.model.train()
+        watch = PlateauWatch(cfg.dino.head_n_prototypes)
         step, t0 = start, time.perf_counter()
         try:
             for images, targets, index in loader:
@@ -244,6 +248,9 @@ class _Loop:
                 now = time.perf_counter()
                 row.update(step=step, images_per_s=cfg.batch_size / max(now - t0, 1e-9), time=now)
                 t0 = now
+                message = watch.update(step, row["dino_target_entropy"]) if d.is_main else None
+                if message:
+                    warnings.warn(message, stacklevel=1)
                 step += 1
                 if log is not None and (step % cfg.log_every == 0 or step == self.total):
                     log.write(json.dumps(row) + "\n")

@@ -33,6 +33,7 @@ from ..losses.registry import get_loss
 from ..models.heads import DINOHead
 from ..models.supervised_heads import build_supervised_head
 from ..models.vit import build_vit
+from .diagnostics import normalized_entropy
 from .distributed import all_reduce_mean, gather_with_grad
 
 
@@ -109,6 +110,7 @@ class MetaArch(nn.Module):
         self.ibot_loss = iBOTPatchLoss(ib.head_n_prototypes, student_temp=d.student_temp)
         self._student_call = [self.student]  # replaced by a DDP wrapper, not a submodule
         self.sharded = False  # set by hierwbc.train.wrap when FSDP shards the modules
+        self.diagnostics: dict[str, Tensor] = {}  # of the last step (hierwbc.train.diagnostics)
 
     # ------------------------------------------------------------------ pieces of a step
     def set_student_wrapper(self, wrapped: nn.Module) -> None:
@@ -135,6 +137,7 @@ class MetaArch(nn.Module):
             self.dino_loss.update_center(dino_logits.float())
             ibot = self.ibot_loss.softmax_center_teacher(ibot_logits.float(), teacher_temp)
             self.ibot_loss.update_center(ibot_logits.float())
+        self.diagnostics = {"dino_target_entropy": normalized_entropy(dino)}  # this process's rows
         return dino, ibot
 
     def forward_losses(self, crops: Tensor, masks: dict, targets: Tensor, teacher_temp: float,

@@ -37,6 +37,7 @@ def test_each_preset_trains_a_few_steps_on_real_pbc(preset, data_root, tmp_path)
     assert np.isfinite(m[terms].to_numpy()).all()
     assert ("sup" in m) == (preset != "unsup")
     np.testing.assert_allclose(m["loss"], m[[t for t in terms if t != "loss"]].sum(axis=1), rtol=1e-5)
+    assert ((m["dino_target_entropy"] > 0) & (m["dino_target_entropy"] <= 1 + 1e-6)).all()
     run = result.run_dir
     assert {"config.yaml", "hierarchy.json", "train_manifest.csv", "metrics.jsonl"} <= {p.name for p in run.iterdir()}
     state = load_checkpoint(result.checkpoint)

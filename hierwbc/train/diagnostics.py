@@ -1,0 +1,51 @@
+"""Training diagnostics: how informative the teacher's DINO targets are, and a watch for the
+uniform-target plateau.
+
+When the teacher's cls outputs are (nearly) the same for every image, as they are for a ViT
+started from random weights, Sinkhorn-Knopp (or centring) turns them into *uniform* targets:
+the DINO loss then sits at exactly ``log K`` (8.318 for K = 4096) and carries no signal, while
+iBOT and KoLeo still move. Large from-scratch runs leave this plateau after many warm-up
+steps; short ones often never do (facebookresearch/dinov2#407, dinov3#199). The normalised
+entropy of the targets, logged per step as ``dino_target_entropy``, shows it directly (1 =
+uniform), and :class:`PlateauWatch` says so once, in words, while the run goes on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def normalized_entropy(probs: Tensor) -> Tensor:
+    """Mean over rows of ``H(p) / log K`` for probabilities ``probs`` [N, K] (rows are
+    renormalised; ``0 log 0 = 0``): 1 for uniform rows, 0 for one-hot rows. Scalar tensor."""
+    if probs.dim() != 2 or probs.shape[1] < 2:
+        raise ValueError(f"probs must be [N, K] with K >= 2, got shape {tuple(probs.shape)}")
+    p = probs.float()
+    p = p / p.sum(dim=1, keepdim=True).clamp_min(1e-30)
+    h = -torch.special.xlogy(p, p).sum(dim=1)
+    return h.mean() / math.log(p.shape[1])
+
+
+class PlateauWatch:
+    """Says once when ``dino_target_entropy`` has stayed at or above ``threshold`` for
+    ``patience`` consecutive steps; any step below resets the count."""
+
+    def __init__(self, n_prototypes: int, threshold: float = 0.995, patience: int = 100):
+        self.n_prototypes, self.threshold, self.patience = int(n_prototypes), float(threshold), int(patience)
+        self.count, self.told = 0, False
+
+    def update(self, step: int, entropy: float) -> str | None:
+        """The message the first time the plateau is reached (at ``step``), else None."""
+        self.count = self.count + 1 if entropy >= self.threshold else 0
+        if self.told or self.count < self.patience:
+            return None
+        self.told = True
+        return (f"step {step}: the teacher's DINO targets have been uniform (normalised entropy >= "
+                f"{self.threshold}) for {self.patience} steps, so the DINO loss sits at log K = "
+                f"{math.log(self.n_prototypes):.3f} and teaches nothing (iBOT, KoLeo and the supervised "
+                f"term still do). A known plateau of runs started from random weights "
+                f"(facebookresearch/dinov2#407): start from a pretrained checkpoint (--pretrained), or use "
+                f"fewer prototypes, a lower teacher temperature or a longer warm-up.")
