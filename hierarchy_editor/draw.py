@@ -17,17 +17,14 @@ from matplotlib.figure import Figure
 
 from hierwbc.hierarchy import Hierarchy
 
-ROOT_COLOUR = "#333333"
-# tab10 without grey: lineages get distinct, saturated colours (cycled beyond nine).
-LINEAGE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                   "#8c564b", "#e377c2", "#bcbd22", "#17becf")
-
 
 def node_colours(hierarchy: Hierarchy) -> list[str]:
-    """Colour of every node (``hierarchy.nodes`` order): its lineage's colour, the root grey."""
-    order = {name: k for k, name in enumerate(hierarchy.lineages)}
-    return [ROOT_COLOUR if lin < 0 else LINEAGE_COLOURS[order[hierarchy.nodes[lin]] % len(LINEAGE_COLOURS)]
-            for lin in hierarchy.lineage]
+    """Colour of every node (``hierarchy.nodes`` order): its lineage's colour, the root grey;
+    the same colours as every figure of :mod:`hierwbc.plotting` (``plotting.colors``)."""
+    from hierwbc.plotting.colors import text_colors
+
+    colours = text_colors(hierarchy, hierarchy.nodes)
+    return [colours[name] for name in hierarchy.nodes]
 
 
 def tree_layout(hierarchy: Hierarchy) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from hierarchy_editor.draw import (
     tree_layout,
 )
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
+from hierwbc.plotting.colors import lineage_colors
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -40,6 +41,7 @@ def test_colours_by_lineage():
         assert colours[name] == colours[h.lineage_of(name)]
     assert len({colours[lin] for lin in h.lineages}) == len(h.lineages)
     assert colours["wbc"] not in {colours[lin] for lin in h.lineages}
+    assert {lin: colours[lin] for lin in h.lineages} == lineage_colors(h)  # as in every figure
 
 
 def test_draw_tree_one_text_per_node():
