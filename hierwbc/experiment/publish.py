@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..hierarchy import atomic_write_text
 
-EVALUATION_TABLES = ("metrics", "pooled", "severity", "significance", "backoff")
+EVALUATION_TABLES = ("pooled", "severity", "significance", "backoff")  # metrics.csv: in tables/
 LOSS_TERMS = ("loss", "dino", "ibot", "koleo", "sup")
 
 

@@ -70,8 +70,11 @@ def training_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], terms: S
                         color=palette[name], lw=1.2, label=name, gid=f"run:{name}")
         ax.set_title(term, fontsize=9)
         ax.set_xlabel("step")
-    if len(runs) > 1:
-        axes[-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    if len(runs) > 1:  # every run, also those without a line in the last panel (``sup`` of unsup)
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color=palette[name], lw=1.2, label=name) for name in runs]
+        axes[-1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

@@ -30,6 +30,8 @@ def test_curves_per_term_and_run():
     loss_ax, sup_ax = fig.axes
     assert {ln.get_gid() for ln in loss_ax.get_lines()} == {"run:hierce", "run:unsup"}
     assert [ln.get_gid() for ln in sup_ax.get_lines()] == ["run:hierce"]
+    legend = [t.get_text() for t in sup_ax.get_legend().get_texts()]
+    assert legend == ["hierce", "unsup"]  # unsup too, though it has no line in the last panel
     line = next(ln for ln in loss_ax.get_lines() if ln.get_gid() == "run:hierce")
     np.testing.assert_allclose(line.get_ydata(), [0, 0.5, 1.5, 2.5, 3.5])
 
