@@ -55,9 +55,10 @@ def train_live(cfg, every: float = 5.0, smooth: int = 1, display_output: bool = 
     handle_fig = handle_table = None
     while True:
         worker.join(timeout=every)
+        alive = worker.is_alive()  # asked before reading: the last read follows the last write
         curves = {n: read_metrics(models_dir / n) for n in cfg.models}
         fig = training_curves({n: m for n, m in curves.items() if len(m)} or {"(starting)": pd.DataFrame({"step": []})},
-                              smooth=smooth, title="training (updated while it runs)" if worker.is_alive() else None)
+                              smooth=smooth, title="training (updated while it runs)" if alive else None)
         table = _status(cfg, done_before, curves)
         if display_output:
             if handle_fig is None:
@@ -65,7 +66,7 @@ def train_live(cfg, every: float = 5.0, smooth: int = 1, display_output: bool = 
             else:
                 handle_fig.update(fig)
                 handle_table.update(table)
-        if not worker.is_alive():
+        if not alive:
             break
     if "error" in result:
         raise result["error"]
