@@ -9,7 +9,7 @@ same command again (a model whose training stopped resumes from its last checkpo
     <out>/evaluation/*.csv             tidy tables (hierwbc.evaluate)
     <out>/tables/                      paper Tables 1-3 and Appendix B form (CSV + Markdown)
     <out>/figures/*.png
-    <out>/summary.json                 setup, budget and timings
+    <out>/summary.json                 setup, budget and timings (``sittings``: one entry per run of the command)
 """
 
 from __future__ import annotations
@@ -156,7 +156,9 @@ def run_experiment(config, stages=STAGES, models=None, progress: bool = True) ->
             t = time.perf_counter()
             summary["figures"] = [str(p) for p in draw_figures(cfg, res, adatas, out / "figures")]
             clock["figures"] = time.perf_counter() - t
-    summary.setdefault("stage_seconds", {}).update(clock)
+    summary.setdefault("stage_seconds", {}).update(clock)  # of this sitting
+    summary.setdefault("sittings", []).append({"finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                               "models": list(models or cfg.models), "stage_seconds": clock})
     summary.update(name=cfg.name, experiment=str(cfg.source), seed=cfg.seed, models=list(cfg.models),
                    baselines=cfg.baselines, sets=[vars(s) for s in cfg.sets], cv=cfg.cv, n_boot=cfg.n_boot,
                    reference=cfg.reference)

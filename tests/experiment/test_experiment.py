@@ -50,6 +50,8 @@ def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root):
     assert main(args[:2] + [str(MINI), *args[3:], "--stages", "train,embed"]) == 0
     assert h5ad.stat().st_mtime == stamp  # nothing re-embedded
     assert max((out / "models" / "hierce" / "checkpoints").iterdir()).stat().st_mtime == ckpt  # nor retrained
+    sittings = json.loads((out / "summary.json").read_text())["sittings"]
+    assert [set(x["stage_seconds"]) for x in sittings] == [{"train", "embed", "evaluate", "figures"}, {"train", "embed"}]
 
 
 def test_bad_experiment_files_are_named(tmp_path):
