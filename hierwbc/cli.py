@@ -173,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result = args.func(args)
-    return int(result or 0)
+    result = args.func(args)  # an exit status, or what the command wrote (a Path), or None
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -206,7 +206,8 @@ def add_embed_arguments(p) -> None:
     p.add_argument("--data-root", default=None, help="data location (default HIERWBC_DATA or ../shared/data)")
     p.add_argument("--out", required=True, help="output .h5ad file")
     p.add_argument("--hierarchy", default=None, help="hierarchy file (.json / .nwk); default: the checkpoint's or the default tree")
-    p.add_argument("--img-size", type=int, default=None)
+    p.add_argument("--img-size", type=int, default=None,
+                   help=f"input size (default: the checkpoint's); for {PIXELS!r}: the side of the downscaled image (16)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--num-workers", type=int, default=0)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -225,7 +226,8 @@ def embed_main(args) -> Path:
     manifest = read_sources(specs, args.data_root, hierarchy=h)
     adata = embed(args.model, manifest, hierarchy=h, img_size=args.img_size, batch_size=args.batch_size,
                   num_workers=args.num_workers, device=args.device, patch_mean=args.patch_mean,
-                  seed=args.seed, name=args.name, progress=not args.no_progress)
+                  seed=args.seed, name=args.name, progress=not args.no_progress,
+                  **({"pixel_size": args.img_size} if args.model == PIXELS and args.img_size else {}))
     out = write_h5ad(adata, args.out)
     print(f"{adata.n_obs} cells x {adata.obsm['X_cls'].shape[1]} features -> {out}")
     return out

@@ -117,3 +117,21 @@ def test_bad_manifest_raises(manifest):
     dup.index = ["a", "a", "b"]
     with pytest.raises(ValueError, match="unique"):
         embed("pixels", dup, progress=False)
+
+
+def test_embed_and_evaluate_commands_exit_0(manifest, tmp_path):
+    """`hierwbc embed` then `hierwbc evaluate` from the command line: exit status 0 (the
+    commands return the path they wrote, which is not an exit status), files written."""
+    from hierwbc.cli import main
+    from hierwbc.datasets import write_manifest
+
+    csv = tmp_path / "m.csv"
+    write_manifest(manifest, csv)
+    out = tmp_path / "pixels.h5ad"
+    assert main(["embed", "--checkpoint", "pixels", "--data", str(csv), "--img-size", "8", "--out", str(out),
+                 "--no-progress"]) == 0
+    a = ad.read_h5ad(out)
+    assert a.n_obs == len(manifest) and a.obsm["X_cls"].shape[1] == 3 * 8 * 8
+    assert main(["evaluate", f"pixels={out}", "--out", str(tmp_path / "ev"), "--cv", "2", "--n-boot", "10",
+                 "--probes", "1nn", "--no-progress"]) == 0
+    assert (tmp_path / "ev" / "metrics.csv").exists()
