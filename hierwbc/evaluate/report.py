@@ -27,9 +27,23 @@ def _is_raw(metric: str) -> bool:
     return metric in RAW_METRICS or metric.startswith("hdist@")
 
 
-def _order(values, first) -> list:
-    seen = list(pd.unique(pd.Series(values, dtype=object)))
+def ordered(values, first=()) -> list:
+    """Distinct ``values`` in order of appearance, those in ``first`` first (in that order)."""
+    seen = [v for v in pd.unique(pd.Series(list(values), dtype=object)) if not pd.isna(v)]
     return [v for v in first if v in seen] + [v for v in seen if v not in first]
+
+
+def choose(table: pd.DataFrame, column: str, value, what: str = "table"):
+    """The single value of ``column`` to use: ``value`` (checked to be present) or, when
+    ``value`` is None, the only one there is; otherwise a ValueError listing the choices."""
+    present = ordered(table[column].astype(object))
+    if value is None:
+        if len(present) != 1:
+            raise ValueError(f"the {what} holds several {column}s {present}: pass {column}= one of them")
+        return present[0]
+    if value not in present:
+        raise KeyError(f"{column} {value!r} not in the {what} (have {present})")
+    return value
 
 
 def summary_table(result, dataset: str | None = None, metrics=tuple(PAPER_METRICS),
@@ -41,15 +55,15 @@ def summary_table(result, dataset: str | None = None, metrics=tuple(PAPER_METRIC
     """
     df = result.metrics
     df = df[(df["fold"] >= 0) & df["metric"].isin(metrics)]
-    dataset = _one_dataset(df, dataset)
+    dataset = choose(df, "dataset", dataset, "evaluation result")
     df = df[df["dataset"] == dataset]
     if df.empty:
         raise ValueError(f"no per-fold metrics {list(metrics)} for dataset {dataset!r}")
     g = df.groupby(["model", "probe", "metric"], observed=True)["value"]
     stats = pd.concat([g.mean().rename("mean"), g.std(ddof=1).rename("std")], axis=1).reset_index()
     wide = stats.pivot(index=["model", "probe"], columns="metric", values=["mean", "std"])
-    models = _order(df["model"], [result.reference] if result.reference else [])
-    probes = _order(df["probe"], ["1nn", "20nn", "logreg"])
+    models = ordered(df["model"], [result.reference] if result.reference else [])
+    probes = ordered(df["probe"], ["1nn", "20nn", "logreg"])
     wide = wide.reindex(pd.MultiIndex.from_product([models, probes], names=["model", "probe"])).dropna(how="all")
     out = wide.index.to_frame(index=False)
     for m in metrics:
@@ -70,24 +84,13 @@ def _pm(mean: float, std: float) -> str:
     return f"{mean:.2f} ± {std:.2f}" if np.isfinite(std) else f"{mean:.2f}"
 
 
-def _one_dataset(df: pd.DataFrame, dataset: str | None) -> str:
-    names = list(pd.unique(df["dataset"]))
-    if dataset is None:
-        if len(names) != 1:
-            raise ValueError(f"several datasets {names}: pass dataset=")
-        return names[0]
-    if dataset not in names:
-        raise KeyError(f"dataset {dataset!r} not evaluated (have {names})")
-    return dataset
-
-
 def significance_table(result, dataset: str | None = None, metrics=tuple(PAPER_METRICS)) -> pd.DataFrame:
     """Appendix B for one dataset: ``Metric, Other, Reference, Significant, Other value,
     Reference value, Delta, CI low, CI high, Task`` (delta = other - reference)."""
     sig = result.significance
     if sig.empty:
         raise ValueError("no bootstrap results (evaluate needs two or more models and n_boot > 0)")
-    dataset = _one_dataset(sig, dataset)
+    dataset = choose(sig, "dataset", dataset, "bootstrap table")
     s = sig[(sig["dataset"] == dataset) & sig["metric"].isin(metrics)].copy()
     s["_m"] = s["metric"].map({m: i for i, m in enumerate(metrics)})
     s["_p"] = s["probe"].map({p: i for i, p in enumerate(["1nn", "20nn", "logreg"])}).fillna(9)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure as _MplFigure
 
-from hierwbc.evaluate.report import PAPER_METRICS, RAW_METRICS
+from hierwbc.evaluate.report import PAPER_METRICS, RAW_METRICS, choose, ordered  # noqa: F401 (re-exported)
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
 
 PROBE_ORDER = ("1nn", "20nn", "logreg", "head", "centroid")
@@ -39,25 +39,6 @@ def hierarchy_of(obj=None, hierarchy: Hierarchy | None = None) -> Hierarchy:
         text = stored.get("json") if isinstance(stored, Mapping) else stored
         return Hierarchy.from_json(str(text), source="adata.uns['hierarchy']")
     return default_hierarchy()
-
-
-def ordered(values, first: Sequence = ()) -> list:
-    """Distinct ``values`` in order of appearance, those in ``first`` first (in that order)."""
-    seen = [v for v in pd.unique(pd.Series(list(values), dtype=object)) if not pd.isna(v)]
-    return [v for v in first if v in seen] + [v for v in seen if v not in first]
-
-
-def choose(table: pd.DataFrame, column: str, value, what: str = "table"):
-    """The single value of ``column`` to use: ``value`` (checked to be present) or, when
-    ``value`` is None, the only one there is; otherwise a ValueError listing the choices."""
-    present = ordered(table[column].astype(object))
-    if value is None:
-        if len(present) != 1:
-            raise ValueError(f"the {what} holds several {column}s {present}: pass {column}= one of them")
-        return present[0]
-    if value not in present:
-        raise KeyError(f"{column} {value!r} not in the {what} (have {present})")
-    return value
 
 
 def choose_many(table: pd.DataFrame, column: str, values, first: Sequence = (), what: str = "table") -> list:

@@ -56,5 +56,5 @@ def test_report_writes_csv_and_markdown(result, tmp_path):
     md = (tmp_path / "significance_acevedo.md").read_text().splitlines()
     assert md[0].startswith("# acevedo") and md[2].startswith("| Metric | Other |") and len(md) == 4 + 15
     assert to_markdown(pd.DataFrame({"a": [1], "b": ["x"]})) == "| a | b |\n|---|---|\n| 1 | x |\n"
-    with pytest.raises(KeyError, match="not evaluated"):
+    with pytest.raises(KeyError, match="not in the evaluation result"):
         summary_table(result, "bodyfluid")
