@@ -156,7 +156,7 @@ def run_experiment(config, stages=STAGES, models=None, progress: bool = True) ->
             t = time.perf_counter()
             summary["figures"] = [str(p) for p in draw_figures(cfg, res, adatas, out / "figures")]
             clock["figures"] = time.perf_counter() - t
-    summary.setdefault("stage_seconds", {}).update(clock)  # of this sitting
+    summary.pop("stage_seconds", None)  # older summaries: one sitting's seconds, now in "sittings"
     summary.setdefault("sittings", []).append({"finished": time.strftime("%Y-%m-%d %H:%M:%S"),
                                                "models": list(models or cfg.models), "stage_seconds": clock})
     summary.update(name=cfg.name, experiment=str(cfg.source), seed=cfg.seed, models=list(cfg.models),
