@@ -14,25 +14,31 @@ from pathlib import Path
 import pandas as pd
 
 from ..hierarchy import atomic_write_text
+from ..plotting.training import TERMS
 
 EVALUATION_TABLES = ("pooled", "severity", "significance", "backoff")  # metrics.csv: in tables/
-LOSS_TERMS = ("loss", "dino", "ibot", "koleo", "sup")
 
 
-def training_table(out: str | Path) -> pd.DataFrame:
-    """One row per trained model of experiment folder ``out``: preset, steps, training seconds,
-    median images/s and each loss term averaged over the first and the last 10 % of steps
-    (``dino_first``, ``dino_last``, ...), from ``models/<name>/DONE.json`` and ``metrics.jsonl``."""
+def training_curves_of(out: str | Path) -> dict[str, pd.DataFrame]:
+    """``{model: metrics.jsonl rows}`` of every finished model (with a ``DONE.json``) of ``out``."""
     from ..plotting.training import read_metrics
 
+    return {done.parent.name: read_metrics(done.parent) for done in sorted(Path(out).glob("models/*/DONE.json"))}
+
+
+def training_table(out: str | Path, curves: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """One row per finished model of experiment folder ``out``: preset, steps, training seconds,
+    median images/s and each loss term averaged over the first and the last 10 % of steps
+    (``dino_first``, ``dino_last``, ...), from ``models/<name>/DONE.json`` and ``curves``
+    (:func:`training_curves_of`, read when not given)."""
+    curves = training_curves_of(out) if curves is None else curves
     rows = []
-    for done in sorted(Path(out).glob("models/*/DONE.json")):
-        record = json.loads(done.read_text())
-        m = read_metrics(done.parent)
+    for name, m in curves.items():
+        record = json.loads((Path(out) / "models" / name / "DONE.json").read_text())
         k = max(len(m) // 10, 1)
         row = {"model": record["model"], "preset": record["preset"], "steps": record["steps"],
                "train_s": round(record["train_s"], 1), "images_per_s": round(record["median_images_per_s"], 1)}
-        for term in LOSS_TERMS:
+        for term in TERMS:
             if term in m and m[term].notna().any():
                 row[f"{term}_first"] = float(m[term].iloc[:k].mean())
                 row[f"{term}_last"] = float(m[term].iloc[-k:].mean())
@@ -46,7 +52,7 @@ def publish(out: str | Path, dest: str | Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from ..plotting import save_figure
-    from ..plotting.training import read_metrics, training_curves
+    from ..plotting.training import training_curves
 
     out, dest = Path(out), Path(dest)
     if not (out / "summary.json").exists():
@@ -68,12 +74,12 @@ def publish(out: str | Path, dest: str | Path) -> list[Path]:
     for key in EVALUATION_TABLES:
         if (out / "evaluation" / f"{key}.csv").exists():
             copy(out / "evaluation" / f"{key}.csv", f"evaluation/{key}.csv")
-    table = training_table(out)
+    curves = training_curves_of(out)
+    table = training_table(out, curves)
     if len(table):
         (dest / "tables").mkdir(parents=True, exist_ok=True)
         atomic_write_text(dest / "tables" / "training.csv", table.to_csv(index=False, float_format="%.6g"))
         written.append(dest / "tables" / "training.csv")
-        curves = {m: read_metrics(out / "models" / m) for m in table["model"]}
         fig = training_curves(curves, smooth=10, title="training loss terms (10-step moving average)")
         written.append(save_figure(fig, dest / "figures" / "training_curves.png"))
         plt.close(fig)
