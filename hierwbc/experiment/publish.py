@@ -35,13 +35,14 @@ def training_table(out: str | Path, curves: dict[str, pd.DataFrame] | None = Non
     rows = []
     for name, m in curves.items():
         record = json.loads((Path(out) / "models" / name / "DONE.json").read_text())
-        k = max(len(m) // 10, 1)
         row = {"model": record["model"], "preset": record["preset"], "steps": record["steps"],
                "train_s": round(record["train_s"], 1), "images_per_s": round(record["median_images_per_s"], 1)}
         for term in TERMS:
             if term in m and m[term].notna().any():
-                row[f"{term}_first"] = float(m[term].iloc[:k].mean())
-                row[f"{term}_last"] = float(m[term].iloc[-k:].mean())
+                values = m[term].dropna()  # kNN is logged at its checks only
+                k = max(len(values) // 10, 1)
+                row[f"{term}_first"] = float(values.iloc[:k].mean())
+                row[f"{term}_last"] = float(values.iloc[-k:].mean())
         rows.append(row)
     return pd.DataFrame(rows)
 

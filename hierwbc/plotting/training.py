@@ -13,7 +13,7 @@ import pandas as pd
 
 from .common import figure
 
-TERMS = ("loss", "dino", "ibot", "koleo", "sup")
+TERMS = ("loss", "dino", "ibot", "koleo", "sup", "knn_bacc")  # knn_bacc: the online kNN checks
 
 
 def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
@@ -66,9 +66,11 @@ def training_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], terms: S
         for name, df in runs.items():
             if term in df and len(df):
                 ok = df[term].notna().to_numpy()
-                ax.plot(df["step"].to_numpy()[ok], _smooth(df[term].to_numpy(dtype=float)[ok], smooth),
-                        color=palette[name], lw=1.2, label=name, gid=f"run:{name}")
-        ax.set_title(term, fontsize=9)
+                checks = term.startswith("knn")  # a few checks: drawn as they are, with markers
+                ax.plot(df["step"].to_numpy()[ok], _smooth(df[term].to_numpy(dtype=float)[ok], 1 if checks else smooth),
+                        color=palette[name], lw=1.2, label=name, gid=f"run:{name}", marker="o" if checks else None,
+                        ms=3)
+        ax.set_title("kNN balanced accuracy (validation)" if term == "knn_bacc" else term, fontsize=9)
         ax.set_xlabel("step")
     if len(runs) > 1:  # every run, also those without a line in the last panel (``sup`` of unsup)
         from matplotlib.lines import Line2D

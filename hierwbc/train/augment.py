@@ -8,7 +8,8 @@ ImageNet normalisation); the code is our own and works on a whole batch at once:
     (+ vertical flip and rot90: cells have no canonical orientation)
     -> colour jitter (0.4, 0.4, 0.2, 0.1) with p 0.8 -> grayscale p 0.2
     -> gaussian blur (kernel 9, sigma U(0.1, 2)): p 1.0 on crop 1, 0.1 on crop 2
-    -> solarize (threshold 128/255) p 0.2 on crop 2 only -> ImageNet mean / std.
+    -> solarize (threshold 128/255) p 0.2 on crop 2 only -> ImageNet mean / std;
+    local crops (:func:`local_crops`): scale (0.05, 0.32), the same colour jitter, blur p 0.5.
 
 Crop, flips and rotation are two batched matmuls with per-image antialiased bicubic
 resampling matrices (PIL's kernel, as torchvision on PIL images). Differences from
@@ -310,3 +311,15 @@ def global_crops(images: Tensor, cfg: AugmentConfig = AugmentConfig(),
     gen = make_generator(generator)
     base = to_float_images(images)
     return augment_view(base, cfg, 0, gen), augment_view(base, cfg, 1, gen)
+
+
+def local_crops(images: Tensor, cfg: AugmentConfig, n_crops: int,
+                generator: torch.Generator | int | None = None) -> Tensor:
+    """``n_crops`` dinov2 local crops of a batch (``cfg``: the local crops' parameters, e.g.
+    scale (0.05, 0.32), blur p 0.5 and no solarisation in both ``blur_p`` / ``solarize_p``
+    entries): uint8/float [B, 3, H, W] -> float32 [n_crops B, 3, S, S], crop-major."""
+    if n_crops <= 0:
+        return images.new_zeros((0, 3, cfg.size, cfg.size), dtype=torch.float32)
+    gen = make_generator(generator)
+    base = to_float_images(images)
+    return torch.cat([augment_view(base, cfg, 0, gen) for _ in range(n_crops)])

@@ -33,6 +33,12 @@ class DataConfig:
     coarsen_fraction: float = 0.0        # relabel this fraction of fine labels to their parent
     unlabelled_fraction: float = 0.0     # hide labels of this fraction (semi-supervised runs)
     limit: int | None = None             # use at most this many images (stratified), for quick runs
+    val_fraction: float = 0.0            # held out of training (stratified, fixed by split_seed):
+                                         # the online kNN monitor's queries; never trained on
+    cache_size: int | None = None        # decode each image once, squared to this many pixels, and
+                                         # cut the crops from that cached copy (None: decode per step
+                                         # at model.img_size)
+    cache_dir: str = "runs/cache"        # where cached image arrays are kept (ignored by git)
     num_workers: int = 2
 
 
@@ -57,6 +63,8 @@ class DinoConfig:
     koleo_loss_weight: float = 0.1
     centering: str = "sinkhorn_knopp"    # or "centering" (EMA softmax centring)
     student_temp: float = 0.1
+    norm_last_layer: bool = False        # True: prototype norms weight_g fixed at 1 (DINO v1);
+                                         # dinov2 trains them from 1 (False)
 
 
 @dataclass
@@ -90,6 +98,9 @@ class TeacherConfig:
     warmup_teacher_temp: float = 0.04
     teacher_temp: float = 0.07
     warmup_teacher_temp_fraction: float = 0.3  # DINOv2: 30 of 100 epochs
+    warmup_teacher_temp_steps: int | None = None  # absolute length; overrides the fraction
+    momentum_steps: int | None = None    # cosine length of the momentum schedule in steps (then
+                                         # final_momentum_teacher); None: the whole run
 
 
 @dataclass
@@ -101,6 +112,8 @@ class OptimConfig:
     weight_decay_end: float = 0.4
     clip_grad: float = 3.0
     freeze_last_layer_fraction: float = 0.01  # DINOv2: the first epoch of 100
+    warmup_steps: int | None = None      # absolute lr warm-up length; overrides warmup_fraction
+    freeze_last_layer_steps: int | None = None  # absolute; overrides freeze_last_layer_fraction
     layerwise_decay: float = 0.9
     patch_embed_lr_mult: float = 0.2
     adamw_beta1: float = 0.9
@@ -109,8 +122,25 @@ class OptimConfig:
 
 @dataclass
 class CropsConfig:
+    """Every augmentation parameter (:class:`hierwbc.train.augment.AugmentConfig`); defaults are
+    dinov2's global crops at ``model.img_size`` and, when ``local_crops_number`` > 0, its local
+    crops (scale (0.05, 0.32), blur p 0.5, no solarisation) at ``local_crops_size``."""
+
     global_crops_scale: tuple[float, float] = (0.32, 1.0)
-    solarize_p: float = 0.2
+    local_crops_number: int = 0          # dinov2: 8; the paper and DinoBloom: 0
+    local_crops_scale: tuple[float, float] = (0.05, 0.32)
+    local_crops_size: int = 98           # a multiple of model.patch_size
+    ratio: tuple[float, float] = (0.75, 1.3333333333333333)
+    hflip_p: float = 0.5
+    vflip_p: float = 0.5
+    rot90: bool = True
+    jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.2, 0.1)  # brightness, contrast, saturation, hue
+    jitter_p: float = 0.8
+    grayscale_p: float = 0.2
+    blur_p: tuple[float, float] = (1.0, 0.1)  # global crop 1, global crop 2
+    local_blur_p: float = 0.5
+    blur_sigma: tuple[float, float] = (0.1, 2.0)
+    solarize_p: float = 0.2              # global crop 2 only
 
 
 @dataclass
@@ -126,6 +156,12 @@ class TrainConfig:
     checkpoint_every: int = 500          # steps; a checkpoint is also written at the end
     keep_checkpoints: int = 2
     log_every: int = 1
+    knn_every: int = 0                   # steps between online kNN checks of the teacher (0: off;
+                                         # needs data.val_fraction > 0)
+    knn_k: int = 20
+    knn_references: int = 2000           # labelled training rows the validation rows are matched to
+    knn_queries: int | None = None       # at most this many validation rows (stratified); None: all
+    knn_patience: int = 3                # plateau warning after this many falling kNN checks in a row
     fsdp: str = "auto"                   # "auto" (vit_large and larger when distributed), "on", "off"
     compile: bool = False
     data: DataConfig = field(default_factory=DataConfig)
@@ -296,6 +332,18 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"dino.centering must be sinkhorn_knopp or centering, not {cfg.dino.centering!r}")
     if not 0 <= cfg.data.coarsen_fraction <= 1 or not 0 <= cfg.data.unlabelled_fraction <= 1:
         raise ConfigError("data.coarsen_fraction and data.unlabelled_fraction must lie in [0, 1]")
+    if not 0 <= cfg.data.val_fraction < 1:
+        raise ConfigError(f"data.val_fraction must lie in [0, 1), not {cfg.data.val_fraction}")
+    if cfg.knn_every < 0 or (cfg.knn_every and cfg.data.val_fraction <= 0):
+        raise ConfigError("knn_every > 0 needs data.val_fraction > 0 (the held-out rows it checks)")
+    if cfg.crops.local_crops_number < 0:
+        raise ConfigError("crops.local_crops_number must be >= 0")
+    if cfg.crops.local_crops_number and cfg.crops.local_crops_size % cfg.model.patch_size:
+        raise ConfigError(f"crops.local_crops_size {cfg.crops.local_crops_size} is not a multiple of "
+                          f"model.patch_size {cfg.model.patch_size}")
+    if cfg.data.cache_size is not None and cfg.data.cache_size < cfg.model.img_size:
+        raise ConfigError(f"data.cache_size {cfg.data.cache_size} is smaller than model.img_size "
+                          f"{cfg.model.img_size}: crops would be upsampled")
 
 
 def from_dict(d: dict[str, Any]) -> TrainConfig:

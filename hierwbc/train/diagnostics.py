@@ -49,3 +49,29 @@ class PlateauWatch:
                 f"term still do). A known plateau of runs started from random weights "
                 f"(facebookresearch/dinov2#407): start from a pretrained checkpoint (--pretrained), or use "
                 f"fewer prototypes, a lower teacher temperature or a longer warm-up.")
+
+
+class KnnWatch:
+    """Says once when the online kNN balanced accuracy has fallen at ``patience`` consecutive
+    checks (each lower than the one before): the loss may look fine while the embedding gets
+    worse (seen in from-scratch runs with the paper's recipe squeezed into a short run)."""
+
+    def __init__(self, patience: int = 3):
+        self.patience = int(patience)
+        self.previous: float | None = None
+        self.falls, self.told = 0, False
+        self.history: list[tuple[int, float]] = []
+
+    def update(self, step: int, value: float) -> str | None:
+        """The message the first time kNN has fallen ``patience`` times in a row, else None."""
+        self.falls = self.falls + 1 if self.previous is not None and value < self.previous else 0
+        self.previous = float(value)
+        self.history.append((int(step), float(value)))
+        if self.told or self.patience <= 0 or self.falls < self.patience:
+            return None
+        self.told = True
+        shown = ", ".join(f"{v:.3f} (step {s})" for s, v in self.history[-self.patience - 1:])
+        return (f"step {step}: the online kNN balanced accuracy of the teacher has fallen at "
+                f"{self.patience} checks in a row ({shown}): the embedding is getting worse while "
+                "training goes on. Check the recipe (teacher momentum and temperature schedules, "
+                "augmentation strength, local crops) before training longer.")

@@ -10,7 +10,11 @@ Run folder ``cfg.out``::
     hierarchy.json       the tree and label maps the run used
     train_manifest.csv   the training rows (path, node, target, ...)
     metrics.jsonl        one line per step: every loss term, lr, wd, momentum, teacher_temp,
-                         images/s, dino_target_entropy (1 = uniform targets; see diagnostics)
+                         images/s, dino_target_entropy (1 = uniform targets; see diagnostics);
+                         with ``knn_every``, one line per kNN check ``{"step": s, "knn_bacc",
+                         "knn_acc", "knn_seconds"}`` (the teacher after s updates; s = 0 is
+                         the initial model, then every ``knn_every`` steps and the last step)
+    precision.json       the precision used and why (measured matmul rates on the CPU)
     checkpoints/         step_NNNNNN.pt, atomic, the newest ``keep_checkpoints`` kept
 
 Determinism: every random draw of step ``s`` is seeded from ``(seed, s)`` (data order, crops,
@@ -33,21 +37,23 @@ import torch
 from tqdm.auto import tqdm
 
 from ..datasets import write_manifest
+from ..datasets.cache import cached_images
 from ..hierarchy import Hierarchy, atomic_write_text, default_hierarchy
 from ..models.checkpoints import load_backbone_state
-from .augment import AugmentConfig, global_crops
+from .augment import AugmentConfig, global_crops, local_crops
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, from_dict, make_config
 from .data import ManifestImages, StepBatchSampler, make_loader, steps_per_epoch
-from .diagnostics import PlateauWatch
+from .diagnostics import KnnWatch, PlateauWatch
+from .knn_monitor import KnnMonitor
 from .distributed import DistInfo, barrier, init_distributed
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
 from .param_groups import apply_schedule, param_groups
-from .prepare import training_rows
+from .prepare import stratified_subset, training_rows, validation_rows
 from .schedules import build_schedules
 from .state import load_optimizer_state, model_state, optimizer_state
-from .wrap import autocast_context, clip_gradients, resolve_precision, wrap_student
+from .wrap import autocast_context, choose_precision, clip_gradients, wrap_student
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -146,9 +152,40 @@ def fit(config: TrainConfig | dict | str | Path | None = None, resume: bool | st
         h.write(run_dir / "hierarchy.json")
         write_manifest(manifest.assign(target=targets), run_dir / "train_manifest.csv")
     loop = _Loop(cfg, dist, h, model, optimizer, manifest, targets, run_dir, total, ckpt_path)
+    if cfg.knn_every and dist.is_main:
+        loop.monitor = build_knn_monitor(cfg, h, manifest, targets, progress and dist.is_main)
+    if dist.is_main:
+        atomic_write_text(run_dir / "precision.json", json.dumps(loop.precision_info, indent=1) + "\n")
     last = loop.run(start, progress and dist.is_main)
     metrics = pd.read_json(run_dir / "metrics.jsonl", lines=True) if dist.is_main else pd.DataFrame()
     return RunResult(run_dir, last, total, metrics)
+
+
+def augment_configs(cfg: TrainConfig) -> tuple[AugmentConfig, AugmentConfig]:
+    """``(global, local)`` crop parameters of a run, from ``cfg.crops`` (see CropsConfig)."""
+    c = cfg.crops
+    common = {"ratio": tuple(c.ratio), "hflip_p": c.hflip_p, "vflip_p": c.vflip_p, "rot90": c.rot90,
+              "jitter": tuple(c.jitter), "jitter_p": c.jitter_p, "grayscale_p": c.grayscale_p,
+              "blur_sigma": tuple(c.blur_sigma)}
+    global_cfg = AugmentConfig(size=cfg.model.img_size, scale=tuple(c.global_crops_scale),
+                               blur_p=tuple(c.blur_p), solarize_p=(0.0, c.solarize_p), **common)
+    local_cfg = AugmentConfig(size=c.local_crops_size, scale=tuple(c.local_crops_scale),
+                              blur_p=(c.local_blur_p, c.local_blur_p), solarize_p=(0.0, 0.0), **common)
+    return global_cfg, local_cfg
+
+
+def build_knn_monitor(cfg: TrainConfig, h: Hierarchy, manifest: pd.DataFrame, targets: np.ndarray,
+                      progress: bool = True) -> KnnMonitor:
+    """The online kNN monitor of a run: ``knn_references`` labelled training rows (stratified)
+    as references, the held-out validation rows (at most ``knn_queries``) as queries, both
+    decoded once at ``model.img_size`` (cached in ``data.cache_dir``)."""
+    labelled = manifest.assign(target=targets)[targets >= 0].reset_index(drop=True)
+    refs = stratified_subset(labelled, cfg.knn_references, cfg.seed)
+    val = validation_rows(cfg, h)
+    val = stratified_subset(val, cfg.knn_queries, cfg.seed)
+    size, where = cfg.model.img_size, cfg.data.cache_dir
+    return KnnMonitor(h, cached_images(refs, size, where, progress=progress), refs["target"].to_numpy(),
+                      cached_images(val, size, where, progress=progress), h.indices(val["node"]), k=cfg.knn_k)
 
 
 def _as_config(config, overrides) -> TrainConfig:
@@ -199,12 +236,40 @@ class _Loop:
         self.cfg, self.dist, self.h, self.model, self.optimizer = cfg, dist, h, model, optimizer
         self.run_dir, self.total, self.last_ckpt = run_dir, total, ckpt
         self.dataset = ManifestImages(manifest, cfg.model.img_size, targets)
+        self.cache = (cached_images(manifest, cfg.data.cache_size, cfg.data.cache_dir, cfg.data.num_workers,
+                                    progress=dist.is_main) if cfg.data.cache_size else None)
         self.schedules = build_schedules(cfg, total)
-        self.precision = resolve_precision(cfg.precision, dist.device)
-        self.augment = AugmentConfig(size=cfg.model.img_size, scale=tuple(cfg.crops.global_crops_scale),
-                                     solarize_p=(0.0, cfg.crops.solarize_p))
+        self.precision, self.precision_info = choose_precision(cfg.precision, dist.device)
+        self.augment, self.local_augment = augment_configs(cfg)
         self.grid = cfg.model.img_size // cfg.model.patch_size
         self.saved_step = -1
+        self.monitor: KnnMonitor | None = None
+
+    def batches(self, sampler: StepBatchSampler):
+        """``(images uint8 [B, 3, H, W], targets [B], index [B])`` per step: from the decoded
+        cache when ``data.cache_size`` is set, else decoded by DataLoader workers."""
+        if self.cache is None:
+            yield from make_loader(self.dataset, sampler, self.cfg.data.num_workers)
+            return
+        targets = torch.from_numpy(self.dataset.targets)
+        for rows in sampler:
+            index = torch.as_tensor(rows, dtype=torch.long)
+            yield self.cache.index_select(0, index), targets[index], index
+
+    def knn_check(self, step: int, log, watch: KnnWatch) -> None:
+        """Run the kNN monitor on the teacher after ``step`` updates; log and watch it."""
+        if self.monitor is None:
+            return
+        t0 = time.perf_counter()
+        scores = self.monitor(self.model.teacher.backbone, self.dist.device,
+                              autocast_context(self.precision, self.dist.device))
+        row = {"step": step, **scores, "knn_seconds": round(time.perf_counter() - t0, 2)}
+        if log is not None:
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+        message = watch.update(step, scores["knn_bacc"])
+        if message:
+            warnings.warn(message, stacklevel=1)
 
     def masks(self, step: int) -> dict:
         """iBOT masks of the global batch (both crops), this process's rows."""
@@ -220,9 +285,12 @@ class _Loop:
         apply_schedule(self.optimizer, sched["lr"], sched["wd"], sched["last_layer_lr"])
         torch.manual_seed(step_seed(cfg.seed, step, 0, d.rank))
         gen = torch.Generator().manual_seed(step_seed(cfg.seed, step, 2, d.rank))
-        crops = torch.cat(global_crops(images.to(d.device, non_blocking=True), self.augment, gen))
+        images = images.to(d.device, non_blocking=True)
+        crops = torch.cat(global_crops(images, self.augment, gen))
+        local = (local_crops(images, self.local_augment, cfg.crops.local_crops_number, gen)
+                 if cfg.crops.local_crops_number else None)
         terms = model.forward_losses(crops, self.masks(step), targets.to(d.device), sched["teacher_temp"],
-                                     autocast_context(self.precision, d.device))
+                                     autocast_context(self.precision, d.device), local_crops=local)
         values = reduce_terms(terms)
         _check_finite(values, step, [self.dataset.paths[i] for i in index.tolist()], self.last_ckpt)
         self.optimizer.zero_grad(set_to_none=True)
@@ -236,14 +304,17 @@ class _Loop:
     def run(self, start: int, show: bool) -> Path:
         cfg, d = self.cfg, self.dist
         sampler = StepBatchSampler(len(self.dataset), cfg.batch_size, cfg.seed, start, self.total, d.rank, d.world_size)
-        loader = make_loader(self.dataset, sampler, cfg.data.num_workers)
         log = _metrics_log(self.run_dir, start) if d.is_main else None
         bar = tqdm(total=self.total, initial=start, desc=f"train {cfg.preset}", disable=not show, dynamic_ncols=True)
         self.model.train()
         watch = PlateauWatch(cfg.dino.head_n_prototypes)
+        knn_watch = KnnWatch(cfg.knn_patience)
         step, t0 = start, time.perf_counter()
         try:
-            for images, targets, index in loader:
+            if cfg.knn_every and start % cfg.knn_every == 0 and start < self.total:
+                self.knn_check(start, log, knn_watch)
+                t0 = time.perf_counter()
+            for images, targets, index in self.batches(sampler):
                 row = self.step(step, images, targets, index)
                 now = time.perf_counter()
                 row.update(step=step, images_per_s=cfg.batch_size / max(now - t0, 1e-9), time=now)
@@ -257,6 +328,9 @@ class _Loop:
                     log.flush()
                 bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss", "dino", "ibot", "koleo", "sup") if k in row})
                 bar.update(1)
+                if cfg.knn_every and (step % cfg.knn_every == 0 or step == self.total):
+                    self.knn_check(step, log, knn_watch)
+                    t0 = time.perf_counter()
                 if step % cfg.checkpoint_every == 0 or step == self.total:
                     self.save(step)
         finally:

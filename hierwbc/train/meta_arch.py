@@ -8,8 +8,11 @@ student's masked patch tokens against the teacher's unmasked ones, Sinkhorn-Knop
 centring, KoLeo on the student cls tokens of each crop, EMA of every student module that the
 teacher has) with these choices:
 
-- two global crops, no local crops (paper 2.2; DinoBloom); the DINO term is the mean of the two
-  cross-view terms (upstream additionally scales by 2/3 when local crops are off);
+- two global crops and, by default, no local crops (paper 2.2; DinoBloom); the DINO term is
+  the mean of the cross-view terms; with ``crops.local_crops_number`` L > 0 (multi-crop, what
+  makes DINO learn on small data) the student's local-crop cls tokens also meet both teacher
+  global crops, and the DINO term is the mean over all 2 + 2L pairs
+  (:func:`hierwbc.losses.dino.dino_multicrop_loss`); iBOT and KoLeo use the global crops only;
 - a separate iBOT head (DINOv2 ViT-L/g configs);
 - the supervised head reads the *student's* cls token of both crops (gradients must reach the
   backbone; the teacher is an EMA and gets none), for the labelled rows (target >= 0);
@@ -59,14 +62,19 @@ class Student(nn.Module):
         self.backbone, self.dino_head, self.ibot_head = backbone, dino_head, ibot_head
         self.sup_head = sup_head
 
-    def forward(self, crops: Tensor, masks: Tensor, mask_indices: Tensor) -> dict[str, Tensor]:
+    def forward(self, crops: Tensor, masks: Tensor, mask_indices: Tensor,
+                local_crops: Tensor | None = None) -> dict[str, Tensor]:
         """``crops`` [2B, 3, S, S] (``[crop1; crop2]``), ``masks`` [2B, N] bool, ``mask_indices`` [M]
-        flat indices of the masked patches -> cls [2B, D], dino [2B, K], ibot [M, K'], sup."""
+        flat indices of the masked patches, ``local_crops`` [L B, 3, s, s] or None -> cls [2B, D],
+        dino [2B, K], ibot [M, K'], sup, dino_local [L B, K] or None."""
         out = self.backbone.forward_features(crops, masks=masks)
         cls = out["x_norm_clstoken"]
         patches = out["x_norm_patchtokens"].flatten(0, 1).index_select(0, mask_indices)
+        dino_local = None
+        if local_crops is not None and local_crops.shape[0]:
+            dino_local = self.dino_head(self.backbone.forward_features(local_crops)["x_norm_clstoken"])
         return {"cls": cls, "dino": self.dino_head(cls), "ibot": self.ibot_head(patches),
-                "sup": self.sup_head(cls) if self.sup_head is not None else None}
+                "sup": self.sup_head(cls) if self.sup_head is not None else None, "dino_local": dino_local}
 
 
 class Teacher(nn.Module):
@@ -88,9 +96,10 @@ class MetaArch(nn.Module):
                   "init_values": m.layerscale}
 
         def heads():
-            dino = DINOHead(embed_dim, d.head_n_prototypes, d.head_nlayers, d.head_hidden_dim, d.head_bottleneck_dim)
+            dino = DINOHead(embed_dim, d.head_n_prototypes, d.head_nlayers, d.head_hidden_dim, d.head_bottleneck_dim,
+                            norm_last_layer=d.norm_last_layer)
             ibot = DINOHead(embed_dim, ib.head_n_prototypes, ib.head_nlayers, ib.head_hidden_dim,
-                            ib.head_bottleneck_dim)
+                            ib.head_bottleneck_dim, norm_last_layer=d.norm_last_layer)
             return dino, ibot
 
         student_backbone = build_vit(m.arch, drop_path_rate=m.drop_path_rate, **vit_kw)
@@ -141,20 +150,21 @@ class MetaArch(nn.Module):
         return dino, ibot
 
     def forward_losses(self, crops: Tensor, masks: dict, targets: Tensor, teacher_temp: float,
-                       autocast=nullcontext) -> dict[str, Tensor]:
+                       autocast=nullcontext, local_crops: Tensor | None = None) -> dict[str, Tensor]:
         """All loss terms of one step (not yet backpropagated).
 
         ``crops`` [2B, 3, S, S]; ``masks`` from :func:`hierwbc.train.masking.collate_masks` for
-        the 2B crops; ``targets`` [B] node indices (-1 unlabelled). Returns the weighted terms
-        and ``loss`` (their sum).
+        the 2B crops; ``targets`` [B] node indices (-1 unlabelled); ``local_crops`` [L B, 3, s, s]
+        or None. Returns the weighted terms and ``loss`` (their sum).
         """
         cfg = self.cfg
         mask_indices = masks["mask_indices_list"]
         with autocast():
             t_dino, t_ibot = self.teacher_targets(crops, mask_indices, masks["n_masked_patches"], teacher_temp)
-            out = self._student_call[0](crops, masks["masks"], mask_indices)
+            out = self._student_call[0](crops, masks["masks"], mask_indices, local_crops)
         terms: dict[str, Tensor] = {}
-        terms["dino"] = cfg.dino.loss_weight * self.dino_loss(out["dino"].float(), t_dino)
+        local = out["dino_local"].float() if out["dino_local"] is not None else None
+        terms["dino"] = cfg.dino.loss_weight * self.dino_loss(out["dino"].float(), t_dino, local)
         if cfg.dino.koleo_loss_weight > 0:
             cls = gather_with_grad(out["cls"].float().unflatten(0, (2, -1)).transpose(0, 1)).transpose(0, 1)
             terms["koleo"] = cfg.dino.koleo_loss_weight * (koleo_loss(cls[0]) + koleo_loss(cls[1]))

@@ -3,6 +3,8 @@
 Order of operations (all seeded, all stratified by node):
 1. read the sources (:func:`hierwbc.datasets.sources.read_sources`);
 2. rows without a split get ``train`` / ``test`` (``test_fraction``); keep ``data.split``;
+   ``val_fraction``: a stratified share of those rows (fixed by ``split_seed``) is held out as
+   the validation rows of the online kNN monitor (:func:`validation_rows`) and never trained on;
 3. ``coarsen_fraction``: relabel that share of fine labels to their parent (paper: datasets of
    lower label precision);
 4. ``limit``: a stratified subset of at most that many rows;
@@ -59,10 +61,25 @@ def split_rows(m: pd.DataFrame, split: str | None, test_fraction: float, split_s
     return m
 
 
+def _train_and_validation(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = cfg.data
+    m = split_rows(read_sources(d.sources, d.root, hierarchy), d.split, d.test_fraction, d.split_seed, d.sources)
+    if d.val_fraction <= 0:
+        return m, m.iloc[:0]
+    held = _stratified_keep(m, d.val_fraction, d.split_seed, "validation")
+    return m[~held].reset_index(drop=True), m[held].reset_index(drop=True)
+
+
+def validation_rows(cfg, hierarchy: Hierarchy) -> pd.DataFrame:
+    """The held-out validation rows (``data.val_fraction`` of ``data.split``; empty when 0), with
+    their original labels (no coarsening, no hiding)."""
+    return _train_and_validation(cfg, hierarchy)[1]
+
+
 def training_rows(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, np.ndarray]:
     """``(manifest, targets)`` of the rows this run trains on (see the module docstring)."""
     d = cfg.data
-    m = split_rows(read_sources(d.sources, d.root, hierarchy), d.split, d.test_fraction, d.split_seed, d.sources)
+    m = _train_and_validation(cfg, hierarchy)[0]
     if d.coarsen_fraction > 0:
         m = coarsen(m, d.coarsen_fraction, seed=cfg.seed, hierarchy=hierarchy)
     m = stratified_subset(m, d.limit, cfg.seed)

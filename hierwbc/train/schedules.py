@@ -1,7 +1,10 @@
 """Cosine schedules for lr (with linear warm-up), weight decay, teacher momentum and teacher
 temperature, and the frozen last layer, as ``dinov2/train/train.py`` (``build_schedulers``) and
-``dinov2/utils/utils.py`` (``CosineScheduler``) define them, with lengths given as fractions of
-the run (our runs are measured in steps, not in DINOv2's 1,250-iteration "official epochs").
+``dinov2/utils/utils.py`` (``CosineScheduler``) define them, with lengths given either in absolute steps (``optim.warmup_steps``,
+``optim.freeze_last_layer_steps``, ``teacher.warmup_teacher_temp_steps``,
+``teacher.momentum_steps``: a schedule that does not stretch or squeeze with the run length, so
+a short trial and a long run see the same teacher at the same step) or, when those are None,
+as fractions of the run (DINOv2's 1,250-iteration "official epochs" scaled to our runs).
 """
 
 from __future__ import annotations
@@ -54,17 +57,22 @@ def scaled_lr(base_lr: float, batch_size: int) -> float:
 def build_schedules(cfg, total_steps: int) -> Schedules:
     """All schedules of a run of ``total_steps`` optimizer steps (``cfg``: a TrainConfig)."""
     o, t = cfg.optim, cfg.teacher
+
+    def steps(absolute: int | None, fraction: float) -> int:
+        return int(absolute) if absolute is not None else round(fraction * total_steps)
+
     lr = scaled_lr(o.base_lr, cfg.batch_size)
-    warmup = round(o.warmup_fraction * total_steps)
+    warmup = steps(o.warmup_steps, o.warmup_fraction)
     lr_kw = {"base_value": lr, "final_value": o.min_lr, "total_iters": total_steps, "warmup_iters": warmup}
     last = CosineSchedule(**lr_kw)
-    last.schedule[: round(o.freeze_last_layer_fraction * total_steps)] = 0.0
-    temp_iters = max(round(t.warmup_teacher_temp_fraction * total_steps), 1)
+    last.schedule[: steps(o.freeze_last_layer_steps, o.freeze_last_layer_fraction)] = 0.0
+    temp_iters = max(steps(t.warmup_teacher_temp_steps, t.warmup_teacher_temp_fraction), 1)
+    momentum_iters = t.momentum_steps if t.momentum_steps is not None else total_steps
     return Schedules(
         lr=CosineSchedule(**lr_kw),
         last_layer_lr=last,
         weight_decay=CosineSchedule(o.weight_decay, o.weight_decay_end, total_steps),
-        momentum=CosineSchedule(t.momentum_teacher, t.final_momentum_teacher, total_steps),
+        momentum=CosineSchedule(t.momentum_teacher, t.final_momentum_teacher, momentum_iters),
         teacher_temp=CosineSchedule(t.teacher_temp, t.teacher_temp, temp_iters, warmup_iters=temp_iters,
                                     start_warmup_value=t.warmup_teacher_temp),
     )

@@ -153,3 +153,25 @@ def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path):
         result = torch.load(tmp_path / f"rank{rank}.pt", weights_only=True)
         torch.testing.assert_close(result["q"], full_q[rank::2], atol=1e-6, rtol=1e-5)
         torch.testing.assert_close(result["center"], single.center)
+
+
+def test_multicrop_loss_is_the_mean_over_every_pair_naively():
+    from hierwbc.losses.dino import dino_global_crops_loss, dino_multicrop_loss
+
+    g = torch.Generator().manual_seed(3)
+    B, K, L, temp = 5, 7, 3, 0.1
+    s = torch.randn(2 * B, K, generator=g)
+    t = torch.softmax(torch.randn(2 * B, K, generator=g), dim=1)
+    loc = torch.randn(L * B, K, generator=g)
+
+    def ce(student, teacher):  # mean over images of -sum_k t log softmax(s / T)
+        return -(teacher * torch.log_softmax(student / temp, dim=1)).sum(1).mean()
+
+    s1, s2, t1, t2 = s[:B], s[B:], t[:B], t[B:]
+    pairs = [ce(s1, t2), ce(s2, t1)]
+    pairs += [ce(loc[i * B:(i + 1) * B], tg) for i in range(L) for tg in (t1, t2)]
+    expected = torch.stack(pairs).mean()
+    torch.testing.assert_close(dino_multicrop_loss(s, t, loc, temp), expected)
+    torch.testing.assert_close(dino_multicrop_loss(s, t, None, temp), dino_global_crops_loss(s, t, temp))
+    with pytest.raises(ValueError, match="local logits"):
+        dino_multicrop_loss(s, t, loc[:-1], temp)

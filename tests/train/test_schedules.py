@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -56,3 +57,21 @@ def test_layer_ids_and_groups():
     opt = torch.optim.AdamW(groups)
     apply_schedule(opt, lr=1.0, wd=0.1, last_layer_lr=0.0)
     assert {round(g["lr"], 6) for g in opt.param_groups} == {0.025, 0.125, 0.25, 0.5, 1.0}
+
+
+def test_absolute_schedule_lengths_do_not_follow_the_run_length():
+    from hierwbc.train.config import make_config
+    from hierwbc.train.schedules import build_schedules
+
+    cfg = make_config("unsup", overrides={"optim.warmup_steps": 10, "teacher.warmup_teacher_temp_steps": 20,
+                                          "teacher.momentum_steps": 50, "optim.freeze_last_layer_steps": 5,
+                                          "teacher.momentum_teacher": 0.99, "teacher.final_momentum_teacher": 1.0})
+    short, long = build_schedules(cfg, 100), build_schedules(cfg, 1000)
+    for s in (short, long):
+        assert s.at(4)["last_layer_lr"] == 0 and s.at(5)["last_layer_lr"] > 0
+        assert s.at(10)["lr"] == pytest.approx(s.lr.schedule.max())  # warm-up ends at step 10
+        assert s.at(20)["teacher_temp"] == pytest.approx(cfg.teacher.teacher_temp)
+        assert s.at(0)["momentum"] == pytest.approx(0.99) and s.at(60)["momentum"] == 1.0
+    for k in (3, 15, 30):  # the same teacher schedules at the same step
+        assert short.at(k)["momentum"] == long.at(k)["momentum"]
+        assert short.at(k)["teacher_temp"] == long.at(k)["teacher_temp"]
