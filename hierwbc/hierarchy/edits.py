@@ -3,20 +3,22 @@
 Each edit checks everything first and raises :class:`HierarchyError` (naming the node, and
 for label maps the ``dataset: raw -> node`` entries concerned) before changing anything, so a
 refused edit leaves the hierarchy as it was. Derived arrays are recomputed lazily afterwards.
+
+Imports only the leaf modules :mod:`.errors`, :mod:`.label_maps` and :mod:`.names`; :mod:`.tree`
+imports this one (one direction, no cycle).
 """
 
 from __future__ import annotations
 
 from .errors import HierarchyError
 from .label_maps import LabelMap
+from .names import check_name, default_label
 
 
 class EditsMixin:
     """Edit operations of :class:`Hierarchy` (mixed in; uses its queries and caches)."""
 
     def _require_new_name(self, name: str) -> None:
-        from .tree import check_name
-
         check_name(name)
         if name in self:
             raise HierarchyError(f"a node named {name!r} already exists (names must be unique)")
@@ -25,8 +27,6 @@ class EditsMixin:
         """Add a leaf ``name`` under ``parent`` (at ``position`` among its children, default last)."""
         self._require_new_name(name)
         up = self.node(parent)
-        from .tree import default_label
-
         child = up.add_child(name=name)
         child.add_feature("label", label if label is not None else default_label(name))
         if position is not None:
@@ -40,8 +40,6 @@ class EditsMixin:
         if new == old:
             return
         self._require_new_name(new)
-        from .tree import default_label
-
         if node.label == default_label(old):
             node.label = default_label(new)
         node.name = new
@@ -122,7 +120,7 @@ class EditsMixin:
     def set_label_map(self, dataset: str, entries: dict[str, str | None]) -> None:
         """Replace a dataset's whole label map (validated before it is stored)."""
         lm = LabelMap(dataset, entries)
-        broken = [f"{dataset}: {raw!r} -> {n!r}" for raw, n in lm.items() if n is not None and n not in self]
+        broken = self._unknown_targets([lm])
         if broken:
             raise HierarchyError("label-map entries point at nodes not in the tree: " + "; ".join(broken))
         self.label_maps[dataset] = lm

@@ -121,5 +121,5 @@ class LabelMap:
             unknown=status[inverse] == 2 if len(raw) else np.zeros(0, bool),
         )
         if unknown == "error" and result.unknown.any():
-            raise UnknownLabelError(self.dataset, result.unknown_counts, source)
+            raise UnknownLabelError(self.dataset, result.unknown_counts, source, known=self._entries)
         return result

@@ -9,32 +9,18 @@ and only then applied, so a refused edit leaves the hierarchy unchanged.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .arrays import TreeArrays, compute_arrays
 from .edits import EditsMixin
-from .errors import HierarchyError
+from .errors import HierarchyError, did_you_mean, unknown_node_error, with_hint
 from .io import IOMixin
 from .label_maps import LabelMap, MappedLabels
+from .names import NAME_RE, check_name, default_label
 
-NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
-
-
-def default_label(name: str) -> str:
-    """The display label a node gets when none is given: its name with spaces."""
-    return name.replace("_", " ")
-
-
-def check_name(name: object) -> str:
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise HierarchyError(
-            f"invalid node name {name!r}: names are identifiers of letters, digits and _ . + - "
-            "(use the display label for free text)"
-        )
-    return name
+__all__ = ["NAME_RE", "Hierarchy", "check_name", "default_label"]
 
 
 class Hierarchy(EditsMixin, IOMixin):
@@ -62,7 +48,8 @@ class Hierarchy(EditsMixin, IOMixin):
         labels = dict(labels or {})
         unknown = sorted(set(labels) - set(seen))
         if unknown:
-            raise HierarchyError(f"display labels given for nodes not in the tree: {unknown}")
+            raise HierarchyError("display labels given for nodes not in the tree: "
+                                 + ", ".join(with_hint(repr(n), n, seen) for n in unknown))
         for name, node in seen.items():
             node.add_feature("label", str(labels.get(name, getattr(node, "label", None) or default_label(name))))
         self.label_maps: dict[str, LabelMap] = {}
@@ -88,7 +75,7 @@ class Hierarchy(EditsMixin, IOMixin):
         try:
             return self._by_name[name]
         except KeyError:
-            raise HierarchyError(f"no node named {name!r} in the hierarchy") from None
+            raise unknown_node_error(name, self.nodes) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
@@ -190,7 +177,7 @@ class Hierarchy(EditsMixin, IOMixin):
             elif n in index:
                 out.append(index[n])
             else:
-                raise HierarchyError(f"no node named {n!r} in the hierarchy")
+                raise unknown_node_error(n, self.nodes)
         return np.asarray(out, dtype=np.int64)
 
     # ------------------------------------------------------------------ label maps
@@ -198,8 +185,10 @@ class Hierarchy(EditsMixin, IOMixin):
         try:
             return self.label_maps[dataset]
         except KeyError:
+            hint = did_you_mean(dataset, self.label_maps)
             raise HierarchyError(
-                f"no label map for dataset {dataset!r}; known: {sorted(self.label_maps)}"
+                f"no label map for dataset {dataset!r}; " + (f"{hint} " if hint else "")
+                + f"known: {sorted(self.label_maps)}"
             ) from None
 
     def map_labels(self, dataset: str, raw_labels: Sequence[object], unknown: str = "error",
@@ -211,9 +200,13 @@ class Hierarchy(EditsMixin, IOMixin):
         return [f"{ds}: {raw!r} -> {node!r}" for ds, lm in self.label_maps.items()
                 for raw, node in lm.items() if node is not None and node in missing]
 
+    def _unknown_targets(self, maps: Iterable[LabelMap]) -> list[str]:
+        """``dataset: raw -> node (did you mean ...?)`` for each entry whose node is not in the tree."""
+        return [with_hint(f"{lm.dataset}: {raw!r} -> {node!r}", node, self.nodes)
+                for lm in maps for raw, node in lm.items() if node is not None and node not in self]
+
     def _check_label_maps(self) -> None:
-        broken = self._broken_entries({n for lm in self.label_maps.values() for _, n in lm.items()
-                                       if n is not None and n not in self._by_name})
+        broken = self._unknown_targets(self.label_maps.values())
         if broken:
             raise HierarchyError("label-map entries point at nodes not in the tree: " + "; ".join(broken))
 
@@ -235,7 +228,7 @@ class Hierarchy(EditsMixin, IOMixin):
         With ``labels=True`` each line also shows the display label when it differs from the name.
         """
         def text(n) -> str:
-            return f"{n.name}  ({n.label})" if labels and n.label != n.name.replace("_", " ") else n.name
+            return f"{n.name}  ({n.label})" if labels and n.label != default_label(n.name) else n.name
 
         lines = [text(self.tree)]
         stack = [(c, "", i == len(self.tree.children) - 1) for i, c in reversed(list(enumerate(self.tree.children)))]
