@@ -41,6 +41,7 @@ from hierwbc.hierarchy import (
     UnknownLabelError,
     atomic_write_text,
 )
+from hierwbc.hierarchy.errors import did_you_mean, with_hint
 
 COLUMNS = ("path", "dataset", "raw_label", "node", "split", "fold")
 BOX_COLUMNS = ("box_xmin", "box_ymin", "box_xmax", "box_ymax")
@@ -110,7 +111,9 @@ def check_manifest(df: pd.DataFrame, hierarchy: Hierarchy | None = None) -> pd.D
         unknown = np.array([n not in hierarchy for n in nodes], dtype=bool) if len(nodes) else np.zeros(0, bool)
         if unknown.any():
             counts = pd.Series(nodes[unknown]).value_counts().to_dict()
-            raise ManifestError(f"node(s) not in the hierarchy: {counts}")
+            hints = [f"{n!r}: {hint}" for n in counts if (hint := did_you_mean(n, hierarchy.nodes))]
+            raise ManifestError(f"node(s) not in the hierarchy: {counts}"
+                                + (f"; {', '.join(hints)}" if hints else ""))
     return df
 
 
@@ -132,7 +135,8 @@ def resolve_label_map(hierarchy: Hierarchy, label_map: str | Mapping | LabelMap,
         lm = LabelMap(dataset, dict(label_map))
     else:
         raise TypeError(f"label_map must be a dataset name, a dict or a LabelMap, not {type(label_map).__name__}")
-    broken = [f"{raw!r} -> {node!r}" for raw, node in lm.items() if node is not None and node not in hierarchy]
+    broken = [with_hint(f"{raw!r} -> {node!r}", node, hierarchy.nodes)
+              for raw, node in lm.items() if node is not None and node not in hierarchy]
     if broken:
         raise HierarchyError(f"label map {lm.dataset!r} points at nodes not in the hierarchy: {'; '.join(broken)}")
     return lm
@@ -154,7 +158,8 @@ def finish(frame: pd.DataFrame, *, dataset: str, hierarchy: Hierarchy, label_map
     raw = frame["raw_label"].astype(str).to_numpy(dtype=object)
     mapped = label_map.map(raw, unknown="keep")
     if mapped.unknown.any() and unknown == "error":
-        raise UnknownLabelError(label_map.dataset, mapped.unknown_counts, source)
+        raise UnknownLabelError(label_map.dataset, mapped.unknown_counts, source,
+                                known=[raw for raw, _ in label_map.items()])
     for mask, reason, why in ((mapped.excluded, "excluded_label", "excluded by the label map"),
                               (mapped.unknown, "unknown_label", "not in the label map; dropped (unknown='drop')")):
         records += [{"reason": reason, "path": p, "raw_label": r, "detail": f"{r!r} {why}"}

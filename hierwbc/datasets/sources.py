@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from hierwbc.hierarchy import Hierarchy
+from hierwbc.hierarchy.errors import did_you_mean
 
 from .manifest import check_manifest
 from .read import READERS, REAL_DATASETS, read_dataset
@@ -44,9 +45,10 @@ def read_source(spec: str, root: str | os.PathLike | None = None, hierarchy: Hie
         identity = {n: n for n in h.nodes}
         return read_dataset("image_folder", path, hierarchy=h, unknown=unknown, label_map=identity,
                             dataset=path.name)
+    hint = did_you_mean(spec, REAL_DATASETS)
     raise FileNotFoundError(
         f"data source {spec!r} is neither a dataset name ({', '.join(sorted(REAL_DATASETS))}), "
-        "a manifest .csv file, nor a folder")
+        "a manifest .csv file, nor a folder" + (f"; {hint}" if hint else ""))
 
 
 def read_sources(specs: list[str] | str, root: str | os.PathLike | None = None,

@@ -29,7 +29,8 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
-from hierwbc.hierarchy import Hierarchy, atomic_write_text, default_hierarchy
+from hierwbc.hierarchy import Hierarchy, HierarchyError, atomic_write_text, default_hierarchy
+from hierwbc.hierarchy.errors import with_hint
 
 from .manifest import COLUMNS, check_manifest, write_manifest
 
@@ -161,7 +162,8 @@ def make_synthetic(folder: str | os.PathLike, hierarchy: Hierarchy | None = None
     leaves = list(h.leaves if leaves is None else leaves)
     missing = [n for n in leaves if n not in h]
     if missing:
-        raise ValueError(f"nodes not in the hierarchy: {missing}")
+        raise HierarchyError("nodes not in the hierarchy: "
+                             + ", ".join(with_hint(repr(n), n, h.nodes) for n in missing))
     rng = np.random.default_rng(seed)
     drawn = np.repeat(h.indices(leaves), n_per_leaf)
     label = drawn.copy()

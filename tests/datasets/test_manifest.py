@@ -6,7 +6,7 @@ import pytest
 
 from hierwbc.datasets import ManifestError, boxes, check_manifest, excluded_counts, excluded_table
 from hierwbc.datasets.manifest import finish, resolve_label_map
-from hierwbc.hierarchy import default_hierarchy
+from hierwbc.hierarchy import HierarchyError, default_hierarchy
 
 
 def good():
@@ -40,8 +40,14 @@ def test_violations_named(edit, message):
 def test_unknown_nodes_counted():
     df = good().assign(node=["neutrophil_segmented", "neutrofil"])
     check_manifest(df)                                       # no hierarchy: not checked
-    with pytest.raises(ManifestError, match=r"not in the hierarchy: \{'neutrofil': 1\}"):
+    with pytest.raises(ManifestError, match=r"not in the hierarchy: \{'neutrofil': 1\}; "
+                                            r"'neutrofil': did you mean neutrophil\?$"):
         check_manifest(df, default_hierarchy())
+
+
+def test_label_map_to_a_misspelt_node_suggests_the_closest():
+    with pytest.raises(HierarchyError, match=r"'MO' -> 'monocyt' \(did you mean monocyte\?\)"):
+        resolve_label_map(default_hierarchy(), {"MO": "monocyt", "X": None}, "mine")
 
 
 def test_same_image_two_boxes_is_fine():
