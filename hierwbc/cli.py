@@ -1,12 +1,92 @@
 """The ``hierwbc`` command line: ``demo``, ``hierarchy``, ``train``, ``embed``, ``evaluate``,
 ``experiment``, ``slurm``. Each subcommand is a thin wrapper over the library function of the
 same name.
+
+Mistakes in what the user gave (a missing or broken file, an unknown preset, config key or
+node, data that cannot be used: the classes in :data:`USER_ERRORS`) are reported as argparse
+reports a bad option: ``hierwbc: error: <message>`` on stderr and exit status 2, without a
+traceback. ``--debug`` (or the environment variable ``HIERWBC_DEBUG=1``) shows the traceback
+instead. Any other exception is a bug and always shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
+
+DEBUG_ENV = "HIERWBC_DEBUG"
+
+USER_ERRORS: tuple[tuple[str, str], ...] = (
+    ("builtins", "FileNotFoundError"),            # missing files; hierwbc.datasets.DataNotFoundError
+    ("builtins", "NotADirectoryError"),
+    ("builtins", "IsADirectoryError"),
+    ("hierwbc.hierarchy.errors", "HierarchyError"),  # tree files, unknown nodes, UnknownLabelError
+    ("hierwbc.train.config", "ConfigError"),      # unknown preset or config key, bad values, experiment files
+    ("hierwbc.models.checkpoints", "CheckpointError"),
+    ("hierwbc.datasets.manifest", "ManifestError"),
+    ("hierwbc.datasets.images", "ImageError"),    # images that cannot be decoded (and ValidationError)
+    ("hierwbc.train.prepare", "TrainingDataError"),  # no (labelled) images for the preset or split
+    ("yaml", "YAMLError"),                         # config and experiment files that are not YAML
+)
+"""``(module, class name)`` of every exception that reports a mistake in the user's input rather
+than a bug. Named, not imported, so that ``hierwbc --help`` imports none of those modules."""
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The classes of :data:`USER_ERRORS` whose modules are loaded. Nothing is imported: an
+    exception whose class's module was never imported cannot have been raised."""
+    return tuple(getattr(sys.modules[module], name) for module, name in USER_ERRORS if module in sys.modules)
+
+
+def error_message(error: BaseException) -> str:
+    """The text after ``hierwbc: error:`` (``path: reason`` for an OSError about a file)."""
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        return f"{error.filename}: {error.strerror}"
+    return str(error) or type(error).__name__
+
+
+def debug_requested(args: argparse.Namespace | None = None) -> bool:
+    """``--debug`` was given, or ``HIERWBC_DEBUG`` is set to something other than 0/false/no."""
+    env = os.environ.get(DEBUG_ENV, "").strip().lower()
+    return bool(getattr(args, "debug", False)) or env not in ("", "0", "false", "no", "off")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose options may be added on first use: ``arguments(parser)`` runs
+    when the parser first parses or formats its help, so that a subcommand whose options need
+    heavy imports (torch for ``embed``) costs nothing to the other subcommands and to
+    ``hierwbc --help``."""
+
+    def __init__(self, *args, arguments=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._arguments = arguments
+
+    def _complete(self) -> None:
+        if self._arguments is not None:
+            add, self._arguments = self._arguments, None
+            add(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._complete()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self._complete()
+        return super().format_usage()
+
+
+def _lazy(module: str, name: str):
+    """``module.name(...)``, importing ``module`` only when called."""
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
 
 
 def _add_demo(sub) -> None:
@@ -14,7 +94,7 @@ def _add_demo(sub) -> None:
     p.add_argument("--data", default=None, help="data location (default: HIERWBC_DATA or ../shared/data)")
     p.add_argument("--out", default="runs/demo", help="run folder")
     p.add_argument("--summary-only", action="store_true", help="only print the tree and the dataset counts")
-    p.set_defaults(func=lambda a: __import__("hierwbc.demo", fromlist=["main"]).main(a))
+    p.set_defaults(func=_lazy("hierwbc.demo", "main"))
 
 
 def _add_hierarchy(sub) -> None:
@@ -106,19 +186,22 @@ def _add_train(sub) -> None:
 
 
 def _add_embed(sub) -> None:
-    p = sub.add_parser("embed", help="embed images with a model -> AnnData .h5ad")
-    from .embed import add_embed_arguments, embed_main
-
-    add_embed_arguments(p)
-    p.set_defaults(func=embed_main)
+    p = sub.add_parser("embed", help="embed images with a model -> AnnData .h5ad",
+                       arguments=_lazy("hierwbc.embed", "add_embed_arguments"))
+    p.set_defaults(func=_lazy("hierwbc.embed", "embed_main"))
 
 
 def _add_evaluate(sub) -> None:
-    p = sub.add_parser("evaluate", help="probes, flat + hierarchical metrics, bootstrap, paper tables")
-    from .evaluate.cli import add_evaluate_arguments, evaluate_main
+    p = sub.add_parser("evaluate", help="probes, flat + hierarchical metrics, bootstrap, paper tables",
+                       arguments=_lazy("hierwbc.evaluate.cli", "add_evaluate_arguments"))
+    p.set_defaults(func=_lazy("hierwbc.evaluate.cli", "evaluate_main"))
 
-    add_evaluate_arguments(p)
-    p.set_defaults(func=evaluate_main)
+
+def _set_item(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{item!r} is not of the form SECTION.KEY=VALUE")
+    return key, value
 
 
 def _add_experiment(sub) -> None:
@@ -126,7 +209,7 @@ def _add_experiment(sub) -> None:
     p.add_argument("--config", required=True, help="experiment YAML (experiments/*.yaml)")
     p.add_argument("--stages", default="train,embed,evaluate,figures", help="comma-separated subset of the stages")
     p.add_argument("--models", default=None, help="train only these models (comma-separated)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", type=_set_item,
                    help="override the file, e.g. train.max_steps=10 or out=runs/x (repeatable)")
     p.add_argument("--publish", default=None, metavar="DIR",
                    help="then copy the tables, figures, summary and training curves into DIR (e.g. reports/x)")
@@ -138,10 +221,7 @@ def _add_experiment(sub) -> None:
         from .experiment import load_experiment, publish, run_experiment
 
         overrides: dict = {}
-        for item in a.set:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise SystemExit(f"--set {item!r} is not of the form SECTION.KEY=VALUE")
+        for key, value in a.set:
             section, _, sub_key = key.partition(".")
             if sub_key:
                 overrides.setdefault(section, {})[sub_key] = yaml.safe_load(value)
@@ -164,16 +244,29 @@ def _add_experiment(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hierwbc", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="hierwbc", description=__doc__.split("\n\n")[0])
+    debug_help = f"show the traceback of errors in the input too (or set {DEBUG_ENV}=1)"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_demo, _add_hierarchy, _add_train, _add_embed, _add_evaluate, _add_experiment, _add_slurm):
         add(sub)
+    for p in sub.choices.values():  # also accepted after the subcommand; only set when given
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    result = args.func(args)  # an exit status, or what the command wrote (a Path), or None
+    """Run one command. A user error (:data:`USER_ERRORS`) exits with status 2 and
+    ``hierwbc: error: <message>`` on stderr (``SystemExit``); with ``--debug`` or
+    ``HIERWBC_DEBUG=1`` it propagates with its traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)  # an exit status, or what the command wrote (a Path), or None
+    except Exception as e:
+        if debug_requested(args) or not isinstance(e, user_errors()):
+            raise
+        parser.exit(2, f"{parser.prog}: error: {error_message(e)}\n")
     return result if isinstance(result, int) else 0
 
 
