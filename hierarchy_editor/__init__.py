@@ -7,7 +7,13 @@
 
 The model (:class:`EditorState`: validated edits, undo stack, messages, save/load) is separate
 from the widgets (:class:`HierarchyEditor`) and the drawings (:func:`draw_tree`,
-:func:`render_tree_png`). Depends on :mod:`hierwbc.hierarchy` only.
+:func:`render_tree_png`).
+
+Dependencies: of hierwbc, :mod:`hierwbc.hierarchy` (the model and the tables) and
+:mod:`hierwbc.plotting.colors` (the drawings' lineage colours, the same as every figure's;
+imported on the first drawing, and with it the rest of :mod:`hierwbc.plotting`); otherwise
+ipywidgets (the widgets), matplotlib (the drawings), pandas (the tables), and ete3's
+TreeStyle rendering when PyQt5 is installed (``pip install hierwbc[render]``).
 """
 
 from .draw import draw_tree, ete3_available, node_colours, render_tree_png, tree_layout
