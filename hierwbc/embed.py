@@ -51,6 +51,7 @@ from . import __version__
 from .datasets.manifest import check_manifest
 from .hierarchy import Hierarchy, default_hierarchy
 from .models.checkpoints import build_vit_from_state, load_backbone_state, load_file
+from .models.shipped import backbone_from_weights, is_safetensors, read_weights, resolve_weights
 from .models.vit import VIT_SIZES, build_vit
 from .train.augment import normalize
 from .train.data import ManifestImages
@@ -96,12 +97,18 @@ def _load_model(model, hierarchy, img_size, patch_size, seed):
         kw = {"img_size": img_size or 224, **({"patch_size": patch_size} if patch_size else {})}
         prov.update(model=f"{model}_random_init", source="random_init", seed=int(seed))
         return build_vit(model, **kw), None, hierarchy, prov, kw["img_size"]
-    path = Path(model)
-    if not path.is_file():
-        raise FileNotFoundError(f"model {model!r} is neither a checkpoint file, a ViT size "
-                                f"({', '.join(VIT_SIZES)}) nor {PIXELS!r}")
-    state = load_file(path)
+    try:
+        path = resolve_weights(model)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"model {model!r} is neither a checkpoint file, a shipped model, a ViT "
+                                f"size ({', '.join(VIT_SIZES)}) nor {PIXELS!r} ({err})") from None
     prov.update(model=path.stem, source="checkpoint", checkpoint=str(path.resolve()), sha256=sha256(path))
+    if is_safetensors(path):
+        tensors, meta = read_weights(path)
+        prov["config"] = meta.get("config", "")
+        backbone = backbone_from_weights(tensors, meta, img_size)
+        return backbone, None, hierarchy, prov, img_size or _native_size(backbone)
+    state = load_file(path)
     if isinstance(state, dict) and state.get("format") == "hierwbc.train":
         from .models.supervised_heads import build_supervised_head
         from .train.config import from_dict

@@ -69,7 +69,15 @@ class CheckpointError(ValueError):
 
 
 def load_file(path: str | os.PathLike) -> Any:
-    """``torch.load(path, map_location="cpu", weights_only=True)``; refusal -> CheckpointError."""
+    """``torch.load(path, map_location="cpu", weights_only=True)``; refusal -> CheckpointError.
+
+    A safetensors file (or a shipped model's short name, :mod:`hierwbc.models.shipped`) gives
+    its flat tensor dict (``backbone.*``, ``sup_head.*``) instead."""
+    from .shipped import is_safetensors, read_weights, resolve_weights
+
+    path = resolve_weights(path)
+    if is_safetensors(path):
+        return read_weights(path)[0]
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:

@@ -1,0 +1,122 @@
+"""Weights shipped inside the package, and the safetensors format they are stored in.
+
+``hierwbc/weights/<name>.safetensors`` (package data, so a short name resolves after a
+regular, non-editable install too) with its model card ``hierwbc/weights/README.md``. A file
+holds float16 tensors ``backbone.*`` (a :class:`~hierwbc.models.vit.DinoVisionTransformer`,
+the teacher of a training run) and optionally ``sup_head.*`` (a supervised head), plus string
+metadata: ``format`` = ``hierwbc.weights``, ``arch``, ``img_size``, ``patch_size``,
+``num_register_tokens``, ``layerscale`` (and ``hierarchy`` / ``sup_loss`` for a head, and
+provenance such as ``steps`` and ``config``). safetensors files hold tensors only: loading
+one never unpickles anything.
+
+Anywhere a checkpoint path is taken (``--pretrained``, ``hierwbc embed --checkpoint``,
+``embed(...)``, :func:`hierwbc.models.checkpoints.load_file`), a shipped file's short name
+(e.g. ``"hierwbc-tiny-pbc"``) works too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+FORMAT = "hierwbc.weights"
+
+
+def shipped_weights() -> dict[str, Path]:
+    """``{short name: path}`` of every ``.safetensors`` file in the package's weights folder."""
+    return {p.stem: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))}
+
+
+def is_shipped_name(name: Any) -> bool:
+    return isinstance(name, str) and name in shipped_weights()
+
+
+def resolve_weights(name_or_path: str | os.PathLike) -> Path:
+    """An existing file path as is, or the file of a shipped short name; anything else raises
+    FileNotFoundError naming the shipped files (and the closest name)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = shipped_weights()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    close = difflib.get_close_matches(str(name_or_path), list(shipped), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise FileNotFoundError(f"{str(name_or_path)!r} is neither a file nor a shipped model "
+                            f"({', '.join(shipped) or 'none shipped'}){hint}")
+
+
+def save_weights(tensors: Mapping[str, Tensor], path: str | os.PathLike,
+                 metadata: Mapping[str, Any], dtype: torch.dtype = torch.float16) -> Path:
+    """Write ``tensors`` (floating ones cast to ``dtype``) and ``metadata`` (values turned into
+    strings; dicts/lists as JSON) to a safetensors file, atomically."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = {k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous().cpu()
+           for k, v in tensors.items()}
+    meta = {"format": FORMAT}
+    meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()})
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(out, tmp, metadata=meta)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_weights(name_or_path: str | os.PathLike) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """``(tensors, metadata)`` of a safetensors file or shipped name (tensors as stored)."""
+    from safetensors import safe_open
+
+    path = resolve_weights(name_or_path)
+    with safe_open(str(path), framework="pt") as f:
+        metadata = dict(f.metadata() or {})
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    return tensors, metadata
+
+
+def is_safetensors(path: str | os.PathLike) -> bool:
+    """True for a file starting like a safetensors file (8-byte header length, then ``{``)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 100_000_000
+
+
+def backbone_from_weights(tensors: Mapping[str, Tensor], metadata: Mapping[str, str],
+                          img_size: int | None = None):
+    """The ViT described by a weights file's metadata, with its ``backbone.*`` tensors loaded
+    (float32); ``img_size`` overrides the stored input size (position embedding resampled)."""
+    from .checkpoints import load_backbone_state
+    from .vit import build_vit
+
+    if metadata.get("format") != FORMAT or "arch" not in metadata:
+        from .checkpoints import build_vit_from_state
+
+        model = build_vit_from_state(dict(tensors), img_size=img_size)
+    else:
+        layerscale = float(metadata.get("layerscale", 0) or 0)
+        model = build_vit(metadata["arch"], img_size=int(img_size or metadata["img_size"]),
+                          patch_size=int(metadata["patch_size"]),
+                          num_register_tokens=int(metadata.get("num_register_tokens", 0)),
+                          init_values=layerscale or None)
+    load_backbone_state({k: v.float() for k, v in tensors.items()}, model)
+    return model

@@ -1,0 +1,53 @@
+"""From a training checkpoint to a shippable weights file (:mod:`hierwbc.models.shipped`).
+
+The *teacher* backbone is exported (the EMA model the DINO targets come from, and the one the
+online kNN monitor measures), with the student's supervised head when asked for (the teacher has
+none: a supervised head is trained on the student's cls token). Tensors are stored in float16:
+a ViT-Tiny is ~11 MB, well within the 25 MiB that may be committed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..models.shipped import save_weights
+from .checkpointing import load_checkpoint
+from .config import from_dict
+
+MAX_BYTES = 25 * 2 ** 20
+
+
+def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: bool = False,
+                   extra_metadata: dict[str, Any] | None = None) -> Path:
+    """Write the teacher backbone (``backbone.*``) of a ``hierwbc.train`` checkpoint, and with
+    ``head`` the supervised head (``sup_head.*``, with the hierarchy it predicts), as float16
+    safetensors with the architecture in the metadata. Raises if the file would exceed 25 MiB."""
+    state = load_checkpoint(checkpoint)
+    cfg = from_dict(state["config"])
+    model = state["model"]
+    tensors = {f"backbone.{k[len('teacher.backbone.'):]}": v for k, v in model.items()
+               if k.startswith("teacher.backbone.")}
+    if not tensors:
+        raise ValueError(f"{checkpoint}: no teacher backbone in this checkpoint")
+    m = cfg.model
+    meta: dict[str, Any] = {"arch": m.arch, "img_size": str(m.img_size), "patch_size": str(m.patch_size),
+                            "num_register_tokens": str(m.num_register_tokens), "layerscale": str(m.layerscale or 0),
+                            "steps": str(state["step"]), "source_checkpoint": Path(checkpoint).name,
+                            "config": json.dumps(state["config"], sort_keys=True)}
+    if head:
+        head_state = {k[len("student."):]: v for k, v in model.items() if k.startswith("student.sup_head.")}
+        if not head_state or cfg.supervised.loss is None:
+            raise ValueError(f"{checkpoint}: trained without a supervised head (preset {cfg.preset!r})")
+        tensors.update(head_state)
+        meta.update(sup_loss=cfg.supervised.loss, sup_head_hidden_dim=str(cfg.supervised.head_hidden_dim),
+                    hierarchy=state["hierarchy"])
+    meta.update(extra_metadata or {})
+    path = save_weights(tensors, out, meta)
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        path.unlink()
+        raise ValueError(f"{out}: {size / 2**20:.1f} MiB exceeds the 25 MiB limit for shipped weights")
+    return path

@@ -1,0 +1,118 @@
+"""Rebuild reports/pretraining/ from the pretraining runs (trials and the long run).
+
+    .venv/bin/python reports/pretraining/make_report.py [--runs runs/pretrain_trials runs/pretrain]
+
+Each run folder's config.yaml and a thinned metrics.jsonl (every 10th step and every kNN check)
+are copied into ``runs/<name>/`` here; the table (trials.csv, trials.md) and the figure
+(knn_curves.png) are computed from those copies only, so every number in this folder can be
+traced to a file in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from hierwbc.evaluate.report import to_markdown  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+BASE = HERE.parent.parent / "experiments" / "pretrain_cpu.yaml"
+KEYS = ("model.img_size", "model.patch_size", "model.layerscale", "crops.local_crops_number",
+        "crops.local_crops_size", "batch_size", "dino.head_n_prototypes", "teacher.teacher_temp",
+        "teacher.momentum_teacher", "optim.base_lr", "crops.jitter")
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def collect(run_dirs: list[Path]) -> None:
+    """Copy config.yaml and the thinned metrics of each run into runs/<name>/."""
+    for run in run_dirs:
+        if not (run / "metrics.jsonl").exists():
+            continue
+        dest = HERE / "runs" / run.name
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run / "config.yaml", dest / "config.yaml")
+        if (run / "precision.json").exists():
+            shutil.copyfile(run / "precision.json", dest / "precision.json")
+        keep = []
+        for line in (run / "metrics.jsonl").read_text().splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if "knn_bacc" in row or row["step"] % 10 == 0:
+                keep.append(line)
+        (dest / "metrics.jsonl").write_text("\n".join(keep) + "\n")
+
+
+def table() -> pd.DataFrame:
+    base = _flat(yaml.safe_load(BASE.read_text()))
+    rows = []
+    for folder in sorted((HERE / "runs").iterdir()):
+        cfg = _flat(yaml.safe_load((folder / "config.yaml").read_text()))
+        m = pd.read_json(folder / "metrics.jsonl", lines=True)
+        steps = m.dropna(subset=["loss"]) if "loss" in m else m.iloc[:0]
+        knn = m.dropna(subset=["knn_bacc"]) if "knn_bacc" in m else m.iloc[:0]
+        last = steps.tail(10)
+        seconds = float((cfg["batch_size"] / steps["images_per_s"]).sum() * 10) if len(steps) else 0.0
+        row = {"run": folder.name,
+               "settings": ", ".join(f"{k}={cfg[k]}" for k in KEYS if k in cfg and cfg[k] != base.get(k)) or "base",
+               "steps": int(steps["step"].max() + 1) if len(steps) else 0,
+               "minutes (est.)": round(seconds / 60, 1),
+               "final dino": round(float(last["dino"].mean()), 3) if len(last) else None,
+               "target entropy": round(float(last["dino_target_entropy"].mean()), 3) if len(last) else None,
+               "knn_bacc at checks": " ".join(f"{int(s)}:{100 * v:.1f}" for s, v in zip(knn["step"], knn["knn_bacc"])),
+               "best knn_bacc": round(100 * float(knn["knn_bacc"].max()), 1) if len(knn) else None}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def figure() -> None:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for folder in sorted((HERE / "runs").iterdir()):
+        m = pd.read_json(folder / "metrics.jsonl", lines=True)
+        if "knn_bacc" not in m:
+            continue
+        knn = m.dropna(subset=["knn_bacc"])
+        ax.plot(knn["step"], 100 * knn["knn_bacc"], marker="o", ms=3, label=folder.name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("20-NN balanced accuracy (%), PBC validation")
+    ax.set_title("online kNN of the teacher during pretraining")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(HERE / "knn_curves.png", dpi=120)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", nargs="*", default=["runs/pretrain_trials", "runs/pretrain"])
+    args = p.parse_args(argv)
+    dirs = []
+    for r in map(Path, args.runs):
+        dirs += [r] if (r / "metrics.jsonl").exists() else sorted(d for d in r.glob("*") if d.is_dir())
+    collect(dirs)
+    t = table()
+    t.to_csv(HERE / "trials.csv", index=False)
+    (HERE / "trials.md").write_text(to_markdown(t))
+    figure()
+    print(t.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Shipped weights: safetensors round trip, export from a training checkpoint, loading by path
+and by short name wherever a checkpoint is taken, and clear errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from hierwbc.models import shipped
+from hierwbc.models.checkpoints import load_backbone_state, load_file
+from hierwbc.models.vit import build_vit
+from hierwbc.train.export import export_weights
+from hierwbc.train.loop import fit
+
+from ..train.helpers import TINY
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, data_root):
+    out = tmp_path_factory.mktemp("run")
+    cfg = {**TINY, "data.limit": 32, "data.root": str(data_root), "model.layerscale": 0.0,
+           "model.img_size": 32, "model.patch_size": 8}
+    return fit(None, preset="hierce", max_steps=2, out=str(out / "run"), progress=False, **cfg)
+
+
+def test_export_then_load_by_path_gives_the_teacher_in_fp16(tiny_run, tmp_path):
+    path = export_weights(tiny_run.checkpoint, tmp_path / "w.safetensors")
+    assert path.read_bytes()[8:9] == b"{"  # safetensors, not a pickle
+    tensors, meta = shipped.read_weights(path)
+    assert meta["format"] == "hierwbc.weights" and meta["arch"] == "vit_tiny"
+    assert (meta["img_size"], meta["patch_size"], meta["steps"]) == ("32", "8", "2")
+    assert all(v.dtype == torch.float16 for v in tensors.values())
+    model = shipped.backbone_from_weights(tensors, meta)
+    assert model.patch_size == 8 and model.pos_embed.shape[1] == 1 + 16
+    teacher = {k[len("teacher.backbone."):]: v for k, v in
+               torch.load(tiny_run.checkpoint, weights_only=True)["model"].items() if k.startswith("teacher.backbone.")}
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, teacher[k].half().float())
+    assert not any(k.startswith("sup_head.") for k in tensors)
+
+
+def test_export_with_head_stores_the_head_and_its_hierarchy(tiny_run, tmp_path):
+    path = export_weights(tiny_run.checkpoint, tmp_path / "c.safetensors", head=True)
+    tensors, meta = shipped.read_weights(path)
+    from hierwbc.hierarchy import Hierarchy, default_hierarchy
+
+    assert meta["sup_loss"] == "hierce"
+    assert Hierarchy.from_json(meta["hierarchy"]) == default_hierarchy()
+    head = {k: v for k, v in tensors.items() if k.startswith("sup_head.")}
+    student = torch.load(tiny_run.checkpoint, weights_only=True)["model"]
+    assert head and all(torch.equal(v, student["student." + k].half()) for k, v in head.items())
+
+
+def test_short_name_resolves_to_the_weights_folder(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path)
+    export_weights(tiny_run.checkpoint, tmp_path / "hierwbc-test-tiny.safetensors")
+    assert shipped.resolve_weights("hierwbc-test-tiny") == tmp_path / "hierwbc-test-tiny.safetensors"
+    state = load_file("hierwbc-test-tiny")  # anywhere a checkpoint path is taken
+    model = build_vit("vit_tiny", img_size=32, patch_size=8, init_values=None)
+    load_backbone_state(state, model)
+    with pytest.raises(FileNotFoundError, match="did you mean 'hierwbc-test-tiny'"):
+        shipped.resolve_weights("hierwbc-test-tiyn")
+
+
+def test_export_refuses_a_head_that_was_not_trained(tmp_path, data_root):
+    res = fit(None, preset="unsup", max_steps=1, out=str(tmp_path / "u"), progress=False,
+              **{**TINY, "data.limit": 16, "data.root": str(data_root)})
+    with pytest.raises(ValueError, match="without a supervised head"):
+        export_weights(res.checkpoint, tmp_path / "x.safetensors", head=True)
+
+
+def test_embed_takes_a_weights_file(tiny_run, tmp_path, data_root):
+    from hierwbc.datasets import read_dataset
+    from hierwbc.embed import embed
+
+    path = export_weights(tiny_run.checkpoint, tmp_path / "w.safetensors")
+    m = read_dataset("segmentation_wbc", data_root).head(6)
+    a = embed(str(path), m, progress=False)
+    assert a.obsm["X_cls"].shape == (6, 192) and np.isfinite(a.obsm["X_cls"]).all()
+    assert a.uns["provenance"]["img_size"] == 32
