@@ -17,7 +17,7 @@ venv: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
-	$(BIN)/python -c "import torch, ete3, anndata, kornia" # fails loudly if the lock did not install
+	$(BIN)/python -c "import torch, ete3, anndata" # fails loudly if the lock did not install
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -27,8 +27,8 @@ test: venv
 demo: venv
 	$(BIN)/hierwbc demo
 
-bench: venv
-	$(BIN)/python bench/run_all.py
+bench: venv  # make bench BENCH_ARGS=--quick: a smoke run at small sizes, no results written
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/python -m ruff check hierwbc hierarchy_editor tests bench
