@@ -13,10 +13,12 @@ DataLoader workers, and the batched augmentation), which must exceed the step's.
 
     .venv/bin/python bench/train_step.py                 # vit_small/14, 224 px, batch 32
     .venv/bin/python bench/train_step.py --img-size 112 --steps 3
+    .venv/bin/python bench/train_step.py --arch vit_tiny --img-size 56 --batch-size 4 --steps 1 \
+        --matmul-size 512 --no-write                      # a smoke run (bench/run_all.py --quick)
 
 bf16 is skipped (with the measured reason) where a bare bf16 matmul is more than 2x slower than
 float32, i.e. on CPUs without bf16 matrix units, where a step would take tens of minutes.
-Results are also written to bench/results/train_step.json.
+Results are also written to bench/results/train_step.json (unless ``--no-write``).
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def data_benchmark(args) -> dict:
     return out
 
 
-def main() -> None:
+def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--arch", default="vit_small")
     p.add_argument("--img-size", type=int, default=224)
@@ -120,11 +122,14 @@ def main() -> None:
     p.add_argument("--preset", default="hierce")
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--workers", type=int, default=2)
-    args = p.parse_args()
+    p.add_argument("--matmul-size", type=int, default=2048, help="side of the square matmul giving the peak rate")
+    p.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
+    args = p.parse_args(argv)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
           f"{torch.backends.cpu.get_cpu_capability()}")
-    peak = {"fp32": matmul_flops_per_s(torch.float32), "bf16": matmul_flops_per_s(torch.bfloat16, repeat=1)}
-    print(f"plain 2048^3 matmul: fp32 {peak['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peak['bf16'] / 1e9:.1f} GFLOP/s")
+    n = args.matmul_size
+    peak = {"fp32": matmul_flops_per_s(torch.float32, n), "bf16": matmul_flops_per_s(torch.bfloat16, n, repeat=1)}
+    print(f"plain {n}^3 matmul: fp32 {peak['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peak['bf16'] / 1e9:.1f} GFLOP/s")
     results = {"args": vars(args), "matmul_flops_per_s": peak, "steps": []}
     for precision in ("fp32", "bf16"):
         if precision == "bf16" and peak["bf16"] < peak["fp32"] / 2:
@@ -144,8 +149,10 @@ def main() -> None:
     print("data pipeline: " + ", ".join(f"{k} {v:.1f}" for k, v in data.items()))
     slowest_step = min(r["images_per_s"] for r in results["steps"])
     print(f"pipeline / step images/s: {data['pipeline_images_per_s'] / slowest_step:.1f}x")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1))
+    if not args.no_write:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=1))
+        print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":
