@@ -9,6 +9,7 @@ see :mod:`hierwbc.datasets.manifest` for the schema and the ``attrs`` report.
 """
 
 from .coarsen import coarsen
+from .duplicates import content_groups, duplicate_table, file_digests
 from .images import ImageError, ValidationError, ValidationReport, load_image, validate
 from .location import DataNotFoundError, data_root
 from .manifest import (
@@ -40,10 +41,13 @@ __all__ = [
                        "boxes",
                        "check_manifest",
                        "coarsen",
+                       "content_groups",
                        "count_table",
                        "data_root",
+                       "duplicate_table",
                        "excluded_counts",
                        "excluded_table",
+                       "file_digests",
                        "load_image",
                        "read_dataset",
                        "summary",

@@ -19,6 +19,7 @@ import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from .duplicates import duplicate_table
 from .manifest import boxes
 
 Image.MAX_IMAGE_PIXELS = None  # whole-slide tiles are legitimate input; size is not an error here
@@ -121,11 +122,19 @@ def load_image(path: str | os.PathLike, box=None) -> np.ndarray:
 
 @dataclass
 class ValidationReport:
-    """What :func:`validate` found: ``n_checked`` rows and ``failures`` (one row per unreadable
-    file or crop: ``path``, ``kind``, ``reason`` and the manifest index ``row``)."""
+    """What :func:`validate` found: ``n_checked`` rows, ``failures`` (one row per unreadable
+    file or crop: ``path``, ``kind``, ``reason`` and the manifest index ``row``) and
+    ``duplicates`` (one row per member of a group of byte-identical images: ``group``, ``row``,
+    ``path``, ``sha256``; see :mod:`.duplicates`). Duplicates are reported, not failures:
+    splits and folds keep them together."""
 
     n_checked: int
     failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "path", "kind", "reason"]))
+    duplicates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["group", "row", "path", "sha256"]))
+
+    @property
+    def n_duplicate_groups(self) -> int:
+        return int(self.duplicates["group"].nunique())
 
     @property
     def ok(self) -> bool:
@@ -133,10 +142,15 @@ class ValidationReport:
 
     def __str__(self) -> str:
         if self.ok:
-            return f"all {self.n_checked} images decode"
-        kinds = self.failures["kind"].value_counts().to_dict()
-        lines = [f"{len(self.failures)} of {self.n_checked} images cannot be decoded ({kinds}):"]
-        lines += [f"  {p}: {r}" for p, r in zip(self.failures["path"], self.failures["reason"])]
+            lines = [f"all {self.n_checked} images decode"]
+        else:
+            kinds = self.failures["kind"].value_counts().to_dict()
+            lines = [f"{len(self.failures)} of {self.n_checked} images cannot be decoded ({kinds}):"]
+            lines += [f"  {p}: {r}" for p, r in zip(self.failures["path"], self.failures["reason"])]
+        if len(self.duplicates):
+            lines.append(f"{self.n_duplicate_groups} group(s) of byte-identical images ({len(self.duplicates)} "
+                         "files; splits and folds keep each group together):")
+            lines += [f"  {' = '.join(map(str, g['path']))}" for _, g in self.duplicates.groupby("group")]
         return "\n".join(lines)
 
 
@@ -162,12 +176,13 @@ def _check(item) -> tuple[str, str] | None:
 
 
 def validate(manifest: pd.DataFrame, progress: bool = True, workers: int | None = None,
-             errors: str = "raise") -> ValidationReport:
-    """Decode every row of ``manifest`` (with its crop box) on a thread pool.
+             errors: str = "raise", duplicates: bool = True) -> ValidationReport:
+    """Decode every row of ``manifest`` (with its crop box) on a thread pool, and (with
+    ``duplicates``) find the groups of byte-identical images (``report.duplicates``).
 
     Returns a :class:`ValidationReport`; with ``errors="raise"`` (default) a report with
     failures is raised as :class:`ValidationError` instead, its message listing each
-    unreadable file and the reason.
+    unreadable file and the reason. Duplicates alone never raise.
     """
     if errors not in ("raise", "report"):
         raise ValueError(f"errors must be 'raise' or 'report', not {errors!r}")
@@ -180,6 +195,8 @@ def validate(manifest: pd.DataFrame, progress: bool = True, workers: int | None 
     failures = pd.DataFrame({"row": manifest.index[bad], "path": [items[i][0] for i in bad],
                              "kind": [results[i][0] for i in bad], "reason": [results[i][1] for i in bad]})
     report = ValidationReport(len(items), failures)
+    if duplicates:
+        report.duplicates = duplicate_table(manifest)
     if errors == "raise" and not report.ok:
         raise ValidationError(report)
     return report

@@ -11,6 +11,12 @@ order. Rows are ordered by (stratum, key) and then:
 - :func:`assign_folds`: fold = position in that global order modulo ``k``, so every stratum
   is spread over the folds with counts differing by at most one, and the fold sizes too. A
   stratum with fewer than ``k`` rows is absent from some folds (a warning names it).
+
+Byte-identical images (:mod:`.duplicates`; PBC has 17 pairs) are kept together
+(``group_duplicates=True``, the default): the assignment above is computed first, then every
+member of a group of identical files (same SHA-256, same crop box) takes the split / fold of the
+group's first member in row order. Only such duplicate members can change, so for them (and only
+them) the result depends on row order; fold sizes may then differ by a little more than one.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .duplicates import content_groups
 from .manifest import UNASSIGNED_FOLD, UNASSIGNED_SPLIT, boxes
 
 DEFAULT_FRACTIONS = {"train": 0.8, "test": 0.2}
@@ -64,8 +71,9 @@ def split_sizes(n: np.ndarray, fractions: np.ndarray) -> np.ndarray:
 
 
 def assign_splits(df: pd.DataFrame, fractions: Mapping[str, float] | None = None, seed: int = 0,
-                  by: str = "node", column: str = "split") -> pd.DataFrame:
-    """Copy of ``df`` with ``column`` set to a split name, stratified by ``by`` (see module doc)."""
+                  by: str = "node", column: str = "split", group_duplicates: bool = True) -> pd.DataFrame:
+    """Copy of ``df`` with ``column`` set to a split name, stratified by ``by``; identical images
+    share the split of the first of them (``group_duplicates``; see the module doc)."""
     fractions = dict(DEFAULT_FRACTIONS if fractions is None else fractions)
     f = np.array(list(fractions.values()), dtype=float)
     if not len(f) or (f < 0).any() or abs(f.sum() - 1) > 1e-6:
@@ -83,14 +91,15 @@ def assign_splits(df: pd.DataFrame, fractions: Mapping[str, float] | None = None
     which = (_rank_in_group(cs)[:, None] >= bounds[cs]).sum(1)
     values = np.empty(len(df), dtype=object)
     values[order] = np.array(list(fractions), dtype=object)[which]
-    out[column] = values
+    out[column] = values[content_groups(df)] if group_duplicates else values
     return out
 
 
 def assign_folds(df: pd.DataFrame, k: int = 5, seed: int = 0, by: str = "node", column: str = "fold",
-                 subset: np.ndarray | pd.Series | None = None) -> pd.DataFrame:
+                 subset: np.ndarray | pd.Series | None = None, group_duplicates: bool = True) -> pd.DataFrame:
     """Copy of ``df`` with ``column`` = fold in ``0..k-1`` stratified by ``by``; rows outside
-    the boolean ``subset`` (e.g. ``df.split == "train"``) get -1."""
+    the boolean ``subset`` (e.g. ``df.split == "train"``) get -1. Identical images within the
+    subset share the fold of the first of them (``group_duplicates``; see the module doc)."""
     if int(k) != k or k < 2:
         raise ValueError(f"k must be an integer >= 2, got {k!r}")
     mask = np.ones(len(df), bool) if subset is None else np.asarray(subset, dtype=bool)
@@ -103,6 +112,8 @@ def assign_folds(df: pd.DataFrame, k: int = 5, seed: int = 0, by: str = "node", 
         order, codes, names = _ordered(part, by, seed, "fold")
         sub = np.empty(len(part), dtype=np.int64)
         sub[order] = np.arange(len(part)) % int(k)
+        if group_duplicates:
+            sub = sub[content_groups(part)]
         folds[np.flatnonzero(mask)] = sub
         small = {str(n): int(c) for n, c in zip(names, np.bincount(codes)) if c < k}
         if small:

@@ -9,7 +9,8 @@ and dataset, probes ``1nn``, ``20nn`` (Euclidean, uniform votes; a vote tie goes
 class with the nearest member) and ``logreg`` (multinomial, L2, C = D K / 100, sklearn's
 objective and stopping rule) on features standardised per training fold, seeded stratified
 5-fold CV (folds drawn from the sorted sample names and labels, hence identical for every
-model embedding the same samples; or a fixed split / given folds), labels at the dataset's own
+model embedding the same samples, with byte-identical images, found from obs ``path``, in one
+fold; or a fixed split / given folds), labels at the dataset's own
 precision as tree nodes. Significance: every model against the reference on the pooled
 out-of-fold predictions, 1,000 stratified resamples drawn once per dataset and shared by all
 probes and models (:mod:`.bootstrap`). Samples without a node label are left out with a

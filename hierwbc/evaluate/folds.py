@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 
-def stratified_folds(y, n_splits: int = 5, seed: int = 0, where: str = "labels") -> np.ndarray:
+def stratified_folds(y, n_splits: int = 5, seed: int = 0, where: str = "labels", groups=None) -> np.ndarray:
     """Stratified k-fold assignment, [n] fold ids in ``0..n_splits-1``.
 
     Within each class the samples are shuffled (seeded) and dealt to folds in turn, starting
@@ -19,6 +19,11 @@ def stratified_folds(y, n_splits: int = 5, seed: int = 0, where: str = "labels")
     class's count per fold by at most one (as sklearn's ``StratifiedKFold(shuffle=True)``).
     A class with fewer than ``n_splits`` samples is missing from some test folds (warned, naming
     ``where`` and the classes).
+
+    ``groups`` [n] (optional; e.g. content hashes of the image files, None/NaN = a group of its
+    own): samples sharing a group are tested in one fold, the fold of the group's first sample
+    in the order given. Folds are dealt as without groups, then only the later members of a
+    group move, so without repeated groups the result is unchanged.
     """
     y = np.asarray(y)
     if n_splits < 2:
@@ -32,6 +37,12 @@ def stratified_folds(y, n_splits: int = 5, seed: int = 0, where: str = "labels")
     counts = np.bincount(cls)
     fold = np.empty(len(y), dtype=np.int64)
     fold[order] = np.arange(len(y)) % n_splits  # deal in turn across the class-grouped order
+    if groups is not None:
+        from hierwbc.datasets.duplicates import first_member
+
+        if len(groups) != len(y):
+            raise ValueError(f"{where}: {len(groups)} groups for {len(y)} samples")
+        fold = fold[first_member(groups)]
     small = np.unique(y)[counts < n_splits]
     if len(small):
         warnings.warn(f"{where}: classes with fewer samples than the {n_splits} folds (absent from some "

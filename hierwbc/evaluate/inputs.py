@@ -20,7 +20,9 @@ from hierwbc.hierarchy import Hierarchy, HierarchyError, default_hierarchy
 class ModelData:
     """One model's embeddings: ``X`` [n, D], node labels ``y`` [n], ``dataset`` [n] names,
     ``obs_names`` [n] sample ids, optional head ``node_proba`` [n, N] and ``split`` [n] (the
-    obs column of fold ids or train/test values, when one is asked for)."""
+    obs column of fold ids or train/test values, when one is asked for), ``content`` (a frame
+    of ``path`` and any crop-box columns from obs, when obs has ``path``: the k-fold split keeps
+    byte-identical images together)."""
 
     name: str
     X: np.ndarray
@@ -29,6 +31,7 @@ class ModelData:
     obs_names: np.ndarray
     node_proba: np.ndarray | None = None
     split: np.ndarray | None = None
+    content: pd.DataFrame | None = None
 
 
 def _is_anndata(x) -> bool:
@@ -106,10 +109,13 @@ def collect_inputs(data, hierarchy: Hierarchy | None = None, labels=None, datase
             if split_column is not None and split_column not in d.obs:
                 raise KeyError(f"model {name!r}: no obs[{split_column!r}] column for the split")
             split = None if split_column is None else d.obs[split_column].to_numpy()
+            cols = [c for c in ("path", "box_xmin", "box_ymin", "box_xmax", "box_ymax") if c in d.obs]
+            content = (pd.DataFrame({c: d.obs[c].to_numpy() for c in cols}).astype({"path": str})
+                       if "path" in cols else None)
         else:
             if split_column is not None:
                 raise ValueError(f"model {name!r}: a split column ({split_column!r}) needs AnnData input")
-            split = None
+            split, content = None, None
             X = np.asarray(d)
             if labels is None:
                 raise ValueError(f"model {name!r}: embeddings given as an array need labels=")
@@ -128,5 +134,6 @@ def collect_inputs(data, hierarchy: Hierarchy | None = None, labels=None, datase
         keep = ~unl
         out.append(ModelData(str(name), X[keep], y[keep], np.asarray(ds, dtype=object)[keep],
                              obs_names[keep], None if proba is None else proba[keep],
-                             None if split is None else split[keep]))
+                             None if split is None else split[keep],
+                             None if content is None else content.loc[keep].reset_index(drop=True)))
     return hierarchy, out

@@ -35,7 +35,8 @@ class EvaluationResult:
 
 
 def _split(md: ModelData, sel: np.ndarray, cv, split_key, seed: int, where: str, hierarchy) -> np.ndarray:
-    """Fold ids of the samples ``sel`` of one dataset; k-fold depends only on (names, labels)."""
+    """Fold ids of the samples ``sel`` of one dataset; k-fold depends only on (names, labels),
+    and on the files' contents where obs has ``path``: byte-identical images share a fold."""
     if split_key is not None:
         return fixed_split(md.split[sel], where=f"{where}, obs[{split_key!r}]")
     if isinstance(cv, str):
@@ -44,7 +45,13 @@ def _split(md: ModelData, sel: np.ndarray, cv, split_key, seed: int, where: str,
     order = np.argsort(names, kind="stable")  # fold assignment independent of row order
     fold = np.empty(len(names), np.int64)
     names_of = np.asarray(hierarchy.nodes, dtype=object)  # labels by name: warnings name the classes
-    fold[order] = stratified_folds(names_of[md.y[sel][order]], n_splits=int(cv), seed=seed, where=where)
+    groups = None
+    if md.content is not None:
+        from hierwbc.datasets.duplicates import content_keys
+
+        groups = content_keys(md.content.loc[np.flatnonzero(sel)[order]])
+    fold[order] = stratified_folds(names_of[md.y[sel][order]], n_splits=int(cv), seed=seed, where=where,
+                                   groups=groups)
     return fold
 
 
