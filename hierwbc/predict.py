@@ -1,0 +1,343 @@
+"""Label new cells: a model (+ optionally a labelled reference) and images -> per-cell predictions.
+
+>>> adata = predict("new_cells/", model="runs/hierce/checkpoints/last.pt")     # doctest: +SKIP
+>>> adata = predict("cells.csv", model="hierwbc-tiny-pbc", reference="pbc_train.h5ad")  # doctest: +SKIP
+>>> write_predictions(adata, "cells.csv")                 # + cells.h5ad beside  # doctest: +SKIP
+
+Node probabilities [n, N] come from one of
+
+- a **supervised head**: a training checkpoint whose head gives node probabilities
+  (:func:`hierwbc.embed.embed` fills ``obsm["node_proba"]``), or a weights file exported with
+  its head (``sup_head.*`` tensors; applied here to the [CLS] tokens). ``model=None`` is the
+  shipped HierCE classifier (the shipped file whose name contains ``hierce``);
+- a **reference atlas** (``reference=``: an AnnData or .h5ad of labelled embeddings of the same
+  model, obs ``node``, obsm ``X_cls``): kNN label transfer exactly as the ``<k>nn`` probe of
+  :mod:`hierwbc.evaluate` with the reference as the training fold (features standardised on
+  the reference, uniform votes, :func:`~hierwbc.evaluate.knn.knn_predict`); the vote fractions
+  over the reference's classes (which may be internal nodes) become node probabilities with
+  :func:`~hierwbc.evaluate.backoff.class_to_node_proba`. A reference overrides a head.
+
+Per cell (obs): ``path``, ``folder`` (first sub-folder below an input folder, "" for a file at
+its top or without one), ``pred_leaf`` and ``pred_leaf_proba`` (the leaf of largest node
+probability; for the kNN mode ties go as in the probe, to the class with the nearest member),
+``backoff_node`` / ``backoff_proba`` (the deepest node **on the root path of the predicted
+leaf** with probability >= ``threshold``, :func:`~hierwbc.evaluate.backoff.backoff_predict`
+restricted to that path, so the two answers never contradict each other; threshold 0 gives the
+leaf, and the root is always available), ``lineage`` / ``lineage_proba`` (depth-1 ancestor of
+the leaf), ``top{1,2,3}_leaf`` / ``top{1,2,3}_proba``, and with labels ``node`` (the true
+label, "" when unknown). Labels come from ``label_map`` (applied to the class sub-folder
+names, or to a CSV's ``raw_label``/``folder`` column) or from a CSV's ``node`` column; without
+them nothing is used as a label. ``uns["predict"]`` holds the settings and, with labels, the
+scores; ``uns["unreadable"]`` one row per image that could not be decoded (``row``, ``path``,
+``folder``, ``kind``, ``reason``): never silently dropped; ``uns["skipped"]`` the non-image
+and hidden files of an input folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import torch
+
+from .datasets.images import validate
+from .datasets.manifest import BOX_COLUMNS, resolve_label_map
+from .datasets.readers.common import scan_images
+from .embed import embed, write_h5ad
+from .evaluate.backoff import backoff_predict, class_to_node_proba
+from .evaluate.knn import knn_predict
+from .evaluate.probes import standardise
+from .hierarchy import Hierarchy, atomic_write_text, default_hierarchy
+from .models.checkpoints import CheckpointError
+from .models.shipped import is_safetensors, read_weights, resolve_weights, shipped_weights
+
+TOP = 3
+UNREADABLE_COLUMNS = ["row", "path", "folder", "kind", "reason"]
+
+
+# ----------------------------------------------------------------------------- inputs
+def read_cells(source, hierarchy: Hierarchy, label_map=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(cells, skipped)``: one row per image of a folder (recursive) or per row of a CSV
+    (``path``; relative paths from the CSV's folder), with ``folder``, ``node`` (true label or
+    "") and crop boxes when the CSV has them; ``skipped`` lists non-image and hidden files."""
+    src = Path(source).expanduser().absolute()
+    skipped = pd.DataFrame(columns=["reason", "path", "detail"])
+    if src.is_dir():
+        images, records = scan_images(src, recursive=True)
+        rel = [os.path.relpath(p, src).split(os.sep) for p in images]
+        cells = pd.DataFrame({"path": images, "folder": [r[0] if len(r) > 1 else "" for r in rel]})
+        raw = cells["folder"]
+        skipped = pd.DataFrame(records, columns=["reason", "path", "detail"]) if records else skipped
+    elif src.is_file():
+        table = pd.read_csv(src, dtype=str, keep_default_na=False)
+        if "path" not in table:
+            raise FileNotFoundError(f"{src}: a manifest CSV needs a 'path' column; found {list(table.columns)}")
+        paths = [p if os.path.isabs(p) else os.path.normpath(os.path.join(src.parent, p)) for p in table["path"]]
+        cells = pd.DataFrame({"path": paths, "folder": table.get("folder", pd.Series("", index=table.index))})
+        for c in BOX_COLUMNS:
+            if c in table:
+                cells[c] = pd.to_numeric(table[c].replace("", np.nan))
+        raw = table["raw_label"] if "raw_label" in table else cells["folder"]
+        if "node" in table and label_map is None:
+            given = table["node"].to_numpy(dtype=object)
+            cells["node"] = np.where([n in hierarchy for n in given], given, "")
+    else:
+        raise FileNotFoundError(f"{str(src)!r} is neither a folder of images nor a manifest CSV file")
+    if label_map is not None:
+        lm = resolve_label_map(hierarchy, label_map, str(label_map) if isinstance(label_map, str) else src.name)
+        mapped = lm.map(raw.astype(str).to_numpy(), unknown="keep")
+        cells["node"] = np.where(pd.isna(mapped.nodes), "", mapped.nodes).astype(object)
+    return cells.reset_index(drop=True), skipped
+
+
+# ----------------------------------------------------------------------------- models
+def default_model() -> Path:
+    """The shipped HierCE classifier (a shipped file whose name contains ``hierce``)."""
+    found = [p for n, p in shipped_weights().items() if "hierce" in n.lower()]
+    if not found:
+        shipped = ", ".join(shipped_weights()) or "none"
+        raise FileNotFoundError(
+            "no shipped HierCE classifier (a hierwbc/weights/*hierce*.safetensors file; shipped: "
+            f"{shipped}); give --model / model= a checkpoint with a supervised head, or a backbone "
+            "together with --reference / reference= (an .h5ad of labelled embeddings of that model)")
+    return found[0]
+
+
+def _weights_head(model):
+    """(head, hierarchy) of a weights file exported with its supervised head, else None."""
+    try:
+        path = resolve_weights(model)
+    except (FileNotFoundError, TypeError):
+        return None
+    if not is_safetensors(path):
+        return None
+    tensors, meta = read_weights(path)
+    state = {k[len("sup_head."):]: v.float() for k, v in tensors.items() if k.startswith("sup_head.")}
+    if not state or "sup_loss" not in meta or "hierarchy" not in meta:
+        return None
+    from .models.supervised_heads import build_supervised_head
+
+    h = Hierarchy.from_json(meta["hierarchy"], source=f"{path}: hierarchy")
+    hidden = int(meta.get("sup_head_hidden_dim", 0) or 0)
+    dim = next(v.shape[-1] for k, v in tensors.items() if k.startswith("backbone.") and k.endswith("cls_token"))
+    head = build_supervised_head(meta["sup_loss"], h, dim, nlayers=2 if hidden > 0 else 1, hidden_dim=max(hidden, 1))
+    head.load_state_dict(state)
+    return (head.eval(), h) if head.has_node_probs else None
+
+
+def _reference(reference, use_rep: str, hierarchy: Hierarchy | None):
+    ref = reference if isinstance(reference, ad.AnnData) else ad.read_h5ad(reference)
+    if use_rep not in ref.obsm or "node" not in ref.obs:
+        raise KeyError(f"the reference needs obsm[{use_rep!r}] and obs['node'] (has obsm {list(ref.obsm)}, "
+                       f"obs {list(ref.obs.columns)})")
+    h = hierarchy
+    if h is None and "hierarchy" in ref.uns:
+        h = Hierarchy.from_json(str(ref.uns["hierarchy"]["json"]), source="reference: uns['hierarchy']")
+    h = h if h is not None else default_hierarchy()
+    nodes = ref.obs["node"].astype(object).to_numpy()
+    keep = pd.notna(nodes) & (nodes != "")
+    X = np.asarray(ref.obsm[use_rep])[keep]
+    return X, h.indices(nodes[keep]), h, dict(ref.uns.get("provenance", {}))
+
+
+def knn_node_proba(X_ref, y_ref, X, hierarchy: Hierarchy, k: int = 20, metric: str = "euclidean",
+                   dtype: torch.dtype = torch.float32) -> tuple[np.ndarray, np.ndarray]:
+    """``(node_proba [m, N], leaf_score [m, L])`` of cells ``X`` from the labelled reference
+    (``y_ref`` node indices), as the evaluate ``<k>nn`` probe with the reference as training
+    fold; ``leaf_score`` orders the leaves as the probe orders its classes (votes, then the
+    nearest member), -1 for leaves that are no reference class."""
+    xt = torch.as_tensor(np.concatenate([np.asarray(X_ref), np.asarray(X)]), dtype=dtype)
+    train = torch.zeros(len(xt), dtype=torch.bool)
+    train[:len(X_ref)] = True
+    z = standardise(xt, train)
+    res = knn_predict(z[train], y_ref, z[~train], ks=(k,), metric=metric, dtype=dtype)
+    node_p = class_to_node_proba(hierarchy, res.proba[k], res.classes)
+    score = np.full((len(X), len(hierarchy.leaves)), -1.0)
+    is_leaf = hierarchy.is_leaf[res.classes]
+    col = np.searchsorted(hierarchy.leaf_nodes, res.classes[is_leaf])
+    score[:, col] = res.rank[k][:, is_leaf]
+    return node_p, score
+
+
+# ----------------------------------------------------------------------------- predictions
+def predictions(hierarchy: Hierarchy, node_proba, threshold: float = 0.8, leaf_score=None) -> pd.DataFrame:
+    """Per-cell table from node probabilities [n, N] (see the module docstring); ``leaf_score``
+    [n, L] orders the leaves (default: their node probabilities; ties: leaf order)."""
+    h = hierarchy
+    p = np.asarray(node_proba, dtype=np.float64)
+    leaves = np.asarray(h.leaf_nodes)
+    score = p[:, leaves] if leaf_score is None else np.asarray(leaf_score, dtype=np.float64)
+    order = np.argsort(-score, axis=1, kind="stable")[:, :TOP]
+    top = leaves[order]  # [n, TOP] node indices
+    rows = np.arange(len(p))[:, None]
+    leaf = top[:, 0]
+    on_path = h.ancestors[leaf]  # [n, N]: the leaf and its ancestors
+    back = backoff_predict(h, np.where(on_path, p, -1.0), threshold)
+    lineage = h.lineage[leaf]
+    names = np.asarray(h.nodes, dtype=object)
+    out = {"pred_leaf": names[leaf], "pred_leaf_proba": p[rows[:, 0], leaf],
+           "backoff_node": names[back], "backoff_proba": p[rows[:, 0], back],
+           "lineage": names[lineage], "lineage_proba": p[rows[:, 0], lineage]}
+    for j in range(top.shape[1]):
+        out[f"top{j + 1}_leaf"] = names[top[:, j]]
+        out[f"top{j + 1}_proba"] = p[rows[:, 0], top[:, j]]
+    return pd.DataFrame(out)
+
+
+def _scores(h: Hierarchy, table: pd.DataFrame, truth: np.ndarray) -> dict:
+    lab = truth != ""
+    if not lab.any():
+        return {"n_labelled": 0}
+    t = h.indices(truth[lab])
+    leaf = h.indices(table["pred_leaf"].to_numpy()[lab])
+    back = h.indices(table["backoff_node"].to_numpy()[lab])
+    a = h.ancestors
+    return {"n_labelled": int(lab.sum()),
+            "leaf_accuracy": float(a[leaf, t].mean()),  # the leaf is the label or lies below a coarse one
+            "leaf_exact_accuracy": float((leaf == t).mean()),
+            "backoff_accuracy": float((a[t, back] | a[back, t]).mean()),  # on one root path
+            "backoff_exact_accuracy": float((back == t).mean()),
+            "backoff_mean_depth": float(h.depth[back].mean())}
+
+
+def _model_hierarchy(model, hierarchy: Hierarchy | None):
+    """``(hierarchy, head)`` for the head mode; raises early for a model without any head."""
+    head = _weights_head(model)
+    if head is not None:
+        if hierarchy is not None and hierarchy != head[1]:
+            raise ValueError(f"{model}: its head predicts the nodes of the hierarchy it was trained with, "
+                             "which differs from the hierarchy given")
+        return head[1], head
+    state = None
+    try:
+        path = resolve_weights(model)
+        if not is_safetensors(path):
+            from .models.checkpoints import load_file
+
+            state = load_file(path)
+    except (FileNotFoundError, TypeError):
+        pass  # embed() names what it accepts
+    if isinstance(state, dict) and state.get("format") == "hierwbc.train" and state.get("hierarchy"):
+        return hierarchy or Hierarchy.from_json(state["hierarchy"], source=f"{model}: hierarchy"), None
+    raise CheckpointError(f"model {str(model)!r} has no supervised head with node probabilities: give a "
+                          "checkpoint with such a head (e.g. HierCE), or this backbone together with "
+                          "reference= / --reference (an .h5ad of labelled embeddings of the same model)")
+
+
+def _keys(df: pd.DataFrame, cols: list[str]) -> pd.Index:
+    return pd.Index(df[cols].astype(str).agg("|".join, axis=1) if len(cols) > 1 else df[cols[0]].astype(str))
+
+
+def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0.8,
+            hierarchy: Hierarchy | None = None, label_map=None, batch_size: int = 64, progress: bool = True,
+            *, k: int = 20, knn_metric: str = "euclidean", use_rep: str = "X_cls", img_size: int | None = None,
+            device: str = "cpu", num_workers: int = 0) -> ad.AnnData:
+    """Predict every readable image of a folder or manifest CSV (see the module docstring)."""
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
+    model = default_model() if model is None else model
+    ref, head = None, None
+    if reference is not None:
+        Xr, yr, h, ref_prov = _reference(reference, use_rep, hierarchy)
+        ref = (Xr, yr)
+        img_size = img_size or (int(ref_prov["img_size"]) if "img_size" in ref_prov else None)
+    else:
+        h, head = _model_hierarchy(model, hierarchy)
+    cells, skipped = read_cells(manifest_or_folder, h, label_map)
+    rep = validate(cells, progress=progress, errors="report", duplicates=False)
+    bad = np.zeros(len(cells), bool)
+    bad[rep.failures["row"].to_numpy(dtype=np.int64)] = True
+    unreadable = cells.loc[rep.failures["row"].to_numpy(dtype=np.int64), ["path", "folder"]].assign(
+        kind=rep.failures["kind"].to_numpy(), reason=rep.failures["reason"].to_numpy())
+    unreadable = unreadable.rename_axis("row").reset_index()[UNREADABLE_COLUMNS]
+    ok = cells.loc[~bad]
+    key_cols = ["path"] + [c for c in BOX_COLUMNS if c in ok]
+    uniq = ok.drop_duplicates(key_cols)  # a file (and box) listed twice is embedded once
+    emb = uniq[key_cols].assign(dataset="predict", raw_label="", node=h.root, split="", fold=-1)
+    emb = emb[["path", "dataset", "raw_label", "node", "split", "fold"] + key_cols[1:]].reset_index(drop=True)
+    adata = embed(model, emb, hierarchy=h, img_size=img_size, batch_size=batch_size, num_workers=num_workers,
+                  device=device, progress=progress)
+    X = np.asarray(adata.obsm["X_cls"])
+    if ref is not None:
+        if X.shape[1] != ref[0].shape[1]:
+            raise ValueError(f"the reference holds {ref[0].shape[1]}-d embeddings, the model gives {X.shape[1]}-d: "
+                             "embed the reference with the same model")
+        node_p, score = knn_node_proba(ref[0], ref[1], X, h, k=k, metric=knn_metric)
+    elif head is not None:
+        with torch.inference_mode():
+            node_p, score = head[0].node_probs(head[0](torch.as_tensor(X))).double().numpy(), None
+    elif "node_proba" in adata.obsm:
+        node_p, score = np.asarray(adata.obsm["node_proba"], dtype=np.float64), None
+    else:
+        raise CheckpointError(f"model {str(model)!r}: its supervised head gives no node probabilities; give a "
+                              "checkpoint with such a head (e.g. HierCE), or reference= / --reference")
+    pos = _keys(uniq, key_cols).get_indexer(_keys(ok, key_cols))
+    table = predictions(h, node_p, threshold, score).iloc[pos].reset_index(drop=True)
+    obs = pd.concat([ok.reset_index(drop=True), table], axis=1)
+    obs.index = ok.index.astype(str)
+    out = ad.AnnData(obs=obs)
+    out.obsm["X_cls"] = X[pos].astype(np.float32)
+    out.obsm["node_proba"] = node_p[pos].astype(np.float32)
+    out.uns["hierarchy"] = dict(adata.uns["hierarchy"])
+    out.uns["provenance"] = dict(adata.uns["provenance"])
+    out.uns["predict"] = {"source": str(manifest_or_folder), "mode": "reference_knn" if ref is not None else "head",
+                          "threshold": float(threshold), "k": int(k) if ref is not None else 0,
+                          "n_images": len(cells), "n_predicted": len(obs), "n_unreadable": int(bad.sum()),
+                          **(_scores(h, table, obs["node"].to_numpy(dtype=object)) if "node" in obs else {})}
+    out.uns["unreadable"] = unreadable.astype({"path": str, "folder": str, "kind": str, "reason": str})
+    out.uns["skipped"] = skipped.astype(str)
+    return out
+
+
+# ----------------------------------------------------------------------------- writing
+def write_predictions(adata: ad.AnnData, out_csv: str | os.PathLike) -> tuple[Path, Path]:
+    """Write one CSV row per image found (input order; unreadable images with empty
+    predictions and their ``error``), atomically, and the AnnData as ``.h5ad`` beside it."""
+    out_csv = Path(out_csv)
+    obs = pd.DataFrame({c: adata.obs[c].to_numpy() for c in adata.obs.columns})
+    obs.insert(0, "row", np.asarray(adata.obs_names).astype(np.int64))
+    obs["error"] = ""
+    bad = pd.DataFrame(adata.uns.get("unreadable", pd.DataFrame(columns=UNREADABLE_COLUMNS)))
+    bad = bad.assign(error=bad["kind"].astype(str) + ": " + bad["reason"].astype(str))[["row", "path", "folder",
+                                                                                          "error"]]
+    table = pd.concat([obs, bad], ignore_index=True).sort_values("row", kind="stable").drop(columns="row")
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_csv, table.to_csv(index=False))
+    h5 = write_h5ad(adata, out_csv.with_suffix(".h5ad"))
+    return out_csv, h5
+
+
+# ----------------------------------------------------------------------------- command line
+def add_predict_arguments(p) -> None:
+    """The options of ``hierwbc predict`` (for :mod:`hierwbc.cli`)."""
+    p.add_argument("source", metavar="FOLDER_OR_CSV", help="a folder of images (class sub-folders allowed) or a manifest CSV")
+    p.add_argument("--model", default=None,
+                   help="checkpoint / weights file or shipped name (default: the shipped HierCE classifier)")
+    p.add_argument("--reference", default=None,
+                   help="labelled embeddings (.h5ad, obs 'node', obsm 'X_cls') of the same model: kNN label transfer")
+    p.add_argument("--threshold", type=float, default=0.8, help="back-off: deepest node with probability >= this")
+    p.add_argument("--label-map", default=None,
+                   help="label map of the hierarchy for the class sub-folder names: true labels and accuracy")
+    p.add_argument("--out", required=True, help="output CSV (the .h5ad is written beside it)")
+    p.add_argument("--k", type=int, default=20, help="neighbours of the reference kNN")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def predict_main(args) -> Path:
+    """``hierwbc predict``: predict, write ``--out`` (+ .h5ad) atomically, print a summary."""
+    adata = predict(args.source, model=args.model, reference=args.reference, threshold=args.threshold,
+                    label_map=args.label_map, batch_size=args.batch_size, progress=not args.no_progress,
+                    k=args.k, device=args.device)
+    out, h5 = write_predictions(adata, args.out)
+    info = adata.uns["predict"]
+    line = f"{info['n_predicted']} cells predicted, {info['n_unreadable']} unreadable -> {out} (+ {h5.name})"
+    if info.get("n_labelled"):
+        line += (f"; leaf accuracy {info['leaf_accuracy']:.3f}, back-off accuracy {info['backoff_accuracy']:.3f} "
+                 f"at threshold {info['threshold']:g} ({info['n_labelled']} labelled)")
+    print(line)
+    return out
