@@ -105,6 +105,35 @@ def dino_global_crops_loss(student_logits: Tensor, teacher_probs: Tensor,
     return soft_cross_entropy(student_logits, swap_crops(teacher_probs), student_temp).mean()
 
 
+def dino_multicrop_loss(student_logits: Tensor, teacher_probs: Tensor, local_logits: Tensor | None = None,
+                        student_temp: float = 0.1) -> Tensor:
+    """DINO loss over every (student crop, other teacher global crop) pair, as dinov2's
+    ``SSLMetaArch`` with local crops.
+
+    ``student_logits`` [2B, K] and ``teacher_probs`` [2B, K] (global crops, crop order);
+    ``local_logits`` [L B, K] (L local crops, crop-major) or None. With ``P = 2 + 2 L`` pairs::
+
+        L_DINO = (sum_{g != g'} CE(s_g, t_g') + sum_{l, g} CE(s_l, t_g)) / P
+
+    each CE a mean over the B images; without local crops this is
+    :func:`dino_global_crops_loss`. (dinov2 divides both parts by the same count: its
+    ``loss_scales`` 2 on the global mean and ``1 / (n_global_terms + n_local_terms)``.)
+    """
+    global_mean = dino_global_crops_loss(student_logits, teacher_probs, student_temp)
+    if local_logits is None or local_logits.shape[0] == 0:
+        return global_mean
+    n_img = teacher_probs.shape[0] // 2
+    if local_logits.shape[0] % n_img or local_logits.shape[1] != teacher_probs.shape[1]:
+        raise ValueError(f"local logits {tuple(local_logits.shape)} are not [L B, K] for B = {n_img}, "
+                         f"K = {teacher_probs.shape[1]}")
+    n_local = local_logits.shape[0] // n_img
+    log_p = F.log_softmax(local_logits.float() / student_temp, dim=-1).unflatten(0, (n_local, n_img))
+    t = teacher_probs.unflatten(0, (2, n_img))  # [2, B, K]
+    # sum over local crops l and teacher crops g of mean_b CE = -(sum_l log_p) . (sum_g t) / B
+    local_sum = -(log_p.sum(0) * t.sum(0)).sum() / n_img
+    return (2 * global_mean + local_sum) / (2 + 2 * n_local)
+
+
 class DINOLoss(nn.Module):
     """DINO cls-token loss with its centring state (buffer ``center`` [1, K]).
 
@@ -149,6 +178,7 @@ class DINOLoss(nn.Module):
             return probs
         raise ValueError(f"unknown centering {centering!r} (sinkhorn_knopp or centering)")
 
-    def forward(self, student_logits: Tensor, teacher_probs: Tensor) -> Tensor:
-        """Cross-view loss, see :func:`dino_global_crops_loss`: [2B, K] x [2B, K] -> scalar."""
-        return dino_global_crops_loss(student_logits, teacher_probs, self.student_temp)
+    def forward(self, student_logits: Tensor, teacher_probs: Tensor,
+                local_logits: Tensor | None = None) -> Tensor:
+        """Cross-view loss, see :func:`dino_multicrop_loss`: [2B, K] x [2B, K] (x [L B, K]) -> scalar."""
+        return dino_multicrop_loss(student_logits, teacher_probs, local_logits, self.student_temp)

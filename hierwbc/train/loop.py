@@ -90,6 +90,29 @@ def build_optimizer(model: MetaArch, cfg: TrainConfig) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, betas=(o.adamw_beta1, o.adamw_beta2), fused=fused, foreach=None if fused else True)
 
 
+def adopt_pretrained_architecture(cfg: TrainConfig) -> TrainConfig:
+    """When ``model.pretrained`` is a weights file with metadata (a shipped short name such as
+    ``hierwbc-tiny-pbc``, :mod:`hierwbc.models.shipped`), its architecture, patch size,
+    LayerScale and register tokens replace the config's (they must match the weights);
+    ``model.img_size`` stays the config's (the position embedding is resampled)."""
+    from ..models.shipped import FORMAT, is_safetensors, read_weights, resolve_weights
+
+    if not cfg.model.pretrained:
+        return cfg
+    path = resolve_weights(cfg.model.pretrained)
+    if not is_safetensors(path):
+        return cfg
+    meta = read_weights(path)[1]
+    if meta.get("format") != FORMAT:
+        return cfg
+    cfg = from_dict(cfg.to_dict())  # a copy
+    cfg.model.arch = meta["arch"]
+    cfg.model.patch_size = int(meta["patch_size"])
+    cfg.model.layerscale = float(meta.get("layerscale", 0) or 0)
+    cfg.model.num_register_tokens = int(meta.get("num_register_tokens", 0))
+    return cfg
+
+
 def load_pretrained(model: MetaArch, path: str) -> None:
     """Pretrained backbone (DINOv2 hub / DinoBloom / ours) into student and teacher; a file of
     another architecture raises :class:`~hierwbc.models.checkpoints.CheckpointError` listing
@@ -126,7 +149,7 @@ def fit(config: TrainConfig | dict | str | Path | None = None, resume: bool | st
     continue from the newest checkpoint of the run folder (a fresh start if it has none), or a
     checkpoint path.
     """
-    cfg = _as_config(config, overrides)
+    cfg = adopt_pretrained_architecture(_as_config(config, overrides))
     dist = init_distributed(cfg.device)
     h = load_hierarchy(cfg)
     manifest, targets = training_rows(cfg, h)

@@ -97,6 +97,9 @@ def notebook_experiment(run: RunFolder, models: Sequence[str], *, steps: int = 4
              "batch_size": batch_size, "max_steps": steps, "checkpoint_every": max(steps, 1), "keep_checkpoints": 1,
              "data.sources": [source[train_set]], "data.split": "train", "data.limit": train_limit,
              "data.num_workers": 0, "data.hierarchy": run.hierarchy_file(),
+             # online kNN of the teacher on held-out training rows, drawn live in 03 (issue 10)
+             "data.val_fraction": 0.2, "knn_every": max(steps // 2, 1), "knn_references": 200,
+             "knn_queries": 200, "data.cache_dir": str(run.root / "cache"),
              **{f"{head}.{k}": v for head in ("dino", "ibot") for k, v in
                 (("head_n_prototypes", head_prototypes), ("head_hidden_dim", head_hidden_dim),
                  ("head_bottleneck_dim", head_bottleneck_dim))},

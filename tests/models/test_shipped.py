@@ -77,3 +77,19 @@ def test_embed_takes_a_weights_file(tiny_run, tmp_path, data_root):
     a = embed(str(path), m, progress=False)
     assert a.obsm["X_cls"].shape == (6, 192) and np.isfinite(a.obsm["X_cls"]).all()
     assert a.uns["provenance"]["img_size"] == 32
+
+
+def test_training_continues_from_a_weights_file_with_its_architecture(tiny_run, tmp_path, data_root):
+    path = export_weights(tiny_run.checkpoint, tmp_path / "w.safetensors")
+    # the config asks for patch 14 and LayerScale; the file's metadata decides (patch 8, none);
+    # 56 px (a multiple of both) keeps the config's size: the position embedding is resampled
+    res = fit(None, preset="unsup", max_steps=1, out=str(tmp_path / "cont"), progress=False,
+              **{**TINY, "data.limit": 16, "data.root": str(data_root), "model.img_size": 56,
+                 "model.pretrained": str(path), "model.layerscale": 1e-5, "optim.base_lr": 0.0,
+                 "optim.weight_decay": 0.0, "optim.weight_decay_end": 0.0})
+    state = torch.load(res.checkpoint, weights_only=True)
+    assert state["config"]["model"]["patch_size"] == 8 and state["config"]["model"]["layerscale"] == 0
+    tensors, _ = shipped.read_weights(path)
+    assert state["model"]["student.backbone.pos_embed"].shape[1] == 1 + 7 * 7
+    start = state["model"]["student.backbone.blocks.0.attn.qkv.weight"]  # lr 0: still the loaded weights
+    torch.testing.assert_close(start, tensors["backbone.blocks.0.attn.qkv.weight"].float())
