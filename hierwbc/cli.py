@@ -1,6 +1,6 @@
 """The ``hierwbc`` command line: ``demo``, ``hierarchy``, ``train``, ``embed``, ``evaluate``,
-``experiment``, ``slurm``. Each subcommand is a thin wrapper over the library function of the
-same name.
+``predict``, ``export``, ``experiment``, ``slurm``. Each subcommand is a thin wrapper over the
+library function of the same name.
 
 Mistakes in what the user gave (a missing or broken file, an unknown preset, config key or
 node, data that cannot be used: the classes in :data:`USER_ERRORS`) are reported as argparse
@@ -197,6 +197,28 @@ def _add_evaluate(sub) -> None:
     p.set_defaults(func=_lazy("hierwbc.evaluate.cli", "evaluate_main"))
 
 
+def _add_predict(sub) -> None:
+    p = sub.add_parser("predict", help="label new cells (folder or CSV) with a classifier or a reference atlas",
+                       arguments=_lazy("hierwbc.predict", "add_predict_arguments"))
+    p.set_defaults(func=_lazy("hierwbc.predict", "predict_main"))
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="a run's teacher backbone (and supervised head) -> fp16 .safetensors")
+    p.add_argument("checkpoint", help="a training checkpoint (runs/.../checkpoints/step_NNNNNN.pt)")
+    p.add_argument("--out", required=True, help="the .safetensors file to write (at most 25 MiB)")
+    p.add_argument("--head", action="store_true", help="include the supervised head (a classifier)")
+
+    def run(a):
+        from .train.export import export_weights
+
+        path = export_weights(a.checkpoint, a.out, head=a.head)
+        print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+        return path
+
+    p.set_defaults(func=run)
+
+
 def _set_item(item: str) -> tuple[str, str]:
     key, sep, value = item.partition("=")
     if not sep or not key:
@@ -248,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     debug_help = f"show the traceback of errors in the input too (or set {DEBUG_ENV}=1)"
     parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_demo, _add_hierarchy, _add_train, _add_embed, _add_evaluate, _add_experiment, _add_slurm):
+    for add in (_add_demo, _add_hierarchy, _add_train, _add_embed, _add_evaluate, _add_predict, _add_export,
+                _add_experiment, _add_slurm):
         add(sub)
     for p in sub.choices.values():  # also accepted after the subcommand; only set when given
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)

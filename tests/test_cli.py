@@ -187,3 +187,20 @@ def test_error_message():
         "a.yaml: No such file or directory"
     assert cli.error_message(FileNotFoundError("model 'x' is neither ...")) == "model 'x' is neither ..."
     assert cli.error_message(HierarchyError("")) == "HierarchyError"
+
+
+def test_export_writes_a_weights_file_and_refuses_a_missing_head(tmp_path, data_root):
+    from hierwbc.cli import main
+    from hierwbc.models.shipped import read_weights
+    from hierwbc.train.loop import fit
+
+    from .train.helpers import TINY
+
+    res = fit(None, preset="unsup", max_steps=1, out=str(tmp_path / "run"), progress=False,
+              **{**TINY, "data.limit": 16, "data.root": str(data_root)})
+    out = tmp_path / "w.safetensors"
+    assert main(["export", str(res.checkpoint), "--out", str(out)]) == 0
+    assert read_weights(out)[1]["arch"] == "vit_tiny"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(res.checkpoint), "--out", str(tmp_path / "c.safetensors"), "--head"])
+    assert exit_info.value.code == 2

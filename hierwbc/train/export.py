@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..models.checkpoints import CheckpointError
 from ..models.shipped import save_weights
 from .checkpointing import load_checkpoint
 from .config import from_dict
@@ -31,7 +32,7 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: 
     tensors = {f"backbone.{k[len('teacher.backbone.'):]}": v for k, v in model.items()
                if k.startswith("teacher.backbone.")}
     if not tensors:
-        raise ValueError(f"{checkpoint}: no teacher backbone in this checkpoint")
+        raise CheckpointError(f"{checkpoint}: no teacher backbone in this checkpoint")
     m = cfg.model
     meta: dict[str, Any] = {"arch": m.arch, "img_size": str(m.img_size), "patch_size": str(m.patch_size),
                             "num_register_tokens": str(m.num_register_tokens), "layerscale": str(m.layerscale or 0),
@@ -40,7 +41,7 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: 
     if head:
         head_state = {k[len("student."):]: v for k, v in model.items() if k.startswith("student.sup_head.")}
         if not head_state or cfg.supervised.loss is None:
-            raise ValueError(f"{checkpoint}: trained without a supervised head (preset {cfg.preset!r})")
+            raise CheckpointError(f"{checkpoint}: trained without a supervised head (preset {cfg.preset!r})")
         tensors.update(head_state)
         meta.update(sup_loss=cfg.supervised.loss, sup_head_hidden_dim=str(cfg.supervised.head_hidden_dim),
                     hierarchy=state["hierarchy"])
@@ -49,5 +50,5 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: 
     size = path.stat().st_size
     if size > MAX_BYTES:
         path.unlink()
-        raise ValueError(f"{out}: {size / 2**20:.1f} MiB exceeds the 25 MiB limit for shipped weights")
+        raise CheckpointError(f"{out}: {size / 2**20:.1f} MiB exceeds the 25 MiB limit for shipped weights")
     return path
