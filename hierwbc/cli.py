@@ -208,11 +208,13 @@ def _add_export(sub) -> None:
     p.add_argument("checkpoint", help="a training checkpoint (runs/.../checkpoints/step_NNNNNN.pt)")
     p.add_argument("--out", required=True, help="the .safetensors file to write (at most 25 MiB)")
     p.add_argument("--head", action="store_true", help="include the supervised head (a classifier)")
+    p.add_argument("--ssl-heads", action="store_true",
+                   help="include the teacher's DINO and iBOT heads (carried by continued training)")
 
     def run(a):
         from .train.export import export_weights
 
-        path = export_weights(a.checkpoint, a.out, head=a.head)
+        path = export_weights(a.checkpoint, a.out, head=a.head, ssl_heads=a.ssl_heads)
         print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
         return path
 

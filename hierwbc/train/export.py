@@ -22,10 +22,12 @@ MAX_BYTES = 25 * 2 ** 20
 
 
 def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: bool = False,
-                   extra_metadata: dict[str, Any] | None = None) -> Path:
-    """Write the teacher backbone (``backbone.*``) of a ``hierwbc.train`` checkpoint, and with
-    ``head`` the supervised head (``sup_head.*``, with the hierarchy it predicts), as float16
-    safetensors with the architecture in the metadata. Raises if the file would exceed 25 MiB."""
+                   ssl_heads: bool = False, extra_metadata: dict[str, Any] | None = None) -> Path:
+    """Write the teacher backbone (``backbone.*``) of a ``hierwbc.train`` checkpoint, with
+    ``head`` the supervised head (``sup_head.*``, with the hierarchy it predicts), and with
+    ``ssl_heads`` the teacher's DINO / iBOT heads (``dino_head.*``, ``ibot_head.*``: continued
+    training carries them, :func:`hierwbc.train.loop.load_pretrained`), as float16 safetensors
+    with the architecture in the metadata. Raises if the file would exceed 25 MiB."""
     state = load_checkpoint(checkpoint)
     cfg = from_dict(state["config"])
     model = state["model"]
@@ -33,6 +35,9 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: 
                if k.startswith("teacher.backbone.")}
     if not tensors:
         raise CheckpointError(f"{checkpoint}: no teacher backbone in this checkpoint")
+    if ssl_heads:
+        tensors.update({k[len("teacher."):]: v for k, v in model.items()
+                        if k.startswith(("teacher.dino_head.", "teacher.ibot_head."))})
     m = cfg.model
     meta: dict[str, Any] = {"arch": m.arch, "img_size": str(m.img_size), "patch_size": str(m.patch_size),
                             "num_register_tokens": str(m.num_register_tokens), "layerscale": str(m.layerscale or 0),

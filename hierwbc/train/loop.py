@@ -113,12 +113,32 @@ def adopt_pretrained_architecture(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
-def load_pretrained(model: MetaArch, path: str) -> None:
+def load_pretrained(model: MetaArch, path: str) -> list[str]:
     """Pretrained backbone (DINOv2 hub / DinoBloom / ours) into student and teacher; a file of
     another architecture raises :class:`~hierwbc.models.checkpoints.CheckpointError` listing
-    the mismatched keys before any training."""
-    load_backbone_state(path, model.student.backbone)
+    the mismatched keys before any training.
+
+    A weights file that also carries the teacher's DINO / iBOT heads (``dino_head.*``,
+    ``ibot_head.*``: :func:`hierwbc.train.export.export_weights` with ``ssl_heads``) gives them
+    to student and teacher too, when their shapes fit this run's heads, so that continued
+    training starts from targets the backbone already matches instead of random prototypes.
+    Returns the names of the heads carried over."""
+    from ..models.checkpoints import load_file
+
+    obj = load_file(path)
+    load_backbone_state(obj, model.student.backbone)
     model.teacher.backbone.load_state_dict(model.student.backbone.state_dict())
+    carried = []
+    for name in ("dino_head", "ibot_head"):
+        prefix = name + "."
+        state = {k[len(prefix):]: v.float() for k, v in obj.items() if k.startswith(prefix)} \
+            if isinstance(obj, dict) else {}
+        target = getattr(model.student, name).state_dict()
+        if state and state.keys() == target.keys() and all(state[k].shape == target[k].shape for k in state):
+            getattr(model.student, name).load_state_dict(state)
+            getattr(model.teacher, name).load_state_dict(state)
+            carried.append(name)
+    return carried
 
 
 def _metrics_log(run_dir: Path, start_step: int):

@@ -93,3 +93,24 @@ def test_training_continues_from_a_weights_file_with_its_architecture(tiny_run, 
     assert state["model"]["student.backbone.pos_embed"].shape[1] == 1 + 7 * 7
     start = state["model"]["student.backbone.blocks.0.attn.qkv.weight"]  # lr 0: still the loaded weights
     torch.testing.assert_close(start, tensors["backbone.blocks.0.attn.qkv.weight"].float())
+
+
+def test_ssl_heads_are_carried_when_they_fit(tiny_run, tmp_path, data_root):
+    from hierwbc.train.loop import load_pretrained
+    from hierwbc.train.meta_arch import MetaArch
+    from hierwbc.hierarchy import default_hierarchy
+    from hierwbc.train.config import make_config
+
+    path = export_weights(tiny_run.checkpoint, tmp_path / "h.safetensors", ssl_heads=True)
+    tensors, _ = shipped.read_weights(path)
+    assert any(k.startswith("dino_head.") for k in tensors) and any(k.startswith("ibot_head.") for k in tensors)
+    cfg = make_config("unsup", overrides={**TINY, "model.img_size": 32, "model.patch_size": 8,
+                                          "model.layerscale": 0.0})
+    model = MetaArch(cfg, default_hierarchy())
+    assert load_pretrained(model, str(path)) == ["dino_head", "ibot_head"]
+    w = tensors["dino_head.last_layer.weight_v"].float()
+    torch.testing.assert_close(model.student.dino_head.last_layer.weight_v, w)
+    torch.testing.assert_close(model.teacher.dino_head.last_layer.weight_v, w)
+    other = make_config("unsup", overrides={**TINY, "model.img_size": 32, "model.patch_size": 8,
+                                            "model.layerscale": 0.0, "dino.head_n_prototypes": 32})
+    assert load_pretrained(MetaArch(other, default_hierarchy()), str(path)) == ["ibot_head"]  # 32 != 64
