@@ -8,8 +8,12 @@ stops the run with the notebook and the cell named.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import time
+import warnings
 from pathlib import Path
 
 from .hierarchy import atomic_write_text
@@ -31,10 +35,14 @@ DEMO_PARAMETERS: dict[str, object] = {
     "cv": 5,                      # 05-09: evaluation folds
     "n_boot": 200,                # 09: bootstrap resamples
     "thumbnails": 30,             # 05: cells drawn on the UMAP
+    "reference_limit": 1500,      # 10: reference atlas cells (stratified subset of the PBC train split)
+    "new_limit": None,            # 10: new cells to label (None: all 341 BCCD crops)
+    "uncertain_n": 24,            # 10: cells in the gallery of the least certain ones
 }
 """The sizes of ``make demo``: all of 01-09 in about 7.5 minutes on 2 shared CPU cores (measured
 with ``time hierwbc demo``: training 4 min, embedding 1 min; per-notebook seconds are written to
-``<run>/notebooks/timings.json``)."""
+``<run>/notebooks/timings.json``); 10 (atlas of 1500 PBC train cells, 341 BCCD cells) adds about
+a minute (85 s measured on 2 cores busy with a training run)."""
 
 
 def numbered_notebooks(folder: str | Path = NOTEBOOK_DIR) -> list[Path]:
@@ -55,20 +63,81 @@ def declared_parameters(path: str | Path) -> set[str]:
     return names
 
 
+def quiet_kernel_manager():
+    """The kernel manager class of :func:`run_notebook`: jupyter_client's
+    ``AsyncKernelManager`` with two changes that keep a notebook run's terminal clean.
+
+    - IPC transport (POSIX): over TCP without CurveZMQ keys every ipykernel >= 7 logs
+      "Kernel is running over TCP without encryption ..." to the terminal at start-up. Unix
+      sockets in the private runtime folder are not reachable from the network either.
+    - No SIGINT before the shutdown request: jupyter_client interrupts the kernel before asking
+      it to shut down, so a kernel still inside a message handler (e.g. the final
+      ``kernel_info`` reply, likely on a loaded machine) logs "KeyboardInterrupt caught in
+      kernel". The kernel is idle when papermill is done, and the shutdown request goes over the
+      control channel anyway; a kernel that does not exit is still terminated after
+      ``shutdown_wait_time`` as before.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class QuietKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc" if os.name == "posix" else "tcp",
+                                    config=True)
+
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:  # set by shutdown_kernel before it interrupts
+                return
+            await super()._async_interrupt_kernel()
+
+        interrupt_kernel = _async_interrupt_kernel
+
+    return QuietKernelManager
+
+
+#: loggers of the notebook machinery: papermill logs each cell / kernel event at INFO and
+#: nbclient / jupyter_client warn about kernel and transport details; errors still show
+NOTEBOOK_LOGGERS = ("papermill", "nbclient", "jupyter_client", "traitlets", "asyncio")
+
+
+@contextlib.contextmanager
+def quiet_notebook_run(level: int = logging.ERROR):
+    """Within the block: the :data:`NOTEBOOK_LOGGERS` at ``level`` and the runtime warnings of
+    the kernel machinery (papermill, nbclient, jupyter_client, zmq, ipykernel, traitlets)
+    ignored; everything is restored on exit. Errors of a notebook still raise."""
+    loggers = [logging.getLogger(n) for n in NOTEBOOK_LOGGERS]
+    saved = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(max(lg.getEffectiveLevel(), level))
+        with warnings.catch_warnings():
+            for module in ("papermill", "nbclient", "nbconvert", "jupyter_client", "jupyter_core", "zmq",
+                           "ipykernel", "traitlets"):
+                warnings.filterwarnings("ignore", module=module)
+            yield
+    finally:
+        for lg, lv in zip(loggers, saved):
+            lg.setLevel(lv)
+
+
 def run_notebook(path: Path, out_dir: Path, parameters: dict[str, object], html: bool = True) -> Path:
+    """Execute ``path`` with papermill into ``out_dir`` (the ``parameters`` its ``parameters``
+    cell declares), quietly (:func:`quiet_notebook_run`, :func:`quiet_kernel_manager`), and
+    export it to HTML. A failing cell raises papermill's ``PapermillExecutionError``."""
     import papermill as pm
 
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / path.name
     wanted = declared_parameters(path)
     params = {k: v for k, v in parameters.items() if k in wanted}
-    pm.execute_notebook(str(path), str(target), parameters=params, cwd=str(path.parent),
-                        kernel_name="python3", progress_bar=False, log_output=False)
-    if html:
-        from nbconvert import HTMLExporter
+    with quiet_notebook_run():
+        pm.execute_notebook(str(path), str(target), parameters=params, cwd=str(path.parent),
+                            kernel_name="python3", progress_bar=False, log_output=False,
+                            kernel_manager_class=quiet_kernel_manager())
+        if html:
+            from nbconvert import HTMLExporter
 
-        body, _ = HTMLExporter().from_filename(str(target))
-        (out_dir / (path.stem + ".html")).write_text(body, encoding="utf-8")
+            body, _ = HTMLExporter().from_filename(str(target))
+            (out_dir / (path.stem + ".html")).write_text(body, encoding="utf-8")
     return target
 
 
@@ -79,14 +148,18 @@ def run_all(run_dir: str | Path = "runs/demo", data: str | None = None, only: li
     params = {"run_dir": str(run_dir), "data_root": data, **DEMO_PARAMETERS, **(parameters or {})}
     out_dir = run_dir / "notebooks"
     seconds: dict[str, float] = {}
-    for nb in numbered_notebooks(folder):
-        if only and not any(nb.name.startswith(o) for o in only):
-            continue
+    chosen = [nb for nb in numbered_notebooks(folder) if not only or any(nb.name.startswith(o) for o in only)]
+    print(f"running {len(chosen)} notebook(s) into {out_dir}:", flush=True)
+    for nb in chosen:
         t0 = time.perf_counter()
-        print(f"running {nb.name} ...", flush=True)
-        run_notebook(nb, out_dir, params)
+        print(f"  {nb.stem:<28}", end=" ", flush=True)  # one line per notebook, its time at the end
+        try:
+            run_notebook(nb, out_dir, params)
+        except BaseException:
+            print(f"failed after {time.perf_counter() - t0:.0f} s", flush=True)
+            raise
         seconds[nb.stem] = round(time.perf_counter() - t0, 1)
-        print(f"  done in {seconds[nb.stem]:.0f} s -> {out_dir / nb.name}", flush=True)
+        print(f"{seconds[nb.stem]:5.0f} s", flush=True)
     timings = out_dir / "timings.json"
     previous = json.loads(timings.read_text()) if timings.exists() else {}
     atomic_write_text(timings, json.dumps({**previous, **seconds}, indent=1))

@@ -19,11 +19,12 @@ from hierwbc.notebooks import DEMO_PARAMETERS, declared_parameters, numbered_not
 
 NOTEBOOKS = numbered_notebooks()
 EXPECTED = ["01_hierarchy", "02_data", "03_train", "04_embed", "05_umap", "06_confusion_by_lineage", "07_lca",
-            "08_alpha_ablation", "09_compare_losses"]
+            "08_alpha_ablation", "09_compare_losses", "10_classify_new_cells"]
 MODELS = ["unsup", "hierce", "hierce_a0.1"]
 TINY = {"models": MODELS, "steps": 3, "img_size": 28, "batch_size": 8, "train_limit": 48, "eval_limit": 40,
         "head_prototypes": 32, "head_hidden_dim": 32, "head_bottleneck_dim": 16, "cv": 2, "n_boot": 20,
-        "live_every": 1.0, "gallery_n": 2, "thumbnails": 8, "threads": 1}
+        "live_every": 1.0, "gallery_n": 2, "thumbnails": 8, "threads": 1,
+        "reference_limit": 60, "new_limit": 40, "uncertain_n": 6}
 SETS = ["pbc_test", "bccd", "segmentation_wbc"]
 
 
@@ -132,6 +133,34 @@ def test_all_notebooks_run_on_real_data(tmp_path, data_root, capsys):
     expected = {"02_class_counts", "02_gallery_pbc", "03_training_curves", "05_umap_hierce", "05_umap_explorer",
                 "05_selected_cell", "05_umap_thumbnails_hierce", "06_confusion_pbc_test_20nn", "06_confusion_explorer",
                 "07_lca_bccd_20nn", "07_lca_explorer", "08_alpha_ablation_segmentation_wbc", "08_alpha_explorer",
-                "09_compare_losses_fig10", "09_compare_losses_fig11", "09_compare_explorer"}
+                "09_compare_losses_fig10", "09_compare_losses_fig11", "09_compare_explorer",
+                "10_least_certain", "10_counts", "10_umap"}
     assert expected <= figures, expected - figures
     assert all((run / "figures" / f"{f}.png").read_bytes().startswith(b"\x89PNG") for f in figures)
+    check_classify(run, data_root)
+
+
+def check_classify(run: Path, data_root: Path, reference_limit: int = 60, new_limit: int = 40, shown: int = 6):
+    """10: the BCCD crops written as a class folder, each predicted once by kNN transfer from an
+    atlas of PBC *train* cells embedded by the starter; the tables agree with the predictions."""
+    ref = ad.read_h5ad(run / "classify" / "reference_hierwbc-tiny-pbc.h5ad")
+    pbc = read_dataset("pbc", data_root)
+    train = set(assign_splits(pbc, {"train": 0.8, "test": 0.2}, seed=0).query("split == 'train'")["path"])
+    assert reference_limit - 5 <= ref.n_obs <= reference_limit and set(ref.obs["path"]) <= train
+    pngs = sorted((run / "new_cells").rglob("*.png"))
+    assert new_limit - 5 <= len(pngs) <= new_limit
+    assert {p.parent.name for p in pngs} <= set(read_dataset("bccd", data_root)["raw_label"])
+    pred = pd.read_csv(run / "classify" / "predictions.csv", keep_default_na=False)
+    assert sorted(pred["path"]) == [str(p) for p in pngs] and (pred["error"] == "").all()
+    assert (pred["node"] != "").all()  # scored: the class folders mapped through the bccd label map
+    cells = ad.read_h5ad(run / "classify" / "predictions.h5ad")
+    assert cells.uns["predict"]["mode"] == "reference_knn" and cells.uns["predict"]["n_labelled"] == len(pngs)
+    by_lineage = pd.read_csv(run / "tables" / "10_counts_by_lineage.csv")
+    assert by_lineage.set_index("lineage")["cells"].to_dict() == {
+        n: int((pred["lineage"] == n).sum()) for n in by_lineage["lineage"]}
+    by_depth = pd.read_csv(run / "tables" / "10_counts_by_depth.csv")
+    h = default_hierarchy()
+    depth = pd.Series(h.depth[h.indices(pred["backoff_node"])]).value_counts()
+    assert by_depth.set_index("depth")["cells"].to_dict() == {d: int(depth.get(d, 0)) for d in by_depth["depth"]}
+    least = pd.read_csv(run / "tables" / "10_least_certain.csv")
+    assert len(least) == shown and least["pred_leaf_proba"].max() == pred["pred_leaf_proba"].sort_values().iloc[shown - 1]

@@ -15,16 +15,23 @@ from .colors import category_colors, lineage_colors, node_colors
 from .common import fold_stats, node_labels, save_figure, save_table
 from .comparison import FIG10_METRICS, FIG11_METRICS, compare_losses, comparison_table
 from .confusion import confusion_by_lineage, confusion_table, lineage_blocks
-from .counts import class_counts, counts_by_node
-from .gallery import cell_figure, cell_gallery, thumbnail, umap_thumbnails
+from .counts import (
+    class_counts,
+    counts_by_node,
+    predicted_by_depth,
+    predicted_by_lineage,
+    prediction_counts,
+)
+from .gallery import cell_figure, cell_gallery, cell_grid, thumbnail, umap_thumbnails
 from .lca import lca_distribution, severity_counts
 from .training import read_metrics, training_curves
 from .umap import compute_umap, umap
 
 __all__ = [
     "FIG10_METRICS", "FIG11_METRICS", "ablation_table", "alpha_ablation", "alpha_from_name", "category_colors",
-    "cell_figure", "cell_gallery", "class_counts", "compare_losses", "comparison_table", "compute_umap",
+    "cell_figure", "cell_gallery", "cell_grid", "class_counts", "compare_losses", "comparison_table", "compute_umap",
     "confusion_by_lineage", "confusion_table", "counts_by_node", "fold_stats", "lca_distribution",
-    "lineage_blocks", "lineage_colors", "model_alphas", "node_colors", "node_labels", "read_metrics",
+    "lineage_blocks", "lineage_colors", "model_alphas", "node_colors", "node_labels", "predicted_by_depth",
+    "predicted_by_lineage", "prediction_counts", "read_metrics",
     "save_figure", "save_table", "severity_counts", "thumbnail", "training_curves", "umap", "umap_thumbnails",
 ]

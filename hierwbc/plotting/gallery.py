@@ -122,3 +122,38 @@ def cell_figure(obs_row: pd.Series, hierarchy: Hierarchy | None = None, size: in
     lines.append(str(obs_row.get("path", "")).rsplit("/", 1)[-1])
     ax_txt.text(0, 1, "\n".join(lines), va="top", fontsize=8, family="monospace", wrap=True)
     return fig
+
+
+def cell_grid(table: pd.DataFrame, n_cols: int = 6, *, caption: str | None = None, color: str | None = None,
+              hierarchy: Hierarchy | None = None, size: int = 64, title: str | None = None):
+    """The cells of ``table`` (manifest / obs rows: ``path`` + optional crop box) in the order
+    given, ``n_cols`` per row; ``caption`` names a column written under each image, ``color``
+    a column whose categories frame the images (tree colours for node / lineage columns).
+    Returns the Figure."""
+    if table.empty:
+        raise ValueError("no cells to show")
+    h = hierarchy_of(None, hierarchy)
+    n_cols = max(1, min(int(n_cols), len(table)))
+    n_rows = int(np.ceil(len(table) / n_cols))
+    colors = {}
+    if color is not None:
+        cats = list(pd.unique(table[color].astype(object)))
+        colors = category_colors("node" if color in ("node", "pred_leaf", "backoff_node") else color, cats, h)
+    lines = 1 + (max(str(c).count("\n") for c in table[caption]) if caption else 0)
+    fig = figure(1.25 * n_cols + 0.3, (1.25 + 0.14 * lines) * n_rows + 0.5)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= len(table):
+            ax.set_axis_off()
+            continue
+        row = table.iloc[k]
+        ax.imshow(thumbnail(row, size), interpolation="lanczos")
+        for spine in ax.spines.values():
+            spine.set_edgecolor(colors.get(row[color], "#333333") if color else "none")
+            spine.set_linewidth(2.0)
+        if caption:
+            ax.set_xlabel(str(row[caption]), fontsize=6.5, linespacing=1.1)
+    fig.suptitle(title or f"{len(table)} cells", fontsize=10)
+    return fig
