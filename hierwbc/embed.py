@@ -37,7 +37,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import anndata as ad
@@ -50,6 +49,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .datasets.manifest import check_manifest
 from .hierarchy import Hierarchy, default_hierarchy
+from .io import atomic_write
 from .models.checkpoints import build_vit_from_state, load_backbone_state, load_file
 from .models.shipped import backbone_from_weights, is_safetensors, read_weights, resolve_weights
 from .models.vit import VIT_SIZES, build_vit
@@ -68,18 +68,8 @@ def sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 
 def write_h5ad(adata: ad.AnnData, path: str | os.PathLike) -> Path:
-    """Write ``adata`` to ``path`` atomically (a temp file in the same folder, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.h5ad", dir=path.parent)
-    os.close(fd)
-    try:
-        adata.write_h5ad(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``adata`` to ``path`` atomically (:func:`hierwbc.io.atomic_write`)."""
+    return atomic_write(path, adata.write_h5ad, suffix=".tmp.h5ad")
 
 
 def _load_model(model, hierarchy, img_size, patch_size, seed):

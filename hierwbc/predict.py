@@ -50,7 +50,8 @@ from .embed import embed, write_h5ad
 from .evaluate.backoff import backoff_predict, class_to_node_proba
 from .evaluate.knn import knn_predict
 from .evaluate.probes import standardise
-from .hierarchy import Hierarchy, atomic_write_text, default_hierarchy
+from .hierarchy import Hierarchy, default_hierarchy
+from .io import atomic_write_text
 from .models.checkpoints import CheckpointError
 from .models.shipped import is_safetensors, read_weights, resolve_weights, shipped_weights
 

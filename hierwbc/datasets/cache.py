@@ -19,6 +19,8 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from ..io import atomic_write
+
 
 def cache_key(manifest: pd.DataFrame, size: int) -> str:
     """16 hex digits identifying the rows' files (path, box, bytes, mtime) and ``size``."""
@@ -50,9 +52,5 @@ def cached_images(manifest: pd.DataFrame, size: int, cache_dir: str | os.PathLik
     for images, _, index in tqdm(loader, desc=f"decode {len(manifest)} images at {size} px",
                                  disable=not progress):
         out[index.numpy()] = images.numpy()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        np.save(f, out)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: np.save(tmp, out), suffix=".tmp.npy")
     return torch.from_numpy(out)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hierwbc.hierarchy import Hierarchy, atomic_write_text
+from hierwbc.hierarchy import Hierarchy
+from hierwbc.io import atomic_write_text
 
 
 def add_evaluate_arguments(p) -> None:

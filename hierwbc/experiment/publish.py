@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..hierarchy import atomic_write_text
+from ..io import atomic_write_text
 from ..plotting.training import TERMS
 
 EVALUATION_TABLES = ("pooled", "severity", "significance", "backoff")  # metrics.csv: in tables/

@@ -23,7 +23,8 @@ import yaml
 
 from ..datasets.sources import read_sources
 from ..embed import embed, write_h5ad
-from ..hierarchy import Hierarchy, atomic_write_text, default_hierarchy
+from ..hierarchy import Hierarchy, default_hierarchy
+from ..io import atomic_write_text
 from ..train.checkpointing import latest_checkpoint
 from ..train.config import make_config
 from ..train.loop import fit

@@ -8,7 +8,6 @@
 
 from .default import default_hierarchy
 from .errors import HierarchyError, UnknownLabelError
-from .io import atomic_write_text
 from .label_maps import EXCLUDED, LabelMap, MappedLabels, normalise_label
 from .tree import Hierarchy
 
@@ -19,7 +18,6 @@ __all__ = [
     "LabelMap",
     "MappedLabels",
     "UnknownLabelError",
-    "atomic_write_text",
     "default_hierarchy",
     "normalise_label",
 ]

@@ -38,15 +38,16 @@ from tqdm.auto import tqdm
 
 from ..datasets import write_manifest
 from ..datasets.cache import cached_images
-from ..hierarchy import Hierarchy, atomic_write_text, default_hierarchy
+from ..hierarchy import Hierarchy, default_hierarchy
+from ..io import atomic_write_text
 from ..models.checkpoints import load_backbone_state
 from .augment import AugmentConfig, global_crops, local_crops
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, from_dict, make_config
 from .data import ManifestImages, StepBatchSampler, make_loader, steps_per_epoch
 from .diagnostics import KnnWatch, PlateauWatch
-from .knn_monitor import KnnMonitor
 from .distributed import DistInfo, barrier, init_distributed
+from .knn_monitor import KnnMonitor
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
 from .param_groups import apply_schedule, param_groups

@@ -15,7 +15,8 @@ import json
 import pandas as pd
 
 from hierwbc.evaluate.cli import TABLES, write_result
-from hierwbc.hierarchy import Hierarchy, atomic_write_text
+from hierwbc.hierarchy import Hierarchy
+from hierwbc.io import atomic_write_text
 
 from .folder import RunFolder
 
