@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .datasets.manifest import check_manifest
-from .hierarchy import Hierarchy, default_hierarchy
+from .hierarchy import Hierarchy, default_hierarchy, hierarchy_to_uns
 from .io import atomic_write
 from .models.checkpoints import build_vit_from_state, load_backbone_state, load_file
 from .models.shipped import backbone_from_weights, is_safetensors, read_weights, resolve_weights
@@ -189,7 +189,7 @@ def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, 
         adata.obsm["node_proba"] = torch.cat(probs).numpy()
     prov.update(model=name or prov["model"], img_size=int(size), torch=str(torch.__version__),
                 hierwbc_version=__version__, date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    adata.uns["hierarchy"] = {"newick": hierarchy.to_newick(), "json": hierarchy.to_json()}
+    adata.uns["hierarchy"] = hierarchy_to_uns(hierarchy)
     adata.uns["provenance"] = prov
     return adata
 

@@ -10,6 +10,7 @@ from .default import default_hierarchy
 from .errors import HierarchyError, UnknownLabelError
 from .label_maps import EXCLUDED, LabelMap, MappedLabels, normalise_label
 from .tree import Hierarchy
+from .uns import hierarchy_from_uns, hierarchy_to_uns
 
 __all__ = [
     "EXCLUDED",
@@ -19,5 +20,7 @@ __all__ = [
     "MappedLabels",
     "UnknownLabelError",
     "default_hierarchy",
+    "hierarchy_from_uns",
+    "hierarchy_to_uns",
     "normalise_label",
 ]

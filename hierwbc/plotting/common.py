@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure as _MplFigure
 
 from hierwbc.evaluate.report import PAPER_METRICS, RAW_METRICS, choose, ordered  # noqa: F401 (re-exported)
-from hierwbc.hierarchy import Hierarchy, default_hierarchy
+from hierwbc.hierarchy import Hierarchy, default_hierarchy, hierarchy_from_uns
 from hierwbc.io import atomic_write, atomic_write_text
 
 PROBE_ORDER = ("1nn", "20nn", "logreg", "head", "centroid")
@@ -33,12 +33,8 @@ def hierarchy_of(obj=None, hierarchy: Hierarchy | None = None) -> Hierarchy:
         return hierarchy
     if obj is not None and isinstance(getattr(obj, "hierarchy", None), Hierarchy):
         return obj.hierarchy
-    uns = getattr(obj, "uns", None)
-    if uns is not None and "hierarchy" in uns:
-        stored = uns["hierarchy"]
-        text = stored.get("json") if isinstance(stored, Mapping) else stored
-        return Hierarchy.from_json(str(text), source="adata.uns['hierarchy']")
-    return default_hierarchy()
+    stored = hierarchy_from_uns(getattr(obj, "uns", None))
+    return stored if stored is not None else default_hierarchy()
 
 
 def choose_many(table: pd.DataFrame, column: str, values, first: Sequence = (), what: str = "table") -> list:

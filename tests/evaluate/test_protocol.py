@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from hierwbc.evaluate import METRICS, evaluate
-from hierwbc.hierarchy import HierarchyError, default_hierarchy
+from hierwbc.hierarchy import HierarchyError, default_hierarchy, hierarchy_to_uns
 
 H = default_hierarchy()
 PBC = ["basophil", "eosinophil", "myelocyte", "metamyelocyte", "immature_granulocyte", "monocyte"]
@@ -109,8 +109,8 @@ def test_arrays_and_stored_hierarchy():
     h2 = H.copy()
     h2.rename_node("monocyte", "monocyte_classical")
     b = _adata(5, 1.0)
-    b.uns["hierarchy"] = {"json": h2.to_json(), "newick": h2.to_newick()}
-    a.uns["hierarchy"] = {"json": H.to_json(), "newick": H.to_newick()}
+    b.uns["hierarchy"] = hierarchy_to_uns(h2)
+    a.uns["hierarchy"] = hierarchy_to_uns(H)
     with pytest.raises(HierarchyError, match="different hierarchies"):
         evaluate({"a": a, "b": b}, progress=False)
     with pytest.raises(ValueError, match="need labels"):
