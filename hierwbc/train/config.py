@@ -18,7 +18,9 @@ from typing import Any
 
 import yaml
 
-SUPERVISED_PRESETS = ("ce", "hierce", "supcon", "hiersupcon", "multilevel", "distance", "softlabel")
+from ..losses.registry import LOSSES
+
+SUPERVISED_PRESETS = tuple(LOSSES)  # one preset per supervised loss of the registry
 PRESETS = ("unsup",) + SUPERVISED_PRESETS
 
 

@@ -32,24 +32,12 @@ from torch import Tensor, nn
 from ..losses.dino import DINOLoss
 from ..losses.ibot import iBOTPatchLoss
 from ..losses.koleo import koleo_loss
-from ..losses.registry import get_loss
+from ..losses.registry import get_loss, loss_options
 from ..models.heads import DINOHead
 from ..models.supervised_heads import build_supervised_head
 from ..models.vit import build_vit
 from .diagnostics import normalized_entropy
 from .distributed import all_reduce_mean, gather_with_grad
-
-
-def supervised_loss_kwargs(cfg) -> dict:
-    """Constructor arguments of the configured supervised loss (``cfg.supervised``)."""
-    s = cfg.supervised
-    return {
-        "hierce": {"alpha": s.alpha},
-        "ce": {"coarse": "count" if s.count_coarse else "ignore"},
-        "supcon": {"temperature": s.temperature},
-        "hiersupcon": {"temperature": s.temperature, "penalty": s.level_penalty},
-        "softlabel": {"beta": s.beta},
-    }.get(s.loss, {})
 
 
 class Student(nn.Module):
@@ -109,7 +97,7 @@ class MetaArch(nn.Module):
             sup_head = build_supervised_head(s.loss, hierarchy, embed_dim,
                                              nlayers=2 if s.head_hidden_dim > 0 else 1,
                                              hidden_dim=max(s.head_hidden_dim, 1))
-            self.sup_loss = get_loss(s.loss, hierarchy, **supervised_loss_kwargs(cfg))
+            self.sup_loss = get_loss(s.loss, hierarchy, **loss_options(s))
         self.student = Student(student_backbone, *heads(), sup_head)
         self.teacher = Teacher(build_vit(m.arch, drop_path_rate=0.0, **vit_kw), *heads())
         for name in ("backbone", "dino_head", "ibot_head"):
