@@ -15,7 +15,7 @@ The model is one of
   ``pixel_size`` x ``pixel_size``: 3 ``pixel_size``^2 values in [0, 1], a baseline.
 
 Images: decoded (crop box applied), shorter side resized to ``img_size`` and centre-cropped
-(as in training, :func:`hierwbc.train.data.square_resize`), scaled to [0, 1] and normalised
+(as in training, :func:`hierwbc.datasets.images.square_resize`), scaled to [0, 1] and normalised
 with the ImageNet mean / std.
 
 The AnnData (n cells, no ``X``):
@@ -48,13 +48,13 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .datasets.manifest import check_manifest
+from .datasets.manifest_images import ManifestImages
 from .hierarchy import Hierarchy, default_hierarchy, hierarchy_to_uns
 from .io import atomic_write
 from .models.checkpoints import build_vit_from_state, load_backbone_state, load_file
 from .models.shipped import backbone_from_weights, is_safetensors, read_weights, resolve_weights
 from .models.vit import VIT_SIZES, build_vit
 from .train.augment import normalize
-from .train.data import ManifestImages
 
 PIXELS = "pixels"
 
@@ -100,29 +100,27 @@ def _load_model(model, hierarchy, img_size, patch_size, seed):
         return backbone, None, hierarchy, prov, img_size or _native_size(backbone)
     state = load_file(path)
     if isinstance(state, dict) and state.get("format") == "hierwbc.train":
-        from .models.supervised_heads import build_supervised_head
         from .train.config import from_dict
+        from .train.networks import (
+            backbone_from_config,
+            sup_head_state,
+            supervised_head_from_config,
+        )
 
         cfg = from_dict(state["config"])
         prov["config"] = json.dumps(state["config"], sort_keys=True)
         trained_on = Hierarchy.from_json(state["hierarchy"], source=f"{path}: hierarchy")
-        m = cfg.model
-        backbone = build_vit(m.arch, img_size=m.img_size, patch_size=m.patch_size,
-                             num_register_tokens=m.num_register_tokens, init_values=m.layerscale)
+        backbone = backbone_from_config(cfg)
         load_backbone_state(state, backbone)
-        s = cfg.supervised
-        prefix = "student.sup_head."
-        head_state = {k[len(prefix):]: v for k, v in state["model"].items() if k.startswith(prefix)}
-        if s.loss is not None and head_state:
-            head = build_supervised_head(s.loss, trained_on, backbone.embed_dim,
-                                         nlayers=2 if s.head_hidden_dim > 0 else 1,
-                                         hidden_dim=max(s.head_hidden_dim, 1))
+        head_state = sup_head_state(state["model"])
+        head = supervised_head_from_config(cfg, trained_on, backbone.embed_dim) if head_state else None
+        if head is not None:
             head.load_state_dict(head_state)
             head = head if head.has_node_probs else None
         if hierarchy is not None and head is not None and hierarchy != trained_on:
             raise ValueError(f"{path}: its supervised head predicts the nodes of the hierarchy it was trained "
                              "with, which differs from the hierarchy given; embed without hierarchy=")
-        return backbone, head, hierarchy or trained_on, prov, img_size or m.img_size
+        return backbone, head, hierarchy or trained_on, prov, img_size or cfg.model.img_size
     backbone = build_vit_from_state(state, img_size=img_size)
     load_backbone_state(state, backbone)
     return backbone, None, hierarchy, prov, img_size or _native_size(backbone)
