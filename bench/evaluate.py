@@ -58,7 +58,8 @@ from sklearn.preprocessing import StandardScaler
 
 from hierwbc.evaluate import evaluate
 from hierwbc.evaluate.logreg import default_C
-from hierwbc.hierarchy import atomic_write_text, default_hierarchy
+from hierwbc.hierarchy import default_hierarchy
+from hierwbc.io import atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "results" / "evaluate.json"
 PBC_COUNTS = {"basophil": 1218, "eosinophil": 3117, "erythroblast": 1551, "promyelocyte": 592, "myelocyte": 1137,

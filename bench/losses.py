@@ -54,7 +54,8 @@ import torch.nn.functional as F
 from torch.utils import benchmark
 from tqdm.auto import tqdm
 
-from hierwbc.hierarchy import atomic_write_text, default_hierarchy
+from hierwbc.hierarchy import default_hierarchy
+from hierwbc.io import atomic_write_text
 from hierwbc.losses import LOSSES, get_loss, input_kind
 from hierwbc.losses.hier_ce import edge_weights
 

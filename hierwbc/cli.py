@@ -140,11 +140,12 @@ def _add_slurm(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _add_train(sub) -> None:
-    p = sub.add_parser("train", help="DINOv2 training with a (hierarchical) supervised term",
-                       description="Extra `key=value` arguments override any config key "
-                                   "(e.g. optim.base_lr=1e-3 alpha=0.9 data.coarsen_fraction=0.2).")
-    p.add_argument("--preset", default=None, help="unsup, ce, hierce, supcon, hiersupcon, multilevel, distance, softlabel")
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``hierwbc train``, added on first use: the preset list comes from the loss
+    registry, which imports torch."""
+    from .losses.registry import LOSSES
+
+    p.add_argument("--preset", default=None, help=f"unsup, {', '.join(LOSSES)}")
     p.add_argument("--config", default=None, help="YAML config file (overridden by the options below)")
     p.add_argument("--data", action="append", default=None,
                    help="dataset name, folder (folder:label_map) or manifest CSV; repeat or comma-separate")
@@ -162,6 +163,13 @@ def _add_train(sub) -> None:
                    help="continue from the newest checkpoint of --out (or from the given file)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("overrides", nargs="*", help="key=value config overrides")
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="DINOv2 training with a (hierarchical) supervised term",
+                       description="Extra `key=value` arguments override any config key "
+                                   "(e.g. optim.base_lr=1e-3 alpha=0.9 data.coarsen_fraction=0.2).",
+                       arguments=_train_arguments)
 
     def run(a):
         from .train.config import make_config

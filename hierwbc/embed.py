@@ -15,7 +15,7 @@ The model is one of
   ``pixel_size`` x ``pixel_size``: 3 ``pixel_size``^2 values in [0, 1], a baseline.
 
 Images: decoded (crop box applied), shorter side resized to ``img_size`` and centre-cropped
-(as in training, :func:`hierwbc.train.data.square_resize`), scaled to [0, 1] and normalised
+(as in training, :func:`hierwbc.datasets.images.square_resize`), scaled to [0, 1] and normalised
 with the ImageNet mean / std.
 
 The AnnData (n cells, no ``X``):
@@ -37,7 +37,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import anndata as ad
@@ -49,12 +48,13 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .datasets.manifest import check_manifest
-from .hierarchy import Hierarchy, default_hierarchy
+from .datasets.manifest_images import ManifestImages
+from .hierarchy import Hierarchy, default_hierarchy, hierarchy_to_uns
+from .io import atomic_write
 from .models.checkpoints import build_vit_from_state, load_backbone_state, load_file
 from .models.shipped import backbone_from_weights, is_safetensors, read_weights, resolve_weights
 from .models.vit import VIT_SIZES, build_vit
 from .train.augment import normalize
-from .train.data import ManifestImages
 
 PIXELS = "pixels"
 
@@ -68,18 +68,8 @@ def sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 
 def write_h5ad(adata: ad.AnnData, path: str | os.PathLike) -> Path:
-    """Write ``adata`` to ``path`` atomically (a temp file in the same folder, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.h5ad", dir=path.parent)
-    os.close(fd)
-    try:
-        adata.write_h5ad(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``adata`` to ``path`` atomically (:func:`hierwbc.io.atomic_write`)."""
+    return atomic_write(path, adata.write_h5ad, suffix=".tmp.h5ad")
 
 
 def _load_model(model, hierarchy, img_size, patch_size, seed):
@@ -110,29 +100,27 @@ def _load_model(model, hierarchy, img_size, patch_size, seed):
         return backbone, None, hierarchy, prov, img_size or _native_size(backbone)
     state = load_file(path)
     if isinstance(state, dict) and state.get("format") == "hierwbc.train":
-        from .models.supervised_heads import build_supervised_head
         from .train.config import from_dict
+        from .train.networks import (
+            backbone_from_config,
+            sup_head_state,
+            supervised_head_from_config,
+        )
 
         cfg = from_dict(state["config"])
         prov["config"] = json.dumps(state["config"], sort_keys=True)
         trained_on = Hierarchy.from_json(state["hierarchy"], source=f"{path}: hierarchy")
-        m = cfg.model
-        backbone = build_vit(m.arch, img_size=m.img_size, patch_size=m.patch_size,
-                             num_register_tokens=m.num_register_tokens, init_values=m.layerscale)
+        backbone = backbone_from_config(cfg)
         load_backbone_state(state, backbone)
-        s = cfg.supervised
-        prefix = "student.sup_head."
-        head_state = {k[len(prefix):]: v for k, v in state["model"].items() if k.startswith(prefix)}
-        if s.loss is not None and head_state:
-            head = build_supervised_head(s.loss, trained_on, backbone.embed_dim,
-                                         nlayers=2 if s.head_hidden_dim > 0 else 1,
-                                         hidden_dim=max(s.head_hidden_dim, 1))
+        head_state = sup_head_state(state["model"])
+        head = supervised_head_from_config(cfg, trained_on, backbone.embed_dim) if head_state else None
+        if head is not None:
             head.load_state_dict(head_state)
             head = head if head.has_node_probs else None
         if hierarchy is not None and head is not None and hierarchy != trained_on:
             raise ValueError(f"{path}: its supervised head predicts the nodes of the hierarchy it was trained "
                              "with, which differs from the hierarchy given; embed without hierarchy=")
-        return backbone, head, hierarchy or trained_on, prov, img_size or m.img_size
+        return backbone, head, hierarchy or trained_on, prov, img_size or cfg.model.img_size
     backbone = build_vit_from_state(state, img_size=img_size)
     load_backbone_state(state, backbone)
     return backbone, None, hierarchy, prov, img_size or _native_size(backbone)
@@ -199,7 +187,7 @@ def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, 
         adata.obsm["node_proba"] = torch.cat(probs).numpy()
     prov.update(model=name or prov["model"], img_size=int(size), torch=str(torch.__version__),
                 hierwbc_version=__version__, date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    adata.uns["hierarchy"] = {"newick": hierarchy.to_newick(), "json": hierarchy.to_json()}
+    adata.uns["hierarchy"] = hierarchy_to_uns(hierarchy)
     adata.uns["provenance"] = prov
     return adata
 

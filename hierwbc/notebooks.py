@@ -16,7 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .hierarchy import atomic_write_text
+from .io import atomic_write_text
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 

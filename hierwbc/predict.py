@@ -50,7 +50,8 @@ from .embed import embed, write_h5ad
 from .evaluate.backoff import backoff_predict, class_to_node_proba
 from .evaluate.knn import knn_predict
 from .evaluate.probes import standardise
-from .hierarchy import Hierarchy, atomic_write_text, default_hierarchy
+from .hierarchy import Hierarchy, default_hierarchy, hierarchy_from_uns
+from .io import atomic_write_text
 from .models.checkpoints import CheckpointError
 from .models.shipped import is_safetensors, read_weights, resolve_weights, shipped_weights
 
@@ -133,9 +134,7 @@ def _reference(reference, use_rep: str, hierarchy: Hierarchy | None):
     if use_rep not in ref.obsm or "node" not in ref.obs:
         raise KeyError(f"the reference needs obsm[{use_rep!r}] and obs['node'] (has obsm {list(ref.obsm)}, "
                        f"obs {list(ref.obs.columns)})")
-    h = hierarchy
-    if h is None and "hierarchy" in ref.uns:
-        h = Hierarchy.from_json(str(ref.uns["hierarchy"]["json"]), source="reference: uns['hierarchy']")
+    h = hierarchy if hierarchy is not None else hierarchy_from_uns(ref.uns, "reference: uns['hierarchy']")
     h = h if h is not None else default_hierarchy()
     nodes = ref.obs["node"].astype(object).to_numpy()
     keep = pd.notna(nodes) & (nodes != "")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hierwbc.datasets import load_image
+from hierwbc.datasets import load_image, square_resize
 from hierwbc.datasets.synthetic import make_synthetic
 from hierwbc.embed import embed, write_h5ad
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
@@ -14,7 +14,6 @@ from hierwbc.models.supervised_heads import build_supervised_head
 from hierwbc.models.vit import build_vit
 from hierwbc.train.augment import normalize
 from hierwbc.train.config import make_config
-from hierwbc.train.data import square_resize
 
 H = default_hierarchy()
 LEAVES = ["myelocyte", "monocyte", "lymphocyte_typical", "eosinophil"]

@@ -10,7 +10,14 @@ see :mod:`hierwbc.datasets.manifest` for the schema and the ``attrs`` report.
 
 from .coarsen import coarsen
 from .duplicates import content_groups, duplicate_table, file_digests
-from .images import ImageError, ValidationError, ValidationReport, load_image, validate
+from .images import (
+    ImageError,
+    ValidationError,
+    ValidationReport,
+    load_image,
+    square_resize,
+    validate,
+)
 from .location import DataNotFoundError, data_root
 from .manifest import (
                        BOX_COLUMNS,
@@ -50,6 +57,7 @@ __all__ = [
                        "file_digests",
                        "load_image",
                        "read_dataset",
+                       "square_resize",
                        "summary",
                        "validate",
                        "write_manifest",

@@ -2,7 +2,7 @@
 every image many times (crops are then cut from the cached copy, not from a re-decoded file).
 
 The array is ``[n, 3, size, size]`` uint8 (channel-first, as the training batches), each row
-:func:`hierwbc.train.data.square_resize` of the (boxed) image. Its file name carries a hash of
+:func:`hierwbc.datasets.images.square_resize` of the (boxed) image. Its file name carries a hash of
 the paths, boxes, file sizes and modification times and the size, so an edited dataset gets a
 new cache and a stale one is never read. Written atomically (a killed run leaves no half file).
 """
@@ -18,6 +18,9 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
+
+from ..io import atomic_write
+from .manifest_images import ManifestImages
 
 
 def cache_key(manifest: pd.DataFrame, size: int) -> str:
@@ -38,8 +41,6 @@ def cached_images(manifest: pd.DataFrame, size: int, cache_dir: str | os.PathLik
                   num_workers: int = 2, progress: bool = True) -> torch.Tensor:
     """uint8 [n, 3, size, size] images of ``manifest``'s rows, decoded once and cached in
     ``cache_dir``. A file that cannot be decoded raises naming it (nothing is skipped)."""
-    from ..train.data import ManifestImages
-
     cache_dir = Path(cache_dir)
     path = cache_dir / f"images_{size}px_{len(manifest)}_{cache_key(manifest, size)}.npy"
     if path.is_file():
@@ -50,9 +51,5 @@ def cached_images(manifest: pd.DataFrame, size: int, cache_dir: str | os.PathLik
     for images, _, index in tqdm(loader, desc=f"decode {len(manifest)} images at {size} px",
                                  disable=not progress):
         out[index.numpy()] = images.numpy()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        np.save(f, out)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: np.save(tmp, out), suffix=".tmp.npy")
     return torch.from_numpy(out)

@@ -1,4 +1,5 @@
-"""Image decoding to RGB ``uint8 [H, W, 3]`` with PIL, and :func:`validate` over a manifest.
+"""Image decoding to RGB ``uint8 [H, W, 3]`` with PIL, :func:`square_resize` to the square a
+model takes, and :func:`validate` over a manifest.
 
 Every mode PIL opens becomes RGB the same way: EXIF orientation applied first; ``L``/``1``/
 ``P``/``YCbCr``/``HSV``/``CMYK`` through PIL's conversion (CMYK: ``R = (255-C)(255-K)/255``); alpha
@@ -118,6 +119,21 @@ def load_image(path: str | os.PathLike, box=None) -> np.ndarray:
     if box is not None and not np.isnan(np.asarray(box, dtype=float)).all():
         rgb = _crop(rgb, box, path)
     return np.ascontiguousarray(rgb)
+
+
+def square_resize(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Shorter side to ``size`` (bicubic, antialiased), then the centre ``size x size`` crop.
+
+    ``rgb``: uint8 [H, W, 3] -> uint8 [size, size, 3].
+    """
+    h, w = rgb.shape[:2]
+    if (h, w) != (size, size):
+        scale = size / min(h, w)
+        nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
+        rgb = np.asarray(Image.fromarray(rgb).resize((nw, nh), Image.BICUBIC))
+        top, left = (nh - size) // 2, (nw - size) // 2
+        rgb = rgb[top : top + size, left : left + size]
+    return rgb if rgb.flags.c_contiguous and rgb.flags.writeable else np.array(rgb, order="C")
 
 
 @dataclass

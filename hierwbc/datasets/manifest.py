@@ -39,9 +39,9 @@ from hierwbc.hierarchy import (
     HierarchyError,
     LabelMap,
     UnknownLabelError,
-    atomic_write_text,
 )
 from hierwbc.hierarchy.errors import did_you_mean, with_hint
+from hierwbc.io import atomic_write_text
 
 COLUMNS = ("path", "dataset", "raw_label", "node", "split", "fold")
 BOX_COLUMNS = ("box_xmin", "box_ymin", "box_xmax", "box_ymax")

@@ -29,8 +29,9 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
-from hierwbc.hierarchy import Hierarchy, HierarchyError, atomic_write_text, default_hierarchy
+from hierwbc.hierarchy import Hierarchy, HierarchyError, default_hierarchy
 from hierwbc.hierarchy.errors import with_hint
+from hierwbc.io import atomic_write, atomic_write_text
 
 from .manifest import COLUMNS, check_manifest, write_manifest
 
@@ -178,9 +179,7 @@ def make_synthetic(folder: str | os.PathLike, hierarchy: Hierarchy | None = None
     for start in tqdm(range(0, len(drawn), batch), desc="drawing synthetic cells", disable=not progress):
         imgs = draw_cells(h, drawn[start:start + batch], size, rng)
         for k, img in enumerate(imgs):
-            tmp = paths[start + k] + ".tmp"
-            Image.fromarray(img).save(tmp, format="PNG")
-            os.replace(tmp, paths[start + k])
+            atomic_write(paths[start + k], lambda tmp, img=img: Image.fromarray(img).save(tmp, format="PNG"))
     out = pd.DataFrame({"path": paths, "dataset": DATASET, "raw_label": names[label].astype(str),
                         "node": names[label].astype(str), "split": "", "fold": np.full(len(drawn), -1, np.int64),
                         "leaf": names[drawn].astype(str)})[[*COLUMNS, "leaf"]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hierwbc.hierarchy import Hierarchy, atomic_write_text
+from hierwbc.hierarchy import Hierarchy
 
 
 def add_evaluate_arguments(p) -> None:
@@ -29,18 +29,6 @@ def add_evaluate_arguments(p) -> None:
     p.add_argument("--knn-metric", default="euclidean", choices=("euclidean", "cosine"))
     p.add_argument("--hierarchy", default=None, help="hierarchy file (default: the one stored in the .h5ad)")
     p.add_argument("--no-progress", action="store_true")
-
-
-TABLES = ("metrics", "pooled", "predictions", "severity", "significance", "backoff")
-
-
-def write_result(res, out) -> Path:
-    """Write the tidy tables of an EvaluationResult as ``<out>/<table>.csv`` (atomically)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for key in TABLES:
-        atomic_write_text(out / f"{key}.csv", getattr(res, key).to_csv(index=False))
-    return out
 
 
 def evaluate_main(args) -> Path:
@@ -64,7 +52,7 @@ def evaluate_main(args) -> Path:
                    cv=int(args.cv) if args.cv.isdigit() else args.cv, split_key=args.split_key,
                    n_boot=args.n_boot, seed=args.seed, reference=args.reference,
                    knn_metric=args.knn_metric, progress=not args.no_progress)
-    out = write_result(res, args.out)
+    out = res.write(args.out)
     report(res, out)
     print(f"{len(adatas)} model(s), datasets {sorted(set(res.metrics['dataset']))} -> {out}")
     return out

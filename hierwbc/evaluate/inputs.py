@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hierwbc.hierarchy import Hierarchy, HierarchyError, default_hierarchy
+from hierwbc.hierarchy import Hierarchy, HierarchyError, default_hierarchy, hierarchy_from_uns
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,6 @@ class ModelData:
 
 def _is_anndata(x) -> bool:
     return hasattr(x, "obsm") and hasattr(x, "obs") and hasattr(x, "uns")
-
-
-def _adata_hierarchy(adata, name: str) -> Hierarchy | None:
-    h = adata.uns.get("hierarchy")
-    if h is None:
-        return None
-    text = h.get("json") if isinstance(h, Mapping) else h
-    return Hierarchy.from_json(str(text), source=f"model {name!r}: uns['hierarchy']")
 
 
 def _node_indices(h: Hierarchy, values, where: str) -> np.ndarray:
@@ -79,7 +71,8 @@ def collect_inputs(data, hierarchy: Hierarchy | None = None, labels=None, datase
     if not data:
         raise ValueError("nothing to evaluate: no model given")
     if hierarchy is None:
-        stored = [(n, _adata_hierarchy(d, n)) for n, d in data.items() if _is_anndata(d)]
+        stored = [(n, hierarchy_from_uns(d.uns, f"model {n!r}: uns['hierarchy']"))
+                  for n, d in data.items() if _is_anndata(d)]
         stored = [(n, h) for n, h in stored if h is not None]
         for n, h in stored[1:]:
             if h != stored[0][1]:

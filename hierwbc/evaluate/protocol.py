@@ -3,14 +3,18 @@ against a reference model, back-off curves. Table schemas: see :mod:`hierwbc.eva
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from ..io import atomic_write_text
 from .backoff import DEFAULT_THRESHOLDS, backoff_curve, class_to_node_proba
 from .bootstrap import paired_bootstraps
 from .folds import fixed_split, fold_ids, stratified_folds
@@ -32,6 +36,43 @@ class EvaluationResult:
     hierarchy: object
     reference: str | None
     timings: dict = field(default_factory=dict)  # seconds: probes, metrics, bootstrap
+
+    TABLES: ClassVar[tuple[str, ...]] = ("metrics", "pooled", "predictions", "severity",
+                                         "significance", "backoff")
+
+    def write(self, folder: str | os.PathLike) -> Path:
+        """Write each table of :data:`TABLES` as ``<folder>/<table>.csv`` (atomically); returns
+        the folder (created if needed)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for key in self.TABLES:
+            atomic_write_text(folder / f"{key}.csv", getattr(self, key).to_csv(index=False))
+        return folder
+
+    @classmethod
+    def is_written(cls, folder: str | os.PathLike) -> bool:
+        """Whether ``folder`` holds every table :meth:`write` writes."""
+        return all((Path(folder) / f"{t}.csv").exists() for t in cls.TABLES)
+
+    @classmethod
+    def read(cls, folder: str | os.PathLike, hierarchy, reference: str | None = None,
+             timings: dict | None = None) -> EvaluationResult:
+        """The result :meth:`write` wrote to ``folder``, with the dtypes :func:`evaluate` gives
+        (categoricals over ``hierarchy``'s nodes, ints, bools) restored after the CSV trip."""
+        tables = {t: pd.read_csv(Path(folder) / f"{t}.csv", keep_default_na=True) for t in cls.TABLES}
+        p = tables["predictions"]
+        for c in ("model", "dataset", "probe"):
+            for t in tables.values():
+                if c in t:
+                    t[c] = t[c].astype(str)
+            p[c] = p[c].astype("category")
+        for c in ("true", "pred", "true_lineage", "pred_lineage"):
+            p[c] = pd.Categorical(p[c], categories=list(hierarchy.nodes))
+        p["obs_name"] = p["obs_name"].astype(str)
+        p["correct"] = p["correct"].astype(bool)
+        if "significant" in tables["significance"]:
+            tables["significance"]["significant"] = tables["significance"]["significant"].astype(bool)
+        return cls(**tables, hierarchy=hierarchy, reference=reference, timings=dict(timings or {}))
 
 
 def _split(md: ModelData, sel: np.ndarray, cv, split_key, seed: int, where: str, hierarchy) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hierwbc.hierarchy import atomic_write_text
+from hierwbc.io import atomic_write_text
 
 #: Columns of the paper's Tables 1-3, in order, with their printed names.
 PAPER_METRICS = {"weighted_f1": "wF1", "balanced_accuracy": "bAcc", "lineage_accuracy": "Lineage Acc",

@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 
 from ..train.config import PRESETS, ConfigError
+from .layout import RunLayout
 
 BASELINES = ("random_init", "pixels")
 
@@ -73,7 +74,7 @@ class ExperimentConfig:
         """``(preset, overrides)`` of one model: shared ``train`` keys, then the model's own."""
         spec = dict(self.models[name])
         preset = spec.pop("preset")
-        out = str(Path(self.out) / "models" / name)
+        out = str(RunLayout(self.out).model_dir(name))
         return preset, {**self.train, "seed": self.seed, **spec, "out": out}
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..hierarchy import atomic_write_text
+from ..io import atomic_write_text
 from ..plotting.training import TERMS
+from .layout import DONE_FILE, RunLayout
 
 EVALUATION_TABLES = ("pooled", "severity", "significance", "backoff")  # metrics.csv: in tables/
 
@@ -23,7 +24,8 @@ def training_curves_of(out: str | Path) -> dict[str, pd.DataFrame]:
     """``{model: metrics.jsonl rows}`` of every finished model (with a ``DONE.json``) of ``out``."""
     from ..plotting.training import read_metrics
 
-    return {done.parent.name: read_metrics(done.parent) for done in sorted(Path(out).glob("models/*/DONE.json"))}
+    done = sorted(RunLayout(out).models.glob(f"*/{DONE_FILE}"))
+    return {d.parent.name: read_metrics(d.parent) for d in done}
 
 
 def training_table(out: str | Path, curves: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
@@ -34,7 +36,7 @@ def training_table(out: str | Path, curves: dict[str, pd.DataFrame] | None = Non
     curves = training_curves_of(out) if curves is None else curves
     rows = []
     for name, m in curves.items():
-        record = json.loads((Path(out) / "models" / name / "DONE.json").read_text())
+        record = json.loads(RunLayout(out).done_file(name).read_text())
         row = {"model": record["model"], "preset": record["preset"], "steps": record["steps"],
                "train_s": round(record["train_s"], 1), "images_per_s": round(record["median_images_per_s"], 1)}
         for term in TERMS:
@@ -55,33 +57,32 @@ def publish(out: str | Path, dest: str | Path) -> list[Path]:
     from ..plotting import save_figure
     from ..plotting.training import training_curves
 
-    out, dest = Path(out), Path(dest)
-    if not (out / "summary.json").exists():
+    src, dest = RunLayout(out), RunLayout(dest)
+    if not src.summary_file.exists():
         raise FileNotFoundError(f"{out}: no summary.json; run the experiment first")
     written = []
 
-    def copy(src: Path, rel: str) -> None:
-        target = dest / rel
+    def copy(file: Path) -> None:
+        target = dest.root / file.relative_to(src.root)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, target)
+        shutil.copyfile(file, target)
         written.append(target)
 
-    for name in ("experiment.yaml", "summary.json"):
-        if (out / name).exists():
-            copy(out / name, name)
-    for sub, pattern in (("tables", "*"), ("figures", "*.png")):
-        for f in sorted((out / sub).glob(pattern)):
-            copy(f, f"{sub}/{f.name}")
+    for file in (src.experiment_file, src.summary_file):
+        if file.exists():
+            copy(file)
+    for folder, pattern in ((src.tables, "*"), (src.figures, "*.png")):
+        for f in sorted(folder.glob(pattern)):
+            copy(f)
     for key in EVALUATION_TABLES:
-        if (out / "evaluation" / f"{key}.csv").exists():
-            copy(out / "evaluation" / f"{key}.csv", f"evaluation/{key}.csv")
+        if (src.evaluation_dir / f"{key}.csv").exists():
+            copy(src.evaluation_dir / f"{key}.csv")
     curves = training_curves_of(out)
     table = training_table(out, curves)
     if len(table):
-        (dest / "tables").mkdir(parents=True, exist_ok=True)
-        atomic_write_text(dest / "tables" / "training.csv", table.to_csv(index=False, float_format="%.6g"))
-        written.append(dest / "tables" / "training.csv")
+        written.append(atomic_write_text(dest.tables / "training.csv",
+                                         table.to_csv(index=False, float_format="%.6g")))
         fig = training_curves(curves, smooth=10, title="training loss terms (10-step moving average)")
-        written.append(save_figure(fig, dest / "figures" / "training_curves.png"))
+        written.append(save_figure(fig, dest.figures / "training_curves.png"))
         plt.close(fig)
     return written

@@ -23,12 +23,14 @@ import yaml
 
 from ..datasets.sources import read_sources
 from ..embed import embed, write_h5ad
-from ..hierarchy import Hierarchy, atomic_write_text, default_hierarchy
+from ..hierarchy import Hierarchy, default_hierarchy
+from ..io import atomic_write_text
 from ..train.checkpointing import latest_checkpoint
 from ..train.config import make_config
 from ..train.loop import fit
 from ..train.prepare import split_rows, stratified_subset
 from .config import ExperimentConfig, load_experiment
+from .layout import RunLayout
 
 STAGES = ("train", "embed", "evaluate", "figures")
 
@@ -44,8 +46,7 @@ def train_models(cfg: ExperimentConfig, names=None, progress: bool = True) -> di
     for name in names or cfg.models:
         preset, overrides = cfg.model_overrides(name)
         tcfg = make_config(preset, overrides=overrides)
-        run = Path(tcfg.out)
-        marker = run / "DONE.json"
+        marker = RunLayout(cfg.out).done_file(name)
         if marker.exists() and json.loads(marker.read_text()).get("config") == tcfg.to_dict():
             done[name] = json.loads(marker.read_text())
             continue
@@ -81,9 +82,9 @@ def model_sources(cfg: ExperimentConfig) -> dict[str, str]:
     arch = make_config("unsup", overrides={k: v for k, v in cfg.train.items() if k.startswith("model.")}).model.arch
     src = {}
     for name in cfg.models:
-        ckpt = latest_checkpoint(Path(cfg.out) / "models" / name)
+        ckpt = latest_checkpoint(RunLayout(cfg.out).model_dir(name))
         if ckpt is None:
-            raise FileNotFoundError(f"model {name!r} has no checkpoint under {Path(cfg.out) / 'models' / name}: "
+            raise FileNotFoundError(f"model {name!r} has no checkpoint under {RunLayout(cfg.out).model_dir(name)}: "
                                     "run the train stage first")
         src[name] = str(ckpt)
     for b in cfg.baselines:
@@ -98,7 +99,7 @@ def embed_models(cfg: ExperimentConfig, h: Hierarchy, progress: bool = True) -> 
     paths: dict[str, dict[str, Path]] = {}
     for name, source in model_sources(cfg).items():
         for set_name, m in manifests.items():
-            path = Path(cfg.out) / "embeddings" / name / f"{set_name}.h5ad"
+            path = RunLayout(cfg.out).embedding_file(name, set_name)
             src_time = Path(source).stat().st_mtime if Path(source).exists() else 0
             if not (path.exists() and path.stat().st_mtime >= src_time):
                 a = embed(source, m, hierarchy=h, img_size=None if Path(source).exists() else img_size,
@@ -112,7 +113,6 @@ def embed_models(cfg: ExperimentConfig, h: Hierarchy, progress: bool = True) -> 
 def evaluate_models(cfg: ExperimentConfig, h: Hierarchy, paths: dict[str, dict[str, Path]], progress: bool = True):
     """One AnnData per model (all sets, ``obs["dataset"]`` = set name) -> evaluate -> tables."""
     from ..evaluate import evaluate, report
-    from ..evaluate.cli import write_result
 
     adatas = {}
     for name, sets in paths.items():
@@ -122,20 +122,20 @@ def evaluate_models(cfg: ExperimentConfig, h: Hierarchy, paths: dict[str, dict[s
         adatas[name] = joined
     res = evaluate(adatas, hierarchy=h, probes=cfg.probes, cv=cfg.cv, n_boot=cfg.n_boot, seed=cfg.seed,
                    reference=cfg.reference, progress=progress)
-    write_result(res, Path(cfg.out) / "evaluation")
-    report(res, Path(cfg.out) / "tables")
+    res.write(RunLayout(cfg.out).evaluation_dir)
+    report(res, RunLayout(cfg.out).tables)
     return res, adatas
 
 
 def run_experiment(config, stages=STAGES, models=None, progress: bool = True) -> Path:
     """Run (or resume) an experiment file; returns its output folder (see the module docstring)."""
     cfg = config if isinstance(config, ExperimentConfig) else load_experiment(config)
-    out = Path(cfg.out)
+    out, layout = Path(cfg.out), RunLayout(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.raw:  # the file as run, command-line overrides included
-        atomic_write_text(out / "experiment.yaml", yaml.safe_dump(cfg.raw, sort_keys=False))
+        atomic_write_text(layout.experiment_file, yaml.safe_dump(cfg.raw, sort_keys=False))
     h = _hierarchy(cfg)
-    clock, summary_path = {}, out / "summary.json"
+    clock, summary_path = {}, layout.summary_file
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     t = time.perf_counter()
     if "train" in stages:
@@ -154,7 +154,7 @@ def run_experiment(config, stages=STAGES, models=None, progress: bool = True) ->
             from .figures import draw_figures
 
             t = time.perf_counter()
-            summary["figures"] = [str(p) for p in draw_figures(cfg, res, adatas, out / "figures")]
+            summary["figures"] = [str(p) for p in draw_figures(cfg, res, adatas, layout.figures)]
             clock["figures"] = time.perf_counter() - t
     summary.pop("stage_seconds", None)  # older summaries: one sitting's seconds, now in "sittings"
     summary.setdefault("sittings", []).append({"finished": time.strftime("%Y-%m-%d %H:%M:%S"),

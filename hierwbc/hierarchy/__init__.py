@@ -8,9 +8,9 @@
 
 from .default import default_hierarchy
 from .errors import HierarchyError, UnknownLabelError
-from .io import atomic_write_text
 from .label_maps import EXCLUDED, LabelMap, MappedLabels, normalise_label
 from .tree import Hierarchy
+from .uns import hierarchy_from_uns, hierarchy_to_uns
 
 __all__ = [
     "EXCLUDED",
@@ -19,7 +19,8 @@ __all__ = [
     "LabelMap",
     "MappedLabels",
     "UnknownLabelError",
-    "atomic_write_text",
     "default_hierarchy",
+    "hierarchy_from_uns",
+    "hierarchy_to_uns",
     "normalise_label",
 ]

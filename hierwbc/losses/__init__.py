@@ -13,7 +13,7 @@ from .hier_supcon import HierSupConLoss, hier_supcon_loss, level_labels, level_p
 from .ibot import iBOTPatchLoss
 from .koleo import KoLeoLoss, koleo_loss
 from .multilevel_ce import MultilevelCELoss, depth_log_softmax
-from .registry import LOSSES, get_loss, input_kind
+from .registry import LOSSES, LossEntry, get_loss, input_kind, loss_options
 from .soft_label import SoftLabelLoss, soft_label_table
 from .supcon import SupConLoss, supcon_levels, supcon_loss
 from .tree_ops import NodeLogProbs, check_targets, node_log_probs, segment_logsumexp
@@ -26,6 +26,7 @@ __all__ = [
     "HierCELoss",
     "HierSupConLoss",
     "KoLeoLoss",
+    "LossEntry",
     "MultilevelCELoss",
     "NodeLogProbs",
     "SoftLabelLoss",
@@ -43,6 +44,7 @@ __all__ = [
     "leaf_distance_table",
     "level_labels",
     "level_penalty",
+    "loss_options",
     "node_log_probs",
     "pack_weights",
     "segment_logsumexp",

@@ -1,23 +1,32 @@
-"""Supervised losses by name, for the trainer: ``get_loss(name, hierarchy, **kw)``.
+"""The supervised losses by name: the one list of supervised terms and of the ``cfg.supervised``
+fields each reads. Presets, config validation, the trainer and the CLI help all derive from it.
 
-=============  ==========================================  ==============================
-name           loss                                        head input (``input_kind``)
-=============  ==========================================  ==============================
-``ce``         :class:`.flat_ce.FlatCELoss`                ``leaf_logits`` [B, L]
-``hierce``     :class:`.hier_ce.HierCELoss`                ``leaf_logits`` [B, L]
-``supcon``     :class:`.supcon.SupConLoss`                 ``embedding`` [B, F]
-``hiersupcon`` :class:`.hier_supcon.HierSupConLoss`        ``embedding`` [B, F]
-``multilevel`` :class:`.multilevel_ce.MultilevelCELoss`    ``depth_logits`` [B, N]
-``distance``   :class:`.distance.DistanceLoss`             ``leaf_logits`` [B, L]
-``softlabel``  :class:`.soft_label.SoftLabelLoss`          ``leaf_logits`` [B, L]
-=============  ==========================================  ==============================
+==============  ========================================  ============  ==========================
+name            loss                                      head input    cfg.supervised fields
+==============  ========================================  ============  ==========================
+``ce``          :class:`.flat_ce.FlatCELoss`              leaf_logits   count_coarse
+``hierce``      :class:`.hier_ce.HierCELoss`              leaf_logits   alpha
+``supcon``      :class:`.supcon.SupConLoss`               embedding     temperature
+``hiersupcon``  :class:`.hier_supcon.HierSupConLoss`      embedding     temperature, level_penalty
+``multilevel``  :class:`.multilevel_ce.MultilevelCELoss`  depth_logits
+``distance``    :class:`.distance.DistanceLoss`           leaf_logits
+``softlabel``   :class:`.soft_label.SoftLabelLoss`        leaf_logits   beta
+==============  ========================================  ============  ==========================
 
-Every loss is an ``nn.Module`` built from the hierarchy's arrays and called as
-``loss_fn(head_output, targets)`` with node-index targets [B] (-1 = unlabelled); keyword
-arguments go to the loss's constructor (``get_loss("hierce", h, alpha=0.1)``).
+Head inputs are ``leaf_logits`` [B, L], ``depth_logits`` [B, N] or ``embedding`` [B, F]
+(``input_kind``). Every loss is an ``nn.Module`` built from the hierarchy's arrays and called
+as ``loss_fn(head_output, targets)`` with node-index targets [B] (-1 = unlabelled); keyword
+arguments go to the loss's constructor (``get_loss("hierce", h, alpha=0.1)``), and
+:func:`loss_options` reads them from a training config's ``supervised`` section.
+
+A new loss: its own file, and one :class:`LossEntry` in :data:`LOSSES` below.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from torch import nn
 
@@ -29,18 +38,50 @@ from .multilevel_ce import MultilevelCELoss
 from .soft_label import SoftLabelLoss
 from .supcon import SupConLoss
 
-LOSSES: dict[str, type[nn.Module]] = {
-    "ce": FlatCELoss,
-    "hierce": HierCELoss,
-    "supcon": SupConLoss,
-    "hiersupcon": HierSupConLoss,
-    "multilevel": MultilevelCELoss,
-    "distance": DistanceLoss,
-    "softlabel": SoftLabelLoss,
+
+@dataclass(frozen=True)
+class Option:
+    """A constructor argument of a loss, read from the ``cfg.supervised`` field ``field``
+    (passed through ``convert`` when given)."""
+
+    field: str
+    convert: Callable[[Any], Any] | None = None
+
+    def read(self, supervised: Any) -> Any:
+        value = getattr(supervised, self.field)
+        return value if self.convert is None else self.convert(value)
+
+
+@dataclass(frozen=True)
+class LossEntry:
+    """A supervised loss: its class and its options (constructor argument -> :class:`Option`)."""
+
+    cls: type[nn.Module]
+    options: Mapping[str, Option] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The ``cfg.supervised`` fields the loss reads."""
+        return tuple(o.field for o in self.options.values())
+
+
+def _count_or_ignore(count_coarse: bool) -> str:
+    return "count" if count_coarse else "ignore"
+
+
+LOSSES: dict[str, LossEntry] = {
+    "ce": LossEntry(FlatCELoss, {"coarse": Option("count_coarse", _count_or_ignore)}),
+    "hierce": LossEntry(HierCELoss, {"alpha": Option("alpha")}),
+    "supcon": LossEntry(SupConLoss, {"temperature": Option("temperature")}),
+    "hiersupcon": LossEntry(HierSupConLoss, {"temperature": Option("temperature"),
+                                             "penalty": Option("level_penalty")}),
+    "multilevel": LossEntry(MultilevelCELoss),
+    "distance": LossEntry(DistanceLoss),
+    "softlabel": LossEntry(SoftLabelLoss, {"beta": Option("beta")}),
 }
 
 
-def _lookup(name: str) -> type[nn.Module]:
+def _lookup(name: str) -> LossEntry:
     key = name.lower() if isinstance(name, str) else name
     if key not in LOSSES:
         raise KeyError(f"unknown supervised loss {name!r}; known: {', '.join(LOSSES)}")
@@ -49,7 +90,7 @@ def _lookup(name: str) -> type[nn.Module]:
 
 def get_loss(name: str, hierarchy, **kwargs) -> nn.Module:
     """The loss ``name`` (see the table above) for ``hierarchy``; ``kwargs`` go to its constructor."""
-    cls = _lookup(name)
+    cls = _lookup(name).cls
     try:
         return cls(hierarchy, **kwargs)
     except TypeError as err:
@@ -58,4 +99,10 @@ def get_loss(name: str, hierarchy, **kwargs) -> nn.Module:
 
 def input_kind(name: str) -> str:
     """What the loss ``name`` takes: "leaf_logits", "depth_logits" or "embedding"."""
-    return _lookup(name).input_kind
+    return _lookup(name).cls.input_kind
+
+
+def loss_options(supervised: Any) -> dict[str, Any]:
+    """Constructor arguments of the loss ``supervised.loss`` read from ``supervised`` (a
+    :class:`~hierwbc.train.config.SupervisedConfig`): e.g. ``{"alpha": 0.5}`` for ``hierce``."""
+    return {arg: opt.read(supervised) for arg, opt in _lookup(supervised.loss).options.items()}

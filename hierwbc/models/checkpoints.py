@@ -30,7 +30,6 @@ import math
 import os
 import pickle
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from torch import Tensor, nn
 from hierwbc.models.layers import interpolate_pos_embed
 from hierwbc.models.vit import VIT_SIZES, DinoVisionTransformer
 
-from ..hierarchy.io import default_file_mode
+from ..io import atomic_write
 
 _CONTAINER_KEYS = ("teacher", "model", "student", "state_dict")
 _BACKBONE_PREFIXES = ("teacher.backbone.", "backbone.", "student.backbone.")
@@ -237,33 +236,6 @@ def load_backbone_state(path_or_state: str | os.PathLike | Mapping[str, Any], mo
 
 
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temp file in the same folder, fsync, then ``os.replace`` onto ``path``.
-
-    A crash at any moment leaves either the old file or the complete new one, never a
-    truncated file. The folder is created if needed and fsynced after the rename.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp_name, default_file_mode())
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return path
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-    return path
+    """``torch.save`` ``obj`` to ``path`` atomically (:func:`hierwbc.io.atomic_write`): a crash
+    at any moment leaves either the old file or the complete new one."""
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))

@@ -19,13 +19,14 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
+
+from ..io import atomic_write
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 FORMAT = "hierwbc.weights"
@@ -61,23 +62,11 @@ def save_weights(tensors: Mapping[str, Tensor], path: str | os.PathLike,
     strings; dicts/lists as JSON) to a safetensors file, atomically."""
     from safetensors.torch import save_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     out = {k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous().cpu()
            for k, v in tensors.items()}
     meta = {"format": FORMAT}
     meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(out, tmp, metadata=meta)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: save_file(out, str(tmp), metadata=meta))
 
 
 def read_weights(name_or_path: str | os.PathLike) -> tuple[dict[str, Tensor], dict[str, str]]:
@@ -87,7 +76,7 @@ def read_weights(name_or_path: str | os.PathLike) -> tuple[dict[str, Tensor], di
     path = resolve_weights(name_or_path)
     with safe_open(str(path), framework="pt") as f:
         metadata = dict(f.metadata() or {})
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no dict)
     return tensors, metadata
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,8 @@ import pandas as pd
 from matplotlib.figure import Figure as _MplFigure
 
 from hierwbc.evaluate.report import PAPER_METRICS, RAW_METRICS, choose, ordered  # noqa: F401 (re-exported)
-from hierwbc.hierarchy import Hierarchy, default_hierarchy
+from hierwbc.hierarchy import Hierarchy, default_hierarchy, hierarchy_from_uns
+from hierwbc.io import atomic_write, atomic_write_text
 
 PROBE_ORDER = ("1nn", "20nn", "logreg", "head", "centroid")
 METRIC_NAMES = {**PAPER_METRICS, "accuracy": "Accuracy", "hierarchical_precision": "Hierarchical P",
@@ -33,12 +33,8 @@ def hierarchy_of(obj=None, hierarchy: Hierarchy | None = None) -> Hierarchy:
         return hierarchy
     if obj is not None and isinstance(getattr(obj, "hierarchy", None), Hierarchy):
         return obj.hierarchy
-    uns = getattr(obj, "uns", None)
-    if uns is not None and "hierarchy" in uns:
-        stored = uns["hierarchy"]
-        text = stored.get("json") if isinstance(stored, Mapping) else stored
-        return Hierarchy.from_json(str(text), source="adata.uns['hierarchy']")
-    return default_hierarchy()
+    stored = hierarchy_from_uns(getattr(obj, "uns", None))
+    return stored if stored is not None else default_hierarchy()
 
 
 def choose_many(table: pd.DataFrame, column: str, values, first: Sequence = (), what: str = "table") -> list:
@@ -115,29 +111,15 @@ def figure(width: float, height: float) -> Figure:
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
-    """Write ``fig`` as PNG to ``path`` atomically (temp file in the same folder, then
-    ``os.replace``); folders are created."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``fig`` to ``path`` atomically, as the format its suffix names (PNG without one);
+    folders are created."""
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight"))
 
 
 def save_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write ``df`` as CSV (no index) atomically."""
-    from hierwbc.hierarchy import atomic_write_text
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, df.to_csv(index=False))
-    return path
+    """Write ``df`` as CSV (no index) atomically; folders are created."""
+    return atomic_write_text(path, df.to_csv(index=False))
 
 
 def fold_stats(metrics: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Real cells on screen: a gallery grid per class, a UMAP with image thumbnails, one cell.
 
 Images are decoded with :func:`hierwbc.datasets.load_image` (crop boxes applied) and shown as
-square thumbnails (:func:`hierwbc.train.data.square_resize`: shorter side resized, centre crop).
+square thumbnails (:func:`hierwbc.datasets.images.square_resize`: shorter side resized, centre crop).
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
-from hierwbc.datasets import load_image
+from hierwbc.datasets import load_image, square_resize
 from hierwbc.datasets.manifest import BOX_COLUMNS
 from hierwbc.hierarchy import Hierarchy
-from hierwbc.train.data import square_resize
 
 from .colors import category_colors, text_colors
 from .common import figure, hierarchy_of, node_labels, tree_order

@@ -18,7 +18,9 @@ from typing import Any
 
 import yaml
 
-SUPERVISED_PRESETS = ("ce", "hierce", "supcon", "hiersupcon", "multilevel", "distance", "softlabel")
+from ..losses.registry import LOSSES
+
+SUPERVISED_PRESETS = tuple(LOSSES)  # one preset per supervised loss of the registry
 PRESETS = ("unsup",) + SUPERVISED_PRESETS
 
 
@@ -296,6 +298,13 @@ def make_config(preset: str = "unsup", file: str | Path | None = None,
             apply_preset(cfg, data.pop("preset"))
         for k, v in data.items():
             set_key(cfg, k, v)
+    return apply_overrides(cfg, overrides)
+
+
+def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | list[str] | None) -> TrainConfig:
+    """Set ``overrides`` on ``cfg`` in place, in order, then validate it: ``{"optim.base_lr": 1e-3}``
+    or ``["optim.base_lr=1e-3", "alpha=0.9"]``; ``preset`` re-applies a preset (see
+    :func:`make_config` for the short keys)."""
     items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides or []]
     for k, v in items:
         if k == "preset":

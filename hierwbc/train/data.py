@@ -12,52 +12,10 @@ seen, and each of ``world`` processes takes rows ``rank::world`` of the same glo
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import torch
-from PIL import Image
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Sampler
 
-from ..datasets.images import load_image
-from ..datasets.manifest import boxes
-
-
-def square_resize(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Shorter side to ``size`` (bicubic, antialiased), then the centre ``size x size`` crop.
-
-    ``rgb``: uint8 [H, W, 3] -> uint8 [size, size, 3].
-    """
-    h, w = rgb.shape[:2]
-    if (h, w) != (size, size):
-        scale = size / min(h, w)
-        nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-        rgb = np.asarray(Image.fromarray(rgb).resize((nw, nh), Image.BICUBIC))
-        top, left = (nh - size) // 2, (nw - size) // 2
-        rgb = rgb[top : top + size, left : left + size]
-    return rgb if rgb.flags.c_contiguous and rgb.flags.writeable else np.array(rgb, order="C")
-
-
-class ManifestImages(Dataset):
-    """Item ``i`` -> ``(image uint8 [3, size, size], target int64, i)``.
-
-    ``targets``: node index per row (``-1`` unlabelled). A file that cannot be decoded raises
-    :class:`hierwbc.datasets.images.ImageError` naming it (the run stops; nothing is skipped).
-    """
-
-    def __init__(self, manifest: pd.DataFrame, size: int, targets: np.ndarray):
-        if len(targets) != len(manifest):
-            raise ValueError("one target per manifest row is needed")
-        self.paths = manifest["path"].astype(str).to_numpy()
-        self.boxes = boxes(manifest)
-        self.size = size
-        self.targets = np.asarray(targets, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int):
-        box = None if self.boxes is None or np.isnan(self.boxes[i]).any() else self.boxes[i]
-        rgb = square_resize(load_image(self.paths[i], box=box), self.size)
-        return torch.from_numpy(rgb).permute(2, 0, 1).contiguous(), int(self.targets[i]), i
+from ..datasets.manifest_images import ManifestImages
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:

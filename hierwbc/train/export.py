@@ -17,6 +17,7 @@ from ..models.checkpoints import CheckpointError
 from ..models.shipped import save_weights
 from .checkpointing import load_checkpoint
 from .config import from_dict
+from .networks import sup_head_state
 
 MAX_BYTES = 25 * 2 ** 20
 
@@ -44,7 +45,7 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: 
                             "steps": str(state["step"]), "source_checkpoint": Path(checkpoint).name,
                             "config": json.dumps(state["config"], sort_keys=True)}
     if head:
-        head_state = {k[len("student."):]: v for k, v in model.items() if k.startswith("student.sup_head.")}
+        head_state = {f"sup_head.{k}": v for k, v in sup_head_state(model).items()}
         if not head_state or cfg.supervised.loss is None:
             raise CheckpointError(f"{checkpoint}: trained without a supervised head (preset {cfg.preset!r})")
         tensors.update(head_state)

@@ -24,6 +24,7 @@ at any moment and resumed ends with the same weights as one that never stopped.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -38,15 +39,17 @@ from tqdm.auto import tqdm
 
 from ..datasets import write_manifest
 from ..datasets.cache import cached_images
-from ..hierarchy import Hierarchy, atomic_write_text, default_hierarchy
+from ..datasets.manifest_images import ManifestImages
+from ..hierarchy import Hierarchy, default_hierarchy
+from ..io import atomic_write_text
 from ..models.checkpoints import load_backbone_state
 from .augment import AugmentConfig, global_crops, local_crops
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
-from .config import TrainConfig, from_dict, make_config
-from .data import ManifestImages, StepBatchSampler, make_loader, steps_per_epoch
+from .config import TrainConfig, apply_overrides, from_dict, make_config
+from .data import StepBatchSampler, make_loader, steps_per_epoch
 from .diagnostics import KnnWatch, PlateauWatch
-from .knn_monitor import KnnMonitor
 from .distributed import DistInfo, barrier, init_distributed
+from .knn_monitor import KnnMonitor
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
 from .param_groups import apply_schedule, param_groups
@@ -231,27 +234,14 @@ def build_knn_monitor(cfg: TrainConfig, h: Hierarchy, manifest: pd.DataFrame, ta
                       cached_images(val, size, where, progress=progress), h.indices(val["node"]), k=cfg.knn_k)
 
 
-def _as_config(config, overrides) -> TrainConfig:
+def _as_config(config, overrides: dict) -> TrainConfig:
+    """The run's config: ``config`` (a TrainConfig, copied before it is overridden; a dict of
+    one; a YAML file; None for the defaults) with ``overrides`` applied."""
     if isinstance(config, TrainConfig):
-        cfg = config
-        if overrides:
-            cfg = from_dict({**cfg.to_dict()})
-            cfg = make_config(cfg.preset, overrides={**_flatten(cfg.to_dict()), **overrides})
-        return cfg
+        return apply_overrides(copy.deepcopy(config), overrides) if overrides else config
     if isinstance(config, dict):
-        base = from_dict(config)
-        return make_config(base.preset, overrides={**_flatten(base.to_dict()), **overrides})
+        return apply_overrides(from_dict(config), overrides)
     return make_config(overrides.pop("preset", "unsup"), file=config, overrides=overrides)
-
-
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def _resume_state(run_dir: Path, resume: bool | str) -> tuple[dict | None, Path | None]:

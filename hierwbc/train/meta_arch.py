@@ -32,24 +32,11 @@ from torch import Tensor, nn
 from ..losses.dino import DINOLoss
 from ..losses.ibot import iBOTPatchLoss
 from ..losses.koleo import koleo_loss
-from ..losses.registry import get_loss
+from ..losses.registry import get_loss, loss_options
 from ..models.heads import DINOHead
-from ..models.supervised_heads import build_supervised_head
-from ..models.vit import build_vit
 from .diagnostics import normalized_entropy
 from .distributed import all_reduce_mean, gather_with_grad
-
-
-def supervised_loss_kwargs(cfg) -> dict:
-    """Constructor arguments of the configured supervised loss (``cfg.supervised``)."""
-    s = cfg.supervised
-    return {
-        "hierce": {"alpha": s.alpha},
-        "ce": {"coarse": "count" if s.count_coarse else "ignore"},
-        "supcon": {"temperature": s.temperature},
-        "hiersupcon": {"temperature": s.temperature, "penalty": s.level_penalty},
-        "softlabel": {"beta": s.beta},
-    }.get(s.loss, {})
+from .networks import backbone_from_config, supervised_head_from_config
 
 
 class Student(nn.Module):
@@ -92,9 +79,6 @@ class MetaArch(nn.Module):
         super().__init__()
         self.cfg = cfg
         m, d, ib, s = cfg.model, cfg.dino, cfg.ibot, cfg.supervised
-        vit_kw = {"img_size": m.img_size, "patch_size": m.patch_size, "num_register_tokens": m.num_register_tokens,
-                  "init_values": m.layerscale}
-
         def heads():
             dino = DINOHead(embed_dim, d.head_n_prototypes, d.head_nlayers, d.head_hidden_dim, d.head_bottleneck_dim,
                             norm_last_layer=d.norm_last_layer)
@@ -102,16 +86,13 @@ class MetaArch(nn.Module):
                             ib.head_bottleneck_dim, norm_last_layer=d.norm_last_layer)
             return dino, ibot
 
-        student_backbone = build_vit(m.arch, drop_path_rate=m.drop_path_rate, **vit_kw)
+        student_backbone = backbone_from_config(cfg, drop_path_rate=m.drop_path_rate)
         embed_dim = student_backbone.embed_dim
-        sup_head = None
-        if s.loss is not None:
-            sup_head = build_supervised_head(s.loss, hierarchy, embed_dim,
-                                             nlayers=2 if s.head_hidden_dim > 0 else 1,
-                                             hidden_dim=max(s.head_hidden_dim, 1))
-            self.sup_loss = get_loss(s.loss, hierarchy, **supervised_loss_kwargs(cfg))
+        sup_head = supervised_head_from_config(cfg, hierarchy, embed_dim)
+        if sup_head is not None:
+            self.sup_loss = get_loss(s.loss, hierarchy, **loss_options(s))
         self.student = Student(student_backbone, *heads(), sup_head)
-        self.teacher = Teacher(build_vit(m.arch, drop_path_rate=0.0, **vit_kw), *heads())
+        self.teacher = Teacher(backbone_from_config(cfg), *heads())
         for name in ("backbone", "dino_head", "ibot_head"):
             getattr(self.teacher, name).load_state_dict(getattr(self.student, name).state_dict())
         self.teacher.requires_grad_(False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from ..hierarchy import atomic_write_text
+from ..io import atomic_write_text
 
 TEMPLATE = """#!/bin/bash
 #SBATCH --job-name={job_name}

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
-
-from hierwbc.evaluate.cli import TABLES, write_result
-from hierwbc.hierarchy import Hierarchy, atomic_write_text
+from hierwbc.io import atomic_write_text
 
 from .folder import RunFolder
 
@@ -31,23 +28,6 @@ def _inputs(run: RunFolder) -> dict:
     return {"files": files, "settings": settings}
 
 
-def _restore(tables: dict[str, pd.DataFrame], h: Hierarchy) -> dict[str, pd.DataFrame]:
-    """dtypes of evaluate()'s tables after a CSV round trip (categoricals, ints, bools)."""
-    p = tables["predictions"]
-    for c in ("model", "dataset", "probe"):
-        for t in tables.values():
-            if c in t:
-                t[c] = t[c].astype(str)
-        p[c] = p[c].astype("category")
-    for c in ("true", "pred", "true_lineage", "pred_lineage"):
-        p[c] = pd.Categorical(p[c], categories=list(h.nodes))
-    p["obs_name"] = p["obs_name"].astype(str)
-    p["correct"] = p["correct"].astype(bool)
-    if "significant" in tables["significance"]:
-        tables["significance"]["significant"] = tables["significance"]["significant"].astype(bool)
-    return tables
-
-
 def evaluation(run: RunFolder, adatas=None, progress: bool = True, force: bool = False):
     """The run's :class:`~hierwbc.evaluate.EvaluationResult`: read from ``evaluation/`` when
     up to date, else computed from the embeddings (``adatas``, default
@@ -60,16 +40,14 @@ def evaluation(run: RunFolder, adatas=None, progress: bool = True, force: bool =
     adatas = adatas if adatas is not None else run.embeddings()
     h = hierarchy_of(next(iter(adatas.values())))
     s = stamp["settings"]
-    cached = (not force and meta.exists() and json.loads(meta.read_text()) == json.loads(json.dumps(stamp))
-              and all((folder / f"{t}.csv").exists() for t in TABLES))
-    if cached:
-        tables = _restore({t: pd.read_csv(folder / f"{t}.csv", keep_default_na=True) for t in TABLES}, h)
-        return EvaluationResult(**tables, hierarchy=h, reference=s.get("reference") if s.get("reference") in adatas else None,
-                                timings={"cached": str(folder)})
     reference = s.get("reference") if s.get("reference") in adatas else None
+    cached = (not force and meta.exists() and json.loads(meta.read_text()) == json.loads(json.dumps(stamp))
+              and EvaluationResult.is_written(folder))
+    if cached:
+        return EvaluationResult.read(folder, h, reference, timings={"cached": str(folder)})
     res = evaluate(adatas, hierarchy=h, probes=tuple(s.get("probes", ("1nn", "20nn", "logreg"))), cv=s.get("cv", 5),
                    n_boot=s.get("n_boot", 200), seed=s.get("seed", 0), reference=reference, progress=progress)
-    write_result(res, folder)
+    res.write(folder)
     atomic_write_text(meta, json.dumps(stamp, indent=1))
     report(res, run.tables)
     return res

@@ -1,6 +1,7 @@
 """The run folder the numbered notebooks share (``make demo``: ``runs/demo``).
 
-Each notebook reads what the earlier ones wrote::
+Its layout is :mod:`hierwbc.experiment.layout`'s (``hierwbc experiment`` writes the same
+paths). Each notebook reads what the earlier ones wrote::
 
     hierarchy.json, .nwk, .png     01_hierarchy   the tree (as edited)
     manifests/<dataset>.csv        02_data        every dataset found (or the synthetic set)
@@ -21,14 +22,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from hierwbc.experiment.layout import RunLayout
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
 
 
-class RunFolder:
-    """Paths and small readers / writers of one run folder (see the module docstring)."""
+class RunFolder(RunLayout):
+    """Paths (:class:`~hierwbc.experiment.layout.RunLayout`) and small readers / writers of one
+    run folder (see the module docstring); the folder is created."""
 
     def __init__(self, path: str | os.PathLike):
-        self.root = Path(path).expanduser().resolve()
+        super().__init__(Path(path).expanduser().resolve())
         self.root.mkdir(parents=True, exist_ok=True)
 
     def __repr__(self) -> str:
@@ -37,21 +40,13 @@ class RunFolder:
     def __truediv__(self, other) -> Path:
         return self.root / other
 
-    manifests = property(lambda self: self.root / "manifests")
-    models = property(lambda self: self.root / "models")
-    embeddings_dir = property(lambda self: self.root / "embeddings")
-    evaluation_dir = property(lambda self: self.root / "evaluation")
-    figures = property(lambda self: self.root / "figures")
-    tables = property(lambda self: self.root / "tables")
-    experiment_file = property(lambda self: self.root / "experiment.yaml")
-
     def hierarchy(self) -> Hierarchy:
         """The tree saved by 01_hierarchy (``hierarchy.json``), else the default tree."""
-        path = self.root / "hierarchy.json"
+        path = self.hierarchy_json
         return Hierarchy.read(path) if path.exists() else default_hierarchy()
 
     def hierarchy_file(self) -> str | None:
-        path = self.root / "hierarchy.json"
+        path = self.hierarchy_json
         return str(path) if path.exists() else None
 
     def save_figure(self, fig, name: str, dpi: int = 110) -> Path:

@@ -10,10 +10,10 @@ training are raised in the notebook once the worker stops.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pandas as pd
 
+from hierwbc.experiment.layout import RunLayout
 from hierwbc.plotting import read_metrics, training_curves
 
 
@@ -40,8 +40,7 @@ def train_live(cfg, every: float = 5.0, smooth: int = 1, display_output: bool = 
 
     from hierwbc.experiment.runner import train_models
 
-    models_dir = Path(cfg.out) / "models"
-    done_before = {n for n in cfg.models if (models_dir / n / "DONE.json").exists()}
+    done_before = {n for n in cfg.models if RunLayout(cfg.out).done_file(n).exists()}
     result: dict = {}
 
     def work():
@@ -56,7 +55,7 @@ def train_live(cfg, every: float = 5.0, smooth: int = 1, display_output: bool = 
     while True:
         worker.join(timeout=every)
         alive = worker.is_alive()  # asked before reading: the last read follows the last write
-        curves = {n: read_metrics(models_dir / n) for n in cfg.models}
+        curves = {n: read_metrics(RunLayout(cfg.out).model_dir(n)) for n in cfg.models}
         fig = training_curves({n: m for n, m in curves.items() if len(m)} or {"(starting)": pd.DataFrame({"step": []})},
                               smooth=smooth, title="training (updated while it runs)" if alive else None)
         table = _status(cfg, done_before, curves)

@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from hierwbc.datasets import available_datasets, data_root, read_dataset, write_manifest
-from hierwbc.hierarchy import atomic_write_text
+from hierwbc.io import atomic_write_text
 from hierwbc.plotting.ablation import alpha_from_name
 from hierwbc.train.config import PRESETS, ConfigError
 

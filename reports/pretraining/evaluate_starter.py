@@ -19,7 +19,6 @@ import torch
 from hierwbc.datasets.sources import read_sources
 from hierwbc.embed import embed
 from hierwbc.evaluate import evaluate, report
-from hierwbc.evaluate.cli import write_result
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models.shipped import read_weights
 from hierwbc.models.vit import build_vit
@@ -56,7 +55,7 @@ def main(argv=None) -> None:
         adatas[name] = joined
     res = evaluate(adatas, hierarchy=h, probes=("1nn", "20nn", "logreg"), cv=5, n_boot=args.n_boot, seed=0,
                    reference="starter")
-    write_result(res, HERE / "evaluation")
+    res.write(HERE / "evaluation")
     report(res, HERE / "tables")
     print(f"wrote {HERE / 'evaluation'} and {HERE / 'tables'}")
 

@@ -2,6 +2,7 @@
 new cache when a file changes."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image
 
 from hierwbc.datasets.cache import cached_images
-from hierwbc.train.data import ManifestImages
+from hierwbc.datasets.manifest_images import ManifestImages
 
 
 def _manifest(tmp_path, n=5):
@@ -47,6 +48,6 @@ def test_an_edited_image_gets_a_new_cache(tmp_path):
 
 def test_an_unreadable_file_is_named(tmp_path):
     m = _manifest(tmp_path)
-    open(m["path"][2], "wb").write(b"not an image")
+    Path(m["path"][2]).write_bytes(b"not an image")
     with pytest.raises(Exception, match="cell2"):
         cached_images(m, 16, tmp_path / "cache", num_workers=0, progress=False)

@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from hierwbc.evaluate import METRICS, evaluate
-from hierwbc.hierarchy import HierarchyError, default_hierarchy
+from hierwbc.hierarchy import HierarchyError, default_hierarchy, hierarchy_to_uns
 
 H = default_hierarchy()
 PBC = ["basophil", "eosinophil", "myelocyte", "metamyelocyte", "immature_granulocyte", "monocyte"]
@@ -109,9 +109,26 @@ def test_arrays_and_stored_hierarchy():
     h2 = H.copy()
     h2.rename_node("monocyte", "monocyte_classical")
     b = _adata(5, 1.0)
-    b.uns["hierarchy"] = {"json": h2.to_json(), "newick": h2.to_newick()}
-    a.uns["hierarchy"] = {"json": H.to_json(), "newick": H.to_newick()}
+    b.uns["hierarchy"] = hierarchy_to_uns(h2)
+    a.uns["hierarchy"] = hierarchy_to_uns(H)
     with pytest.raises(HierarchyError, match="different hierarchies"):
         evaluate({"a": a, "b": b}, progress=False)
     with pytest.raises(ValueError, match="need labels"):
         evaluate(np.zeros((3, 2)), progress=False)
+
+
+def test_a_result_written_reads_back_with_its_dtypes(tmp_path):
+    from hierwbc.evaluate import EvaluationResult
+
+    res = evaluate({"good": _adata(0, 1.0, name="good"), "bad": _adata(0, 2.5, name="bad")}, n_boot=20,
+                   progress=False, probes=("1nn",), reference="good")
+    assert not EvaluationResult.is_written(tmp_path / "ev")
+    assert res.write(tmp_path / "ev") == tmp_path / "ev" and EvaluationResult.is_written(tmp_path / "ev")
+    back = EvaluationResult.read(tmp_path / "ev", res.hierarchy, "good", timings={"cached": "ev"})
+    assert (back.reference, back.timings, back.hierarchy) == ("good", {"cached": "ev"}, res.hierarchy)
+    for table in EvaluationResult.TABLES:
+        pd.testing.assert_frame_equal(getattr(back, table), getattr(res, table), check_dtype=False,
+                                      check_categorical=False)
+    p = back.predictions
+    assert list(p["true"].cat.categories) == list(res.hierarchy.nodes) and p["correct"].dtype == bool
+    assert p["model"].dtype == "category" and p["obs_name"].dtype == object

@@ -67,3 +67,22 @@ def test_no_hard_coded_device(name):
     value = loss(x, torch.zeros(8, dtype=torch.long, device="meta"))
     value.backward()
     assert value.device.type == "meta" and value.shape == () and x.grad.shape == x.shape
+
+
+def test_the_registry_is_the_list_of_presets_and_of_their_config_fields():
+    from dataclasses import fields
+
+    from hierwbc.losses import LOSSES, loss_options
+    from hierwbc.train.config import PRESETS, SUPERVISED_PRESETS, SupervisedConfig, make_config
+
+    assert SUPERVISED_PRESETS == tuple(LOSSES) and PRESETS == ("unsup", *LOSSES)
+    known = {f.name for f in fields(SupervisedConfig)}
+    for name, entry in LOSSES.items():
+        assert set(entry.fields) <= known, name
+        assert type(get_loss(name, default_hierarchy(), **loss_options(make_config(name).supervised))) is entry.cls
+    s = make_config("hierce", overrides=["alpha=0.2"]).supervised
+    assert loss_options(s) == {"alpha": 0.2}
+    s = make_config("ce", overrides=["supervised.count_coarse=true"]).supervised
+    assert loss_options(s) == {"coarse": "count"}
+    s = make_config("hiersupcon", overrides=["supervised.level_penalty=pow2"]).supervised
+    assert loss_options(s) == {"temperature": 0.07, "penalty": "pow2"}

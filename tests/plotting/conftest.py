@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from hierwbc.datasets.synthetic import make_synthetic
-from hierwbc.hierarchy import default_hierarchy
+from hierwbc.hierarchy import default_hierarchy, hierarchy_to_uns
 
 H = default_hierarchy()
 LEAVES = ["lymphocyte_typical", "monocyte", "myelocyte", "neutrophil_band", "neutrophil_segmented",
@@ -76,5 +76,5 @@ def adata(manifest):
     a.obsm["X_cls"] = (rng.normal(size=(len(obs), 8)) + 4 * np.eye(8)[lin]).astype(np.float32)
     a.obsm["X_umap"] = rng.normal(size=(len(obs), 2))
     a.uns["X_umap_params"] = {"use_rep": "X_cls", "n_neighbors": 15, "min_dist": 0.5, "random_state": 0}
-    a.uns["hierarchy"] = {"json": H.to_json(), "newick": H.to_newick()}
+    a.uns["hierarchy"] = hierarchy_to_uns(H)
     return a

@@ -44,3 +44,13 @@ def test_yaml_file_and_round_trip(tmp_path):
 def test_bad_overrides_are_named(override, message):
     with pytest.raises(ConfigError, match=message):
         make_config("hierce", overrides=[override])
+
+
+def test_apply_overrides_sets_in_order_and_validates():
+    from hierwbc.train.config import apply_overrides
+
+    cfg = make_config("hierce")
+    assert apply_overrides(cfg, ["alpha=0.2", "preset=ce"]) is cfg
+    assert (cfg.supervised.alpha, cfg.preset, cfg.supervised.loss) == (0.2, "ce", "ce")
+    with pytest.raises(ConfigError):
+        apply_overrides(cfg, {"batch_size": 1})
