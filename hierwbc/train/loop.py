@@ -221,14 +221,21 @@ def augment_configs(cfg: TrainConfig) -> tuple[AugmentConfig, AugmentConfig]:
 
 
 def build_knn_monitor(cfg: TrainConfig, h: Hierarchy, manifest: pd.DataFrame, targets: np.ndarray,
-                      progress: bool = True) -> KnnMonitor:
+                      progress: bool = True) -> KnnMonitor | None:
     """The online kNN monitor of a run: ``knn_references`` labelled training rows (stratified)
-    as references, the held-out validation rows (at most ``knn_queries``) as queries, both
-    decoded once at ``model.img_size`` (cached in ``data.cache_dir``)."""
+    as references, the labelled held-out validation rows (at most ``knn_queries``) as queries,
+    both decoded once at ``model.img_size`` (cached in ``data.cache_dir``). None, with a
+    warning saying why, when either side has no labelled row (the run goes on unmonitored)."""
     labelled = manifest.assign(target=targets)[targets >= 0].reset_index(drop=True)
     refs = stratified_subset(labelled, cfg.knn_references, cfg.seed)
     val = validation_rows(cfg, h)
+    val = val[val["node"].astype(str) != ""].reset_index(drop=True)
     val = stratified_subset(val, cfg.knn_queries, cfg.seed)
+    if not len(refs) or not len(val):
+        warnings.warn(f"online kNN monitor off: {len(refs)} labelled training rows and {len(val)} labelled "
+                      f"validation rows (data.val_fraction = {cfg.data.val_fraction} of {cfg.data.sources}); "
+                      "both are needed", stacklevel=2)
+        return None
     size, where = cfg.model.img_size, cfg.data.cache_dir
     return KnnMonitor(h, cached_images(refs, size, where, progress=progress), refs["target"].to_numpy(),
                       cached_images(val, size, where, progress=progress), h.indices(val["node"]), k=cfg.knn_k)
