@@ -38,8 +38,13 @@ Tidy tables of :class:`EvaluationResult` (all ``pandas.DataFrame``):
 ``significance`` (Appendix B; one row per dataset x probe x metric x model != reference)
     ``dataset``, ``probe``, ``metric``, ``model``, ``reference``, ``value_model``,
     ``value_reference``, ``delta`` (= model - reference, on the original samples), ``ci_low``,
-    ``ci_high`` (percentile interval), ``significant`` bool (interval excludes 0), ``n_boot``,
-    ``seed``.
+    ``ci_high`` (percentile interval), ``significant`` bool (interval excludes 0), ``p_value``
+    (two-sided bootstrap p), ``n_boot``, ``boot_seed`` (of the resampling).
+
+Several training seeds (:func:`.seeds.combine_seeds`): every table gains an int ``seed`` column
+(the training seed of the model); ``significance`` holds each seed's rows and, with two seeds or
+more, rows with ``seed = -1`` from the seed-aware bootstrap (:mod:`.seed_bootstrap`; column
+``n_seeds``).
 ``backoff`` (one row per model x dataset x probe x threshold; probe ``head`` for a model's
     own ``obsm["node_proba"]``)
     ``model``, ``dataset``, ``probe``, ``threshold``, ``accuracy`` (prediction on the label's

@@ -42,7 +42,7 @@ def bootstrap_metrics(stats: SampleStats, n_boot: int = 1000, seed: int = 0,
     return _bootstrap([stats], n_boot, seed, chunk)[0]
 
 
-def _bootstrap(stats: list[SampleStats], n_boot: int, seed: int, chunk: int) -> list[dict[str, np.ndarray]]:
+def _bootstrap(stats: list[SampleStats], n_boot: int, seed, chunk: int) -> list[dict[str, np.ndarray]]:
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     rng = np.random.default_rng(seed)
@@ -62,8 +62,8 @@ def paired_bootstrap(model: SampleStats, reference: SampleStats, n_boot: int = 1
 
     Both statistics must describe the same samples in the same order (same true nodes).
     Returns one row per metric: ``metric, value_model, value_reference, delta, ci_low, ci_high,
-    significant, n_boot``. Resamples where a metric is undefined (``mistake_severity`` without
-    mistakes) are left out of its interval.
+    significant, p_value, n_boot`` (:func:`interval_row`). Resamples where a metric is undefined
+    (``mistake_severity`` without mistakes) are left out of its interval.
     """
     return paired_bootstraps([(model, reference)], n_boot, seed, alpha, chunk)[0]
 
@@ -73,25 +73,36 @@ def paired_bootstraps(pairs, n_boot: int = 1000, seed: int = 0, alpha: float = 0
     """:func:`paired_bootstrap` of several ``(model, reference)`` pairs on the same resamples
     (e.g. every probe and model of one dataset: the resampling is drawn once)."""
     pairs = list(pairs)
+    unique = unique_stats(pairs)
+    boots = dict(zip(map(id, unique), _bootstrap(unique, n_boot, seed, chunk)))
+    out = []
+    for m, r in pairs:
+        obs_m, obs_r = reduce_metrics(m), reduce_metrics(r)
+        boot_m, boot_r = boots[id(m)], boots[id(r)]
+        out.append(pd.DataFrame([interval_row(k, obs_m[k], obs_r[k], boot_m[k] - boot_r[k], alpha) for k in obs_m]))
+    return out
+
+
+def unique_stats(pairs) -> list[SampleStats]:
+    """The distinct statistics of ``(model, reference)`` pairs, checked to describe the same
+    samples with the same labels (what a paired bootstrap needs)."""
     first = pairs[0][1]
     for m, r in pairs:
         for st in (m, r):
             if len(st) != len(first) or not np.array_equal(st.true, first.true):
                 raise ValueError("paired bootstrap needs both models' predictions on the same samples "
                                  f"with the same labels ({len(st)} vs {len(first)} samples)")
-    unique = list({id(st): st for pair in pairs for st in pair}.values())
-    boots = dict(zip(map(id, unique), _bootstrap(unique, n_boot, seed, chunk)))
-    out = []
-    for m, r in pairs:
-        obs_m, obs_r = reduce_metrics(m), reduce_metrics(r)
-        boot_m, boot_r = boots[id(m)], boots[id(r)]
-        rows = []
-        for k in obs_m:
-            diff = boot_m[k] - boot_r[k]
-            ok = np.isfinite(diff)
-            lo, hi = (np.quantile(diff[ok], [alpha / 2, 1 - alpha / 2]) if ok.any() else (np.nan, np.nan))
-            rows.append({"metric": k, "value_model": float(obs_m[k]), "value_reference": float(obs_r[k]),
-                             "delta": float(obs_m[k] - obs_r[k]), "ci_low": float(lo), "ci_high": float(hi),
-                             "significant": bool(lo > 0 or hi < 0), "n_boot": int(ok.sum())})
-        out.append(pd.DataFrame(rows))
-    return out
+    return list({id(st): st for pair in pairs for st in pair}.values())
+
+
+def interval_row(metric: str, value_model, value_reference, diff: np.ndarray, alpha: float) -> dict:
+    """One row of a significance table from the bootstrap differences ``diff`` [R]: percentile
+    interval (NaN resamples left out), ``significant`` when it excludes 0, and the two-sided
+    bootstrap p-value ``p = min(1, 2 min(P(diff <= 0), P(diff >= 0)))``."""
+    ok = np.isfinite(diff)
+    d = diff[ok]
+    lo, hi = (np.quantile(d, [alpha / 2, 1 - alpha / 2]) if ok.any() else (np.nan, np.nan))
+    p = min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))) if ok.any() else np.nan
+    return {"metric": metric, "value_model": float(value_model), "value_reference": float(value_reference),
+            "delta": float(value_model - value_reference), "ci_low": float(lo), "ci_high": float(hi),
+            "significant": bool(lo > 0 or hi < 0), "p_value": float(p), "n_boot": int(ok.sum())}

@@ -36,6 +36,9 @@ class EvaluationResult:
     hierarchy: object
     reference: str | None
     timings: dict = field(default_factory=dict)  # seconds: probes, metrics, bootstrap
+    #: ``{(dataset, probe): {model: (obs_names [n], SampleStats)}}`` of the pooled out-of-fold
+    #: predictions (what the bootstrap resamples; not written): :mod:`.seeds` pairs them across seeds
+    samples: dict = field(default_factory=dict, repr=False)
 
     TABLES: ClassVar[tuple[str, ...]] = ("metrics", "pooled", "predictions", "severity",
                                          "significance", "backoff")
@@ -102,7 +105,7 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 METRIC_COLUMNS = ["model", "dataset", "probe", "fold", "metric", "value", "n"]
 SIGNIFICANCE_COLUMNS = ["dataset", "probe", "metric", "model", "reference", "value_model", "value_reference",
-                        "delta", "ci_low", "ci_high", "significant", "n_boot", "seed"]
+                        "delta", "ci_low", "ci_high", "significant", "p_value", "n_boot", "boot_seed"]
 BACKOFF_COLUMNS = ["model", "dataset", "probe", "threshold", "accuracy", "exact_accuracy", "mean_depth",
                    "depth_coverage", "hierarchical_f1", "n"]
 
@@ -176,31 +179,38 @@ def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str =
         else pd.DataFrame(columns=SIGNIFICANCE_COLUMNS),
         backoff=pd.concat(curves, ignore_index=True)[BACKOFF_COLUMNS] if curves
         else pd.DataFrame(columns=BACKOFF_COLUMNS),
-        hierarchy=h, reference=reference, timings=clock)
+        hierarchy=h, reference=reference, timings=clock, samples=kept)
 
 
 def _significance(kept, reference, n_boot, seed, alpha, progress) -> list[pd.DataFrame]:
     """Every model against the reference, per dataset and probe; one set of resamples per dataset."""
     out = []
     for ds in tqdm(sorted({d for d, _ in kept}), desc="bootstrap", disable=not progress):
-        pairs, keys = [], []
-        for (d, probe), by_model in kept.items():
-            if d != ds or reference not in by_model:
-                continue
-            ref_obs, ref_stats = by_model[reference]
-            for m, (obs, stats) in by_model.items():
-                if m == reference:
-                    continue
-                pos = pd.Index(obs).get_indexer(ref_obs)
-                if len(obs) != len(ref_obs) or (pos < 0).any():
-                    raise ValueError(f"dataset {ds!r}: models {m!r} and {reference!r} were evaluated on different "
-                                     "samples (obs_names differ); a paired bootstrap needs the same samples")
-                pairs.append((stats.take(pos), ref_stats))
-                keys.append((probe, m))
+        keys, pairs = significance_pairs(kept, ds, reference)
         if pairs:
             for (probe, m), df in zip(keys, paired_bootstraps(pairs, n_boot=n_boot, seed=seed, alpha=alpha)):
-                out.append(df.assign(dataset=ds, probe=probe, model=m, reference=reference, seed=seed))
+                out.append(df.assign(dataset=ds, probe=probe, model=m, reference=reference, boot_seed=seed))
     return out
+
+
+def significance_pairs(kept, ds, reference) -> tuple[list[tuple[str, str]], list]:
+    """``([(probe, model)], [(model stats, reference stats)])`` of dataset ``ds``: every model
+    but the reference against it, the model's samples put in the reference's order."""
+    pairs, keys = [], []
+    for (d, probe), by_model in kept.items():
+        if d != ds or reference not in by_model:
+            continue
+        ref_obs, ref_stats = by_model[reference]
+        for m, (obs, stats) in by_model.items():
+            if m == reference:
+                continue
+            pos = pd.Index(obs).get_indexer(ref_obs)
+            if len(obs) != len(ref_obs) or (pos < 0).any():
+                raise ValueError(f"dataset {ds!r}: models {m!r} and {reference!r} were evaluated on different "
+                                 "samples (obs_names differ); a paired bootstrap needs the same samples")
+            pairs.append((stats.take(pos), ref_stats))
+            keys.append((probe, m))
+    return keys, pairs
 
 
 def _predictions(preds: list[pd.DataFrame], h) -> pd.DataFrame:

@@ -2,7 +2,9 @@
 
 - :func:`summary_table`: Tables 1-3 (one per dataset): a row per model x probe, a column per
   metric, "mean ± std" over the CV folds (std with ddof=1; rates in percent, LCA heights in
-  edges), as the paper's "wf1, bAcc" and "Lineage Acc, LCA, Hierarchical F1" blocks.
+  edges), as the paper's "wf1, bAcc" and "Lineage Acc, LCA, Hierarchical F1" blocks. With
+  several training seeds (a ``seed`` column, :mod:`.seeds`): mean ± std over the seeds of each
+  seed's fold mean, m_s = mean_f value[s, f], cell = mean_s m_s ± std_s m_s (ddof=1).
 - :func:`significance_table`: the Appendix B table (paired bootstrap against the reference).
 - :func:`report`: both, for every dataset, as CSV and Markdown files (written atomically).
 """
@@ -48,7 +50,8 @@ def choose(table: pd.DataFrame, column: str, value, what: str = "table"):
 
 def summary_table(result, dataset: str | None = None, metrics=tuple(PAPER_METRICS),
                   formatted: bool = True) -> pd.DataFrame:
-    """Mean ± std over folds per model x probe for one dataset (the only one if None).
+    """Mean ± std over folds per model x probe for one dataset (the only one if None); over
+    seeds (of the per-seed fold means) when ``result.metrics`` has two seeds or more.
 
     ``formatted``: strings "89.97 ± 0.61" under the paper's column names; else numeric columns
     ``<metric>_mean``, ``<metric>_std``.
@@ -59,6 +62,8 @@ def summary_table(result, dataset: str | None = None, metrics=tuple(PAPER_METRIC
     df = df[df["dataset"] == dataset]
     if df.empty:
         raise ValueError(f"no per-fold metrics {list(metrics)} for dataset {dataset!r}")
+    if n_seeds(result) > 1:  # one value per seed: its mean over folds
+        df = df.groupby(["model", "probe", "metric", "seed"], observed=True, as_index=False)["value"].mean()
     g = df.groupby(["model", "probe", "metric"], observed=True)["value"]
     stats = pd.concat([g.mean().rename("mean"), g.std(ddof=1).rename("std")], axis=1).reset_index()
     wide = stats.pivot(index=["model", "probe"], columns="metric", values=["mean", "std"])
@@ -78,6 +83,11 @@ def summary_table(result, dataset: str | None = None, metrics=tuple(PAPER_METRIC
     return out
 
 
+def n_seeds(result) -> int:
+    """Number of training seeds in ``result`` (1 without a ``seed`` column)."""
+    return int(result.metrics["seed"].nunique()) if "seed" in result.metrics else 1
+
+
 def _pm(mean: float, std: float) -> str:
     if np.isnan(mean):
         return "n/a"
@@ -86,11 +96,14 @@ def _pm(mean: float, std: float) -> str:
 
 def significance_table(result, dataset: str | None = None, metrics=tuple(PAPER_METRICS)) -> pd.DataFrame:
     """Appendix B for one dataset: ``Metric, Other, Reference, Significant, Other value,
-    Reference value, Delta, CI low, CI high, Task`` (delta = other - reference)."""
+    Reference value, Delta, CI low, CI high, p, Task`` (delta = other - reference). With seeds:
+    the seed-aware rows (``seed = -1``, :mod:`.seed_bootstrap`) when there are any."""
     sig = result.significance
     if sig.empty:
         raise ValueError("no bootstrap results (evaluate needs two or more models and n_boot > 0)")
     dataset = choose(sig, "dataset", dataset, "bootstrap table")
+    if "seed" in sig and (sig["seed"] == -1).any():
+        sig = sig[sig["seed"] == -1]
     s = sig[(sig["dataset"] == dataset) & sig["metric"].isin(metrics)].copy()
     s["_m"] = s["metric"].map({m: i for i, m in enumerate(metrics)})
     s["_p"] = s["probe"].map({p: i for i, p in enumerate(["1nn", "20nn", "logreg"])}).fillna(9)
@@ -100,7 +113,8 @@ def significance_table(result, dataset: str | None = None, metrics=tuple(PAPER_M
         "Reference": s["reference"].to_numpy(), "Significant": s["significant"].to_numpy(),
         "Other value": s["value_model"].round(4).to_numpy(), "Reference value": s["value_reference"].round(4).to_numpy(),
         "Delta": s["delta"].round(4).to_numpy(), "CI low": s["ci_low"].round(4).to_numpy(),
-        "CI high": s["ci_high"].round(4).to_numpy(), "Task": s["probe"].to_numpy()})
+        "CI high": s["ci_high"].round(4).to_numpy(),
+        **({"p": s["p_value"].round(4).to_numpy()} if "p_value" in s else {}), "Task": s["probe"].to_numpy()})
 
 
 def to_markdown(df: pd.DataFrame) -> str:
@@ -126,11 +140,14 @@ def report(result, out_dir, metrics=tuple(PAPER_METRICS)) -> dict[str, Path]:
 
     atomic_write_text(out / "metrics.csv", result.metrics.to_csv(index=False))
     written["metrics"] = out / "metrics.csv"
+    seeds = n_seeds(result)
+    over = f"{seeds} training seeds (each the mean over folds)" if seeds > 1 else "folds"
+    boot = f", cells and {seeds} seeds resampled" if seeds > 1 else ""
     for ds in pd.unique(result.metrics["dataset"]):
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(ds))
         put(f"table_{safe}", summary_table(result, ds, metrics),
-            f"{ds}: mean ± std over folds (rates in %, LCA in edges)")
+            f"{ds}: mean ± std over {over} (rates in %, LCA in edges)")
         if not result.significance.empty and ds in set(result.significance["dataset"]):
             put(f"significance_{safe}", significance_table(result, ds, metrics),
-                f"{ds}: stratified paired bootstrap against {result.reference} (95% interval)")
+                f"{ds}: stratified paired bootstrap against {result.reference} (95% interval){boot}")
     return written

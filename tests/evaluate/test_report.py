@@ -42,7 +42,7 @@ def test_summary_table_is_mean_and_std_over_folds(result):
 def test_significance_table(result):
     t = significance_table(result)
     assert list(t.columns) == ["Metric", "Other", "Reference", "Significant", "Other value", "Reference value",
-                               "Delta", "CI low", "CI high", "Task"]
+                               "Delta", "CI low", "CI high", "p", "Task"]
     assert len(t) == 5 * 3 and set(t["Other"]) == {"Unsup"} and set(t["Reference"]) == {"HierCE"}
     ok = t.dropna()
     assert ((ok["CI low"] <= ok["CI high"]) & (ok["Significant"] == ((ok["CI low"] > 0) | (ok["CI high"] < 0)))).all()
