@@ -6,7 +6,8 @@ everything from scratch (or resumes it).
 
     name: paper_cpu
     out: runs/paper_cpu                 # everything is written here (git-ignored)
-    seed: 0
+    seed: 0                             # folds, bootstrap, subsets of the evaluation
+    seeds: [0, 1, 2]                    # training seeds (TrainConfig.seed); default [seed]
     train:                              # TrainConfig overrides shared by every model
       model.arch: vit_tiny
       max_steps: 1200
@@ -16,11 +17,14 @@ everything from scratch (or resumes it).
     models:                             # name -> preset (+ overrides)
       unsup: {preset: unsup}
       hierce: {preset: hierce, alpha: 0.5}
-    baselines: [random_init, pixels]    # untrained ViT of train.model.arch; raw pixels
+    baselines: [random_init, pixels, starter]  # untrained ViT (one per seed); raw pixels;
+                                        # train.model.pretrained as is; or a weights name / path
     evaluation:
       sets:                             # embedded and evaluated one by one (5-fold CV inside)
         - {name: pbc_test, source: pbc, split: test}
         - {name: bccd, source: bccd}
+        - {name: my_lab, source: "path/to/folder:raabin"}  # class sub-folders + a hierarchy label map
+        - {name: my_lab2, source: path/to/folder2, label_map: {Neutro: neutrophil, Lympho: lymphoid_mature}}
       cv: 5
       n_boot: 1000
       reference: hierce
@@ -41,7 +45,8 @@ import yaml
 from ..train.config import PRESETS, ConfigError
 from .layout import RunLayout
 
-BASELINES = ("random_init", "pixels")
+#: Baseline kinds; any other baseline is a weights file (shipped short name or path) embedded as is.
+BASELINES = ("random_init", "pixels", "starter")
 
 
 @dataclass
@@ -50,6 +55,7 @@ class EvalSet:
     source: str
     split: str | None = None      # keep rows of this split (splits as in training: data.split_seed)
     limit: int | None = None      # at most this many rows (stratified)
+    label_map: dict[str, str | None] | None = None  # {class sub-folder: node}: source is a folder of them
 
 
 @dataclass
@@ -57,6 +63,7 @@ class ExperimentConfig:
     name: str
     out: str
     seed: int = 0
+    seeds: list[int] = field(default_factory=list)  # training seeds; [] -> [seed]
     train: dict[str, Any] = field(default_factory=dict)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     baselines: list[str] = field(default_factory=list)
@@ -70,12 +77,29 @@ class ExperimentConfig:
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict)  # the file's mapping with overrides applied
 
-    def model_overrides(self, name: str) -> tuple[str, dict[str, Any]]:
-        """``(preset, overrides)`` of one model: shared ``train`` keys, then the model's own."""
+    def __post_init__(self):
+        self.seeds = [int(s) for s in self.seeds] or [int(self.seed)]
+
+    @property
+    def layout(self) -> RunLayout:
+        """The output folder's paths (seed sub-folders with two seeds or more)."""
+        return RunLayout(self.out, multi_seed=len(self.seeds) > 1)
+
+    def model_overrides(self, name: str, seed: int | None = None) -> tuple[str, dict[str, Any]]:
+        """``(preset, overrides)`` of one model trained with ``seed`` (default: the first of
+        ``seeds``): shared ``train`` keys, the seed, then the model's own."""
+        seed = self.seeds[0] if seed is None else int(seed)
         spec = dict(self.models[name])
         preset = spec.pop("preset")
-        out = str(RunLayout(self.out).model_dir(name))
-        return preset, {**self.train, "seed": self.seed, **spec, "out": out}
+        out = str(self.layout.model_dir(name, seed))
+        return preset, {**self.train, "seed": seed, **spec, "out": out}
+
+    def baseline_source(self, name: str) -> str:
+        """What baseline ``name`` embeds: ``pixels``, ``random_init``, the training's
+        ``model.pretrained`` (``starter``) or the weights name / path ``name`` itself."""
+        if name == "starter":
+            return str(self.train["model.pretrained"])
+        return name
 
 
 def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
@@ -88,7 +112,7 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: an experiment file is a mapping of keys")
     raw = {**raw, **(overrides or {})}
-    known = {"name", "out", "seed", "train", "models", "baselines", "evaluation", "figures"}
+    known = {"name", "out", "seed", "seeds", "train", "models", "baselines", "evaluation", "figures"}
     extra = set(raw) - known
     if extra:
         raise ConfigError(f"{path}: unknown key(s) {sorted(extra)}; known: {sorted(known)}")
@@ -98,16 +122,26 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
         raise ConfigError(f"{path}: unknown evaluation key(s) {sorted(unknown_ev)}")
     sets = [EvalSet(**s) if isinstance(s, dict) else EvalSet(name=str(s), source=str(s)) for s in ev.pop("sets", [])]
     cfg = ExperimentConfig(name=raw.get("name", path.stem), out=raw.get("out", f"runs/{path.stem}"),
-                           seed=int(raw.get("seed", 0)), train=dict(raw.get("train") or {}),
+                           seed=int(raw.get("seed", 0)), seeds=list(raw.get("seeds") or []),
+                           train=dict(raw.get("train") or {}),
                            models=dict(raw.get("models") or {}), baselines=list(raw.get("baselines") or []),
                            sets=sets, figures=dict(raw.get("figures") or {}), source=str(path), raw=raw,
                            **{k: (tuple(v) if k == "probes" else v) for k, v in ev.items()})
     for name, spec in cfg.models.items():
         if not isinstance(spec, dict) or spec.get("preset") not in PRESETS:
             raise ConfigError(f"{path}: models.{name}: needs a preset, one of {PRESETS}")
+    if len(set(cfg.seeds)) != len(cfg.seeds):
+        raise ConfigError(f"{path}: seeds: {cfg.seeds} repeats a seed")
     for b in cfg.baselines:
+        if b == "starter" and not cfg.train.get("model.pretrained"):
+            raise ConfigError(f"{path}: baselines: 'starter' embeds train.model.pretrained, which is not set")
         if b not in BASELINES:
-            raise ConfigError(f"{path}: baselines: {b!r} is not one of {BASELINES}")
+            from ..models.shipped import resolve_weights
+
+            try:
+                resolve_weights(b)
+            except FileNotFoundError as e:
+                raise ConfigError(f"{path}: baselines: {b!r} is neither one of {BASELINES} nor a weights file: {e}") from None
     if cfg.reference is not None and cfg.reference not in cfg.models and cfg.reference not in cfg.baselines:
         raise ConfigError(f"{path}: evaluation.reference {cfg.reference!r} is not a model or a baseline")
     if not cfg.sets:

@@ -21,23 +21,25 @@ EVALUATION_TABLES = ("pooled", "severity", "significance", "backoff")  # metrics
 
 
 def training_curves_of(out: str | Path) -> dict[str, pd.DataFrame]:
-    """``{model: metrics.jsonl rows}`` of every finished model (with a ``DONE.json``) of ``out``."""
+    """``{run: metrics.jsonl rows}`` of every finished run (with a ``DONE.json``) of ``out``;
+    a run is ``<model>`` or, with several seeds, ``<model>/seed<k>``."""
     from ..plotting.training import read_metrics
 
-    done = sorted(RunLayout(out).models.glob(f"*/{DONE_FILE}"))
-    return {d.parent.name: read_metrics(d.parent) for d in done}
+    models = RunLayout(out).models
+    return {d.relative_to(models).as_posix(): read_metrics(d) for d in RunLayout(out).finished_runs()}
 
 
 def training_table(out: str | Path, curves: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """One row per finished model of experiment folder ``out``: preset, steps, training seconds,
+    """One row per finished run (model, seed) of experiment folder ``out``: seed, preset, steps, training seconds,
     median images/s and each loss term averaged over the first and the last 10 % of steps
-    (``dino_first``, ``dino_last``, ...), from ``models/<name>/DONE.json`` and ``curves``
+    (``dino_first``, ``dino_last``, ...), from each run's ``DONE.json`` and ``curves``
     (:func:`training_curves_of`, read when not given)."""
     curves = training_curves_of(out) if curves is None else curves
     rows = []
     for name, m in curves.items():
-        record = json.loads(RunLayout(out).done_file(name).read_text())
-        row = {"model": record["model"], "preset": record["preset"], "steps": record["steps"],
+        record = json.loads((RunLayout(out).models / name / DONE_FILE).read_text())
+        row = {"model": record["model"], "seed": record.get("seed", record["config"].get("seed")),
+               "preset": record["preset"], "steps": record["steps"],
                "train_s": round(record["train_s"], 1), "images_per_s": round(record["median_images_per_s"], 1)}
         for term in TERMS:
             if term in m and m[term].notna().any():

@@ -10,6 +10,14 @@ same command again (a model whose training stopped resumes from its last checkpo
     <out>/tables/                      paper Tables 1-3 and Appendix B form (CSV + Markdown)
     <out>/figures/*.png
     <out>/summary.json                 setup, budget and timings (``sittings``: one entry per run of the command)
+
+With ``seeds: [0, 1, 2]`` every model is trained once per seed (``TrainConfig.seed``: init of
+new heads, data order, augmentation, coarsening) in ``models/<name>/seed<k>/``, resumable per
+(model, seed); random_init is drawn per seed; pixels and weights baselines (``starter``) are
+embedded once and evaluated with every seed (:mod:`.layout`). Each seed's models are evaluated
+together (same cells, folds and resamples: the evaluation's ``seed``); the tables are stacked
+with a ``seed`` column and the significance over seeds is added
+(:func:`hierwbc.evaluate.seeds.combine_seeds`).
 """
 
 from __future__ import annotations
@@ -21,16 +29,18 @@ from pathlib import Path
 import anndata as ad
 import yaml
 
+from ..datasets.read import read_dataset
 from ..datasets.sources import read_sources
 from ..embed import embed, write_h5ad
 from ..hierarchy import Hierarchy, default_hierarchy
 from ..io import atomic_write_text
+from ..models.shipped import resolve_weights
+from ..models.vit import VIT_SIZES
 from ..train.checkpointing import latest_checkpoint
 from ..train.config import make_config
-from ..train.loop import fit
+from ..train.loop import adopt_pretrained_architecture, fit
 from ..train.prepare import split_rows, stratified_subset
 from .config import ExperimentConfig, load_experiment
-from .layout import RunLayout
 
 STAGES = ("train", "embed", "evaluate", "figures")
 
@@ -41,96 +51,135 @@ def _hierarchy(cfg: ExperimentConfig) -> Hierarchy:
 
 
 def train_models(cfg: ExperimentConfig, names=None, progress: bool = True) -> dict[str, dict]:
-    """Train (or resume, or skip when done) every model; ``{name: DONE record}``."""
-    done = {}
-    for name in names or cfg.models:
-        preset, overrides = cfg.model_overrides(name)
-        tcfg = make_config(preset, overrides=overrides)
-        marker = RunLayout(cfg.out).done_file(name)
-        if marker.exists() and json.loads(marker.read_text()).get("config") == tcfg.to_dict():
-            done[name] = json.loads(marker.read_text())
-            continue
-        t0 = time.perf_counter()
-        result = fit(tcfg, resume=True, progress=progress)
-        m = result.metrics
-        record = {"model": name, "preset": preset, "steps": int(result.step), "checkpoint": str(result.checkpoint),
-                  "wall_s_this_sitting": time.perf_counter() - t0,
-                  "train_s": float(m["time"].diff().iloc[1:].sum()) if len(m) > 1 else 0.0,
-                  "median_images_per_s": float(m["images_per_s"].median()) if len(m) else 0.0,
-                  "final_loss": {k: float(m[k].iloc[-5:].mean()) for k in ("loss", "dino", "ibot", "koleo", "sup")
-                                 if k in m},
-                  "config": tcfg.to_dict()}
-        atomic_write_text(marker, json.dumps(record, indent=1))
-        done[name] = record
+    """Train (or resume, or skip when done) every model with every seed;
+    ``{name: {"seed<k>": DONE record}}``."""
+    done: dict[str, dict] = {}
+    for seed in cfg.seeds:
+        for name in names or cfg.models:
+            done.setdefault(name, {})[f"seed{seed}"] = _train_one(cfg, name, seed, progress)
     return done
 
 
+def _train_one(cfg: ExperimentConfig, name: str, seed: int, progress: bool) -> dict:
+    preset, overrides = cfg.model_overrides(name, seed)
+    tcfg = make_config(preset, overrides=overrides)
+    marker = cfg.layout.done_file(name, seed)
+    if marker.exists() and json.loads(marker.read_text()).get("config") == tcfg.to_dict():
+        return json.loads(marker.read_text())
+    t0 = time.perf_counter()
+    result = fit(tcfg, resume=True, progress=progress)
+    m = result.metrics
+    record = {"model": name, "seed": seed, "preset": preset, "steps": int(result.step),
+              "checkpoint": str(result.checkpoint), "wall_s_this_sitting": time.perf_counter() - t0,
+              "train_s": float(m["time"].diff().iloc[1:].sum()) if len(m) > 1 else 0.0,
+              "median_images_per_s": float(m["images_per_s"].median()) if len(m) else 0.0,
+              "final_loss": {k: float(m[k].iloc[-5:].mean()) for k in ("loss", "dino", "ibot", "koleo", "sup")
+                             if k in m},
+              "config": tcfg.to_dict()}
+    atomic_write_text(marker, json.dumps(record, indent=1))
+    return record
+
+
 def eval_manifests(cfg: ExperimentConfig, h: Hierarchy) -> dict:
-    """Manifest of each evaluation set (splits drawn exactly as in training)."""
+    """Manifest of each evaluation set (splits drawn exactly as in training). A set's
+    ``source`` is anything :func:`hierwbc.datasets.sources.read_sources` reads: a dataset name,
+    a manifest CSV, or a folder of class sub-folders with a label map of the hierarchy,
+    ``path/to/folder:raabin``; with the set's own ``label_map`` ``{sub-folder: node}``, a folder."""
     tcfg = make_config("unsup", overrides={k: v for k, v in cfg.train.items() if k.startswith("data.")})
     out = {}
     for s in cfg.sets:
-        m = read_sources([s.source], tcfg.data.root, h)
+        if s.label_map is not None:
+            m = read_dataset("image_folder", Path(s.source).expanduser(), hierarchy=h, label_map=s.label_map,
+                             dataset=s.name)
+        else:
+            m = read_sources([s.source], tcfg.data.root, h)
         if s.split is not None:
             m = split_rows(m, s.split, tcfg.data.test_fraction, tcfg.data.split_seed, s.source)
         out[s.name] = stratified_subset(m, s.limit, cfg.seed)
     return out
 
 
-def model_sources(cfg: ExperimentConfig) -> dict[str, str]:
-    """What each evaluated model is embedded with: a checkpoint, a ViT name, or 'pixels'."""
-    arch = make_config("unsup", overrides={k: v for k, v in cfg.train.items() if k.startswith("model.")}).model.arch
+def _model_config(cfg: ExperimentConfig):
+    """The shared model settings, with the architecture of ``model.pretrained`` when it is a
+    weights file (what every trained model and random_init use)."""
+    return adopt_pretrained_architecture(
+        make_config("unsup", overrides={k: v for k, v in cfg.train.items() if k.startswith("model.")})).model
+
+
+def model_sources(cfg: ExperimentConfig, seed: int) -> dict[str, str]:
+    """What each evaluated model of ``seed`` is embedded with: a checkpoint, a ViT name, a
+    weights file or 'pixels'."""
     src = {}
     for name in cfg.models:
-        ckpt = latest_checkpoint(RunLayout(cfg.out).model_dir(name))
+        folder = cfg.layout.model_dir(name, seed)
+        ckpt = latest_checkpoint(folder)
         if ckpt is None:
-            raise FileNotFoundError(f"model {name!r} has no checkpoint under {RunLayout(cfg.out).model_dir(name)}: "
-                                    "run the train stage first")
+            raise FileNotFoundError(f"model {name!r} has no checkpoint under {folder}: run the train stage first")
         src[name] = str(ckpt)
     for b in cfg.baselines:
-        src[b] = arch if b == "random_init" else "pixels"
+        src[b] = _model_config(cfg).arch if b == "random_init" else cfg.baseline_source(b)
     return src
 
 
-def embed_models(cfg: ExperimentConfig, h: Hierarchy, progress: bool = True) -> dict[str, dict[str, Path]]:
-    """Embed every evaluation set with every model (skipped when the .h5ad is newer than the model)."""
-    img_size = make_config("unsup", overrides={k: v for k, v in cfg.train.items() if k.startswith("model.")}).model.img_size
+def _mtime(source: str) -> float:
+    if source == "pixels" or source in VIT_SIZES:
+        return 0.0
+    return resolve_weights(source).stat().st_mtime
+
+
+def embed_models(cfg: ExperimentConfig, h: Hierarchy, progress: bool = True) -> dict[int, dict[str, dict[str, Path]]]:
+    """Embed every evaluation set with every model of every seed (skipped when the .h5ad is
+    newer than the model); ``{seed: {model: {set: path}}}``, seed-free baselines shared."""
+    mcfg = _model_config(cfg)
     manifests = eval_manifests(cfg, h)
-    paths: dict[str, dict[str, Path]] = {}
-    for name, source in model_sources(cfg).items():
-        for set_name, m in manifests.items():
-            path = RunLayout(cfg.out).embedding_file(name, set_name)
-            src_time = Path(source).stat().st_mtime if Path(source).exists() else 0
-            if not (path.exists() and path.stat().st_mtime >= src_time):
-                a = embed(source, m, hierarchy=h, img_size=None if Path(source).exists() else img_size,
-                          batch_size=cfg.embed_batch_size, seed=cfg.seed, name=name, progress=progress)
-                a.obs["dataset"] = set_name
-                write_h5ad(a, path)
-            paths.setdefault(name, {})[set_name] = path
+    paths: dict[int, dict[str, dict[str, Path]]] = {}
+    for seed in cfg.seeds:
+        for name, source in model_sources(cfg, seed).items():
+            trained = name in cfg.models
+            seeded = trained or name == "random_init"  # pixels and weights files: once for all seeds
+            for set_name, m in manifests.items():
+                path = cfg.layout.embedding_file(name, set_name, seed if seeded else None)
+                if not (path.exists() and path.stat().st_mtime >= _mtime(source)):
+                    a = embed(source, m, hierarchy=h, img_size=None if trained else mcfg.img_size,
+                              patch_size=mcfg.patch_size if source in VIT_SIZES else None,
+                              batch_size=cfg.embed_batch_size, seed=seed, name=name, progress=progress)
+                    a.obs["dataset"] = set_name
+                    write_h5ad(a, path)
+                paths.setdefault(seed, {}).setdefault(name, {})[set_name] = path
     return paths
 
 
-def evaluate_models(cfg: ExperimentConfig, h: Hierarchy, paths: dict[str, dict[str, Path]], progress: bool = True):
-    """One AnnData per model (all sets, ``obs["dataset"]`` = set name) -> evaluate -> tables."""
-    from ..evaluate import evaluate, report
+def _joined(sets: dict[str, Path]) -> ad.AnnData:
+    """One model's sets in one AnnData (``obs["dataset"]`` = set name)."""
+    parts = [ad.read_h5ad(p) for p in sets.values()]
+    joined = ad.concat(parts, join="inner", merge="first", index_unique="-", uns_merge="first")
+    joined.obs["dataset"] = joined.obs["dataset"].astype("category")
+    return joined
 
-    adatas = {}
-    for name, sets in paths.items():
-        parts = [ad.read_h5ad(p) for p in sets.values()]
-        joined = ad.concat(parts, join="inner", merge="first", index_unique="-", uns_merge="first")
-        joined.obs["dataset"] = joined.obs["dataset"].astype("category")
-        adatas[name] = joined
-    res = evaluate(adatas, hierarchy=h, probes=cfg.probes, cv=cfg.cv, n_boot=cfg.n_boot, seed=cfg.seed,
-                   reference=cfg.reference, progress=progress)
-    res.write(RunLayout(cfg.out).evaluation_dir)
-    report(res, RunLayout(cfg.out).tables)
-    return res, adatas
+
+def evaluate_models(cfg: ExperimentConfig, h: Hierarchy, paths: dict[int, dict[str, dict[str, Path]]],
+                    progress: bool = True):
+    """Per seed: one AnnData per model -> evaluate; the seeds combined -> tables. Returns the
+    combined result and the first seed's AnnData (for the figures)."""
+    from ..evaluate import evaluate, report
+    from ..evaluate.seeds import combine_seeds
+
+    per_seed, first = {}, {}
+    for seed in cfg.seeds:
+        adatas = {name: _joined(sets) for name, sets in paths[seed].items()}
+        per_seed[seed] = evaluate(adatas, hierarchy=h, probes=cfg.probes, cv=cfg.cv, n_boot=cfg.n_boot,
+                                  seed=cfg.seed, reference=cfg.reference, progress=progress)
+        first = first or adatas
+    res = combine_seeds(per_seed, n_boot=cfg.n_boot, seed=cfg.seed, progress=progress)
+    res.write(cfg.layout.evaluation_dir)
+    report(res, cfg.layout.tables)
+    return res, first
 
 
 def run_experiment(config, stages=STAGES, models=None, progress: bool = True) -> Path:
     """Run (or resume) an experiment file; returns its output folder (see the module docstring)."""
     cfg = config if isinstance(config, ExperimentConfig) else load_experiment(config)
-    out, layout = Path(cfg.out), RunLayout(cfg.out)
+    out, layout = Path(cfg.out), cfg.layout
     out.mkdir(parents=True, exist_ok=True)
     if cfg.raw:  # the file as run, command-line overrides included
         atomic_write_text(layout.experiment_file, yaml.safe_dump(cfg.raw, sort_keys=False))
@@ -159,7 +208,7 @@ def run_experiment(config, stages=STAGES, models=None, progress: bool = True) ->
     summary.pop("stage_seconds", None)  # older summaries: one sitting's seconds, now in "sittings"
     summary.setdefault("sittings", []).append({"finished": time.strftime("%Y-%m-%d %H:%M:%S"),
                                                "models": list(models or cfg.models), "stage_seconds": clock})
-    summary.update(name=cfg.name, experiment=str(cfg.source), seed=cfg.seed, models=list(cfg.models),
+    summary.update(name=cfg.name, experiment=str(cfg.source), seed=cfg.seed, seeds=cfg.seeds, models=list(cfg.models),
                    baselines=cfg.baselines, sets=[vars(s) for s in cfg.sets], cv=cfg.cv, n_boot=cfg.n_boot,
                    reference=cfg.reference)
     atomic_write_text(summary_path, json.dumps(summary, indent=1, default=str))

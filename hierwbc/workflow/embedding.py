@@ -10,12 +10,11 @@ from .folder import RunFolder
 
 
 def embed_all(run: RunFolder, progress: bool = True) -> pd.DataFrame:
-    """Embed (or keep) ``embeddings/<model>/<set>.h5ad``; one row per file: ``model, set,
-    source, path``."""
+    """Embed (or keep) ``embeddings/<model>/<set>.h5ad``; one row per file and training seed:
+    ``model, seed, set, source, path``."""
     from hierwbc.experiment.runner import embed_models, model_sources
 
     cfg = run.experiment()
     paths = embed_models(cfg, run.hierarchy(), progress=progress)
-    sources = model_sources(cfg)
-    return pd.DataFrame([{"model": m, "set": s, "source": sources[m], "path": str(p)}
-                         for m, sets in paths.items() for s, p in sets.items()])
+    return pd.DataFrame([{"model": m, "seed": seed, "set": s, "source": model_sources(cfg, seed)[m], "path": str(p)}
+                         for seed, by_model in paths.items() for m, sets in by_model.items() for s, p in sets.items()])

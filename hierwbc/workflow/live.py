@@ -13,7 +13,6 @@ import threading
 
 import pandas as pd
 
-from hierwbc.experiment.layout import RunLayout
 from hierwbc.plotting import read_metrics, training_curves
 
 
@@ -40,7 +39,7 @@ def train_live(cfg, every: float = 5.0, smooth: int = 1, display_output: bool = 
 
     from hierwbc.experiment.runner import train_models
 
-    done_before = {n for n in cfg.models if RunLayout(cfg.out).done_file(n).exists()}
+    done_before = {n for n in cfg.models if cfg.layout.done_file(n, cfg.seeds[0]).exists()}
     result: dict = {}
 
     def work():
@@ -55,7 +54,7 @@ def train_live(cfg, every: float = 5.0, smooth: int = 1, display_output: bool = 
     while True:
         worker.join(timeout=every)
         alive = worker.is_alive()  # asked before reading: the last read follows the last write
-        curves = {n: read_metrics(RunLayout(cfg.out).model_dir(n)) for n in cfg.models}
+        curves = {n: read_metrics(cfg.layout.model_dir(n, cfg.seeds[0])) for n in cfg.models}  # first seed
         fig = training_curves({n: m for n, m in curves.items() if len(m)} or {"(starting)": pd.DataFrame({"step": []})},
                               smooth=smooth, title="training (updated while it runs)" if alive else None)
         table = _status(cfg, done_before, curves)
@@ -73,9 +72,11 @@ def train_live(cfg, every: float = 5.0, smooth: int = 1, display_output: bool = 
 
 
 def training_summary(records: dict[str, dict]) -> pd.DataFrame:
-    """One row per model of :func:`train_live`'s records: preset, steps, seconds, images/s and
-    the mean of each loss term over the last 5 logged steps."""
-    return pd.DataFrame([{"model": name, "preset": r["preset"], "steps": r["steps"],
+    """One row per model and seed of :func:`train_live`'s records (``{model: {"seed<k>":
+    record}}``): preset, steps, seconds, images/s and the mean of each loss term over the last
+    5 logged steps."""
+    flat = [(name, r) for name, by_seed in records.items() for r in by_seed.values()]
+    return pd.DataFrame([{"model": name, "seed": r.get("seed"), "preset": r["preset"], "steps": r["steps"],
                           "seconds": round(r["wall_s_this_sitting"], 1),
                           "images_per_s": round(r["median_images_per_s"], 1),
-                          **{k: round(v, 4) for k, v in r["final_loss"].items()}} for name, r in records.items()])
+                          **{k: round(v, 4) for k, v in r["final_loss"].items()}} for name, r in flat])

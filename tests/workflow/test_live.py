@@ -6,12 +6,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from hierwbc.experiment.layout import RunLayout
 from hierwbc.workflow import train_live
 
 
 def _cfg(tmp_path):
     return SimpleNamespace(out=str(tmp_path), models={"a": {"preset": "unsup"}, "b": {"preset": "hierce", "alpha": 0.1}},
-                           train={"max_steps": 3})
+                           train={"max_steps": 3}, seeds=[0], layout=RunLayout(tmp_path))
 
 
 def test_curves_follow_the_metrics_files_and_errors_come_back(tmp_path, monkeypatch, capsys):

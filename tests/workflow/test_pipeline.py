@@ -41,8 +41,8 @@ def trained(tmp_path_factory):
 @pytest.mark.slow
 def test_training_with_live_curves(trained):
     run, cfg, records, fig = trained
-    assert set(records) == {"unsup", "hierce_a0.2"} and all(r["steps"] == 2 for r in records.values())
-    assert records["hierce_a0.2"]["config"]["supervised"]["alpha"] == 0.2
+    assert set(records) == {"unsup", "hierce_a0.2"} and all(r["seed0"]["steps"] == 2 for r in records.values())
+    assert records["hierce_a0.2"]["seed0"]["config"]["supervised"]["alpha"] == 0.2
     loss_ax = next(ax for ax in fig.axes if ax.get_title() == "loss")
     assert {ln.get_gid() for ln in loss_ax.get_lines()} == {"run:unsup", "run:hierce_a0.2"}
     sup_ax = next(ax for ax in fig.axes if ax.get_title() == "sup")
