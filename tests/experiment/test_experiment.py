@@ -1,4 +1,5 @@
-"""`hierwbc experiment` end to end on a miniature config (two models, a few steps), and its
+"""`hierwbc experiment` end to end on a miniature config (two models x two seeds, a few steps,
+continued from a weights file), the published report's numbers read back from its CSVs, and its
 resumption: a second run does no training or embedding again."""
 
 import json
@@ -6,30 +7,64 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from hierwbc.cli import main
 from hierwbc.experiment import load_experiment, publish
+from hierwbc.models.shipped import read_weights
 from hierwbc.train.config import ConfigError
+from hierwbc.train.export import export_weights
+from hierwbc.train.loop import fit
+
+from ..train.helpers import TINY
 
 MINI = Path(__file__).with_name("mini.yaml")
 
 
+@pytest.fixture(scope="module")
+def starter(tmp_path_factory, data_root):
+    """A tiny weights file with DINO / iBOT heads of mini.yaml's sizes (vit_tiny, patch 14,
+    LayerScale off), as ``hierwbc export --ssl-heads`` writes the shipped starter."""
+    out = tmp_path_factory.mktemp("starter")
+    cfg = {**TINY, "data.limit": 32, "data.root": str(data_root), "model.layerscale": 0.0}
+    run = fit(None, preset="unsup", max_steps=1, out=str(out / "run"), progress=False, **cfg)
+    return export_weights(run.checkpoint, out / "tiny-starter.safetensors", ssl_heads=True)
+
+
+def _pm(values: pd.Series) -> str:
+    """The report's "mean ± std" of fractions, in percent."""
+    return f"{values.mean() * 100:.2f} ± {values.std(ddof=1) * 100:.2f}"
+
+
 @pytest.mark.slow
-def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root):
+def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root, starter):
     out = tmp_path / "mini"
     args = ["experiment", "--config", str(MINI), "--set", f"out={out}", "--set", f"train.data.root={data_root}",
-            "--no-progress"]
+            "--set", f"train.model.pretrained={starter}", "--no-progress"]
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["training"]) == {"unsup", "hierce"}
-    assert all(r["steps"] == 3 for r in summary["training"].values())
+    assert set(summary["training"]) == {"unsup", "hierce"} and summary["seeds"] == [0, 1]
+    assert all(set(r) == {"seed0", "seed1"} for r in summary["training"].values())
+    assert all(r["steps"] == 3 for by_seed in summary["training"].values() for r in by_seed.values())
+    # continued from the weights file: its architecture adopted, its DINO head carried (3 steps of EMA)
+    ckpt = torch.load(max((out / "models" / "hierce" / "seed1" / "checkpoints").iterdir()), weights_only=True)
+    assert ckpt["config"]["model"]["layerscale"] == 0.0 and ckpt["config"]["seed"] == 1
+    tensors, _ = read_weights(starter)
+    head = [k for k in tensors if k.startswith("dino_head.") and k.endswith("weight")][0]
+    carried = ckpt["model"]["teacher." + head].float()
+    assert torch.linalg.norm(carried - tensors[head].float()) < 0.05 * torch.linalg.norm(carried)
     metrics = pd.read_csv(out / "evaluation" / "metrics.csv")
-    assert set(metrics["model"]) == {"unsup", "hierce", "pixels"}
+    assert set(metrics["model"]) == {"unsup", "hierce", "pixels", "starter"} and set(metrics["seed"]) == {0, 1}
     assert set(metrics["dataset"]) == {"pbc_test", "segmentation_wbc"}
     assert set(metrics["probe"]) >= {"1nn", "20nn", "logreg"}
+    for table in ("pooled", "predictions", "severity", "backoff", "significance"):
+        assert "seed" in pd.read_csv(out / "evaluation" / f"{table}.csv", nrows=2), table
     assert (out / "tables" / "table_pbc_test.md").read_text().count("| hierce |") == 3
+    assert sorted(p.name for p in (out / "embeddings" / "starter").iterdir()) == ["pbc_test.h5ad", "segmentation_wbc.h5ad"]
+    assert (out / "embeddings" / "hierce" / "seed1" / "pbc_test.h5ad").exists()
     sig = pd.read_csv(out / "evaluation" / "significance.csv")
-    assert set(sig["reference"]) == {"hierce"} and set(sig["model"]) == {"unsup", "pixels"}
+    assert set(sig["reference"]) == {"hierce"} and set(sig["model"]) == {"unsup", "pixels", "starter"}
+    assert set(sig["seed"]) == {-1, 0, 1} and set(sig.loc[sig["seed"] == -1, "n_seeds"]) == {2}
     for name in ("compare_losses_bacc", "confusion_by_lineage_pbc_test_20nn", "umap_hierce_pbc_test", "lca_pbc_test"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
     assert "train.data.root" not in (out / "experiment.yaml").read_text()  # written as nested keys
@@ -39,17 +74,31 @@ def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root):
     assert (report / "figures" / "training_curves.png") in written
     assert not (report / "evaluation" / "predictions.csv").exists()  # per-cell tables stay in the run
     assert (report / "tables" / "table_pbc_test.md").read_text() == (out / "tables" / "table_pbc_test.md").read_text()
-    training = pd.read_csv(report / "tables" / "training.csv").set_index("model")
-    steps = pd.read_json(out / "models" / "hierce" / "metrics.jsonl", lines=True)
-    assert training.loc["hierce", "sup_first"] == pytest.approx(steps["sup"].iloc[0], rel=1e-4)  # 3 steps: k = 1
-    assert training.loc["hierce", "dino_last"] == pytest.approx(steps["dino"].iloc[-1], rel=1e-4)
-    assert pd.isna(training.loc["unsup", "sup_last"]) and training.loc["unsup", "steps"] == 3
-    h5ad = out / "embeddings" / "hierce" / "pbc_test.h5ad"
+    # the published numbers, read back from the published CSVs: mean ± std over seeds of each seed's fold mean
+    table = pd.read_csv(report / "tables" / "table_pbc_test.csv").set_index(["model", "probe"])
+    m = pd.read_csv(report / "tables" / "metrics.csv")
+    for model in ("hierce", "pixels"):
+        sel = m[(m["model"] == model) & (m["dataset"] == "pbc_test") & (m["probe"] == "20nn")
+                & (m["metric"] == "balanced_accuracy") & (m["fold"] >= 0)]
+        assert table.loc[(model, "20nn"), "bAcc"] == _pm(sel.groupby("seed")["value"].mean())
+    published_sig = pd.read_csv(report / "tables" / "significance_pbc_test.csv")
+    tidy = pd.read_csv(report / "evaluation" / "significance.csv")
+    row = published_sig[(published_sig["Metric"] == "bAcc") & (published_sig["Other"] == "unsup")
+                        & (published_sig["Task"] == "20nn")].iloc[0]
+    both = tidy[(tidy["seed"] == -1) & (tidy["dataset"] == "pbc_test") & (tidy["metric"] == "balanced_accuracy")
+                & (tidy["model"] == "unsup") & (tidy["probe"] == "20nn")].iloc[0]
+    assert row["Delta"] == pytest.approx(round(both["delta"], 4)) and row["CI low"] == pytest.approx(round(both["ci_low"], 4))
+    training = pd.read_csv(report / "tables" / "training.csv").set_index(["model", "seed"])
+    steps = pd.read_json(out / "models" / "hierce" / "seed0" / "metrics.jsonl", lines=True)
+    assert training.loc[("hierce", 0), "sup_first"] == pytest.approx(steps["sup"].iloc[0], rel=1e-4)  # 3 steps: k = 1
+    assert training.loc[("hierce", 0), "dino_last"] == pytest.approx(steps["dino"].iloc[-1], rel=1e-4)
+    assert pd.isna(training.loc[("unsup", 1), "sup_last"]) and training.loc[("unsup", 1), "steps"] == 3
+    h5ad = out / "embeddings" / "hierce" / "seed0" / "pbc_test.h5ad"
     stamp = h5ad.stat().st_mtime
-    ckpt = max((out / "models" / "hierce" / "checkpoints").iterdir()).stat().st_mtime
+    ckpt = max((out / "models" / "hierce" / "seed0" / "checkpoints").iterdir()).stat().st_mtime
     assert main(args[:2] + [str(MINI), *args[3:], "--stages", "train,embed"]) == 0
     assert h5ad.stat().st_mtime == stamp  # nothing re-embedded
-    assert max((out / "models" / "hierce" / "checkpoints").iterdir()).stat().st_mtime == ckpt  # nor retrained
+    assert max((out / "models" / "hierce" / "seed0" / "checkpoints").iterdir()).stat().st_mtime == ckpt  # nor retrained
     sittings = json.loads((out / "summary.json").read_text())["sittings"]
     assert [set(x["stage_seconds"]) for x in sittings] == [{"train", "embed", "evaluate", "figures"}, {"train", "embed"}]
 
