@@ -50,7 +50,7 @@ def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root, starter):
     ckpt = torch.load(max((out / "models" / "hierce" / "seed1" / "checkpoints").iterdir()), weights_only=True)
     assert ckpt["config"]["model"]["layerscale"] == 0.0 and ckpt["config"]["seed"] == 1
     tensors, _ = read_weights(starter)
-    head = [k for k in tensors if k.startswith("dino_head.") and k.endswith("weight")][0]
+    head = next(k for k in tensors if k.startswith("dino_head.") and k.endswith("weight"))
     carried = ckpt["model"]["teacher." + head].float()
     assert torch.linalg.norm(carried - tensors[head].float()) < 0.05 * torch.linalg.norm(carried)
     metrics = pd.read_csv(out / "evaluation" / "metrics.csv")
