@@ -25,15 +25,15 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_step import one_step  # noqa: E402  (bench/ is a folder of scripts)
+from train_step import one_step
 
-from hierwbc.hierarchy import default_hierarchy  # noqa: E402
-from hierwbc.train.config import make_config  # noqa: E402
-from hierwbc.train.loop import build_optimizer, fit  # noqa: E402
-from hierwbc.train.masking import collate_masks, mask_batch  # noqa: E402
-from hierwbc.train.meta_arch import MetaArch  # noqa: E402
-from hierwbc.train.param_groups import apply_schedule  # noqa: E402
-from hierwbc.train.wrap import autocast_context  # noqa: E402
+from hierwbc.hierarchy import default_hierarchy
+from hierwbc.train.config import make_config
+from hierwbc.train.loop import build_optimizer, fit
+from hierwbc.train.masking import collate_masks, mask_batch
+from hierwbc.train.meta_arch import MetaArch
+from hierwbc.train.param_groups import apply_schedule
+from hierwbc.train.wrap import autocast_context
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,7 +108,7 @@ def main(argv=None) -> dict:
     if args.data_root:
         overrides["data.root"] = args.data_root
     if smoke:
-        overrides.update({"max_steps": 2, "batch_size": 8, "model.img_size": 32, "data.cache_size": 48,
+        overrides.update({"max_steps": 2, "batch_size": 8, "model.img_size": 28, "data.cache_size": 48,
                           "knn_every": 1, "knn_references": 40, "knn_queries": 30, "data.limit": 64,
                           "crops.local_crops_size": 16, "data.num_workers": 0, "precision": "fp32"})
     else:

@@ -67,8 +67,9 @@ class KnnMonitor:
         if len(self.ref_targets) != len(references) or len(self.query_targets) != len(queries):
             raise ValueError("one target per reference and per query image is needed")
 
-    def __call__(self, backbone: nn.Module, device: torch.device = torch.device("cpu"),
+    def __call__(self, backbone: nn.Module, device: torch.device | None = None,
                  autocast=nullcontext) -> dict[str, float]:
+        device = device if device is not None else torch.device("cpu")
         ref = embed_images(backbone, self.references, device, self.batch_size, autocast)
         query = embed_images(backbone, self.queries, device, self.batch_size, autocast)
         return knn_scores(self.hierarchy, ref, self.ref_targets, query, self.query_targets, self.k)

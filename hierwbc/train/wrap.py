@@ -22,10 +22,11 @@ from torch import nn
 LARGE_ARCHS = ("vit_large", "vit_giant", "vit_giant2")
 
 
-def matmul_rates(device: torch.device = torch.device("cpu"), n: int = 512,
+def matmul_rates(device: torch.device | None = None, n: int = 512,
                  min_seconds: float = 0.05) -> dict[str, float]:
     """Measured GFLOP/s of an ``n x n`` float32 and bfloat16 matrix product on ``device``
     (``{"fp32": ..., "bf16": ...}``; each timed over at least ``min_seconds`` after a warm-up)."""
+    device = device if device is not None else torch.device("cpu")
     rates = {}
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         a = torch.randn(n, n, device=device).to(dtype)

@@ -18,11 +18,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import yaml
 
-from hierwbc.evaluate.report import to_markdown  # noqa: E402
+from hierwbc.evaluate.report import to_markdown
 
 HERE = Path(__file__).resolve().parent
 BASE = HERE.parent.parent / "experiments" / "pretrain_cpu.yaml"

@@ -96,10 +96,10 @@ def test_training_continues_from_a_weights_file_with_its_architecture(tiny_run, 
 
 
 def test_ssl_heads_are_carried_when_they_fit(tiny_run, tmp_path, data_root):
-    from hierwbc.train.loop import load_pretrained
-    from hierwbc.train.meta_arch import MetaArch
     from hierwbc.hierarchy import default_hierarchy
     from hierwbc.train.config import make_config
+    from hierwbc.train.loop import load_pretrained
+    from hierwbc.train.meta_arch import MetaArch
 
     path = export_weights(tiny_run.checkpoint, tmp_path / "h.safetensors", ssl_heads=True)
     tensors, _ = shipped.read_weights(path)

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from hierwbc.hierarchy import default_hierarchy
+from hierwbc.train.config import make_config
 from hierwbc.train.diagnostics import KnnWatch
 from hierwbc.train.knn_monitor import KnnMonitor, knn_scores
-from hierwbc.train.config import make_config
 from hierwbc.train.loop import fit
 from hierwbc.train.prepare import validation_rows
 
