@@ -24,6 +24,7 @@ DEMO_PARAMETERS: dict[str, object] = {
     "threads": 1,                 # 1 torch / BLAS thread per kernel: fastest on a shared 2-core machine
     "gallery_n": 6,               # 02: cells per class in the galleries
     "models": ["unsup", "ce", "hierce", "hierce_a0.1", "hierce_a0.9", "supcon", "hiersupcon"],  # 03
+    "pretrained": "hierwbc-tiny-pbc",  # 03: every model continues from the shipped starter backbone
     "steps": 30,                  # 03: optimisation steps per model (vit_tiny, 56 px: ~1 s each on 1 core)
     "img_size": 56,
     "batch_size": 32,

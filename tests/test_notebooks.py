@@ -102,7 +102,7 @@ def test_all_notebooks_run_on_real_data(tmp_path, data_root, capsys):
     # 04: every set x model / baseline; the PBC test split is the one training left out
     test_rows = assign_splits(pbc, {"train": 0.8, "test": 0.2}, seed=0).query("split == 'test'")
     trained_on = set(pd.read_csv(run / "models" / "hierce" / "train_manifest.csv")["path"])
-    models = [*MODELS, "random_init", "pixels"]
+    models = [*MODELS, "starter", "random_init", "pixels"]  # starter: the shipped backbone as it is
     cells = {}
     for s in SETS:
         paths = {m: ad.read_h5ad(run / "embeddings" / m / f"{s}.h5ad").obs["path"].tolist() for m in models}

@@ -77,14 +77,17 @@ def notebook_experiment(run: RunFolder, models: Sequence[str], *, steps: int = 4
                         arch: str = "vit_tiny", head_prototypes: int = 256, head_hidden_dim: int = 256,
                         head_bottleneck_dim: int = 64, baselines: Sequence[str] = ("random_init", "pixels"),
                         cv: int = 5, n_boot: int = 200, reference: str | None = None, seed: int = 0,
-                        extra: dict | None = None):
+                        pretrained: str | None = None, extra: dict | None = None):
     """Write ``experiment.yaml`` for ``models`` trained on the run's datasets (02_data's
     manifests: ``pbc`` when present, else the first) and return the loaded
     :class:`hierwbc.experiment.ExperimentConfig`.
 
     Evaluation sets: the training dataset's test split, then every other dataset, each at most
-    ``eval_limit`` cells (stratified). The tree is ``hierarchy.json`` of the run (01). ``extra``:
-    more ``train`` overrides (``{"optim.base_lr": 1e-3}``).
+    ``eval_limit`` cells (stratified). The tree is ``hierarchy.json`` of the run (01).
+    ``pretrained``: every model continues from this backbone (a shipped name such as
+    ``"hierwbc-tiny-pbc"`` or a file; its architecture comes from the file), and the backbone as
+    it is joins the baselines as ``starter``, so figures show it beside the fine-tuned models.
+    ``extra``: more ``train`` overrides (``{"optim.base_lr": 1e-3}``).
     """
     from hierwbc.experiment import load_experiment
 
@@ -104,6 +107,9 @@ def notebook_experiment(run: RunFolder, models: Sequence[str], *, steps: int = 4
                 (("head_n_prototypes", head_prototypes), ("head_hidden_dim", head_hidden_dim),
                  ("head_bottleneck_dim", head_bottleneck_dim))},
              **(extra or {})}
+    if pretrained:
+        train["model.pretrained"] = pretrained
+        baselines = ("starter", *[b for b in baselines if b != "starter"])
     sets = [{"name": f"{train_set}_test", "source": source[train_set], "split": "test", "limit": eval_limit}]
     sets += [{"name": n, "source": source[n], "limit": eval_limit} for n in names if n != train_set]
     models = list(dict.fromkeys(models))

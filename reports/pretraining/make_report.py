@@ -26,7 +26,7 @@ from hierwbc.evaluate.report import to_markdown
 
 HERE = Path(__file__).resolve().parent
 BASE = HERE.parent.parent / "experiments" / "pretrain_cpu.yaml"
-KEYS = ("model.img_size", "model.patch_size", "model.layerscale", "crops.local_crops_number",
+KEYS = ("max_steps", "knn_every", "model.img_size", "model.patch_size", "model.layerscale", "crops.local_crops_number",
         "crops.local_crops_size", "batch_size", "dino.head_n_prototypes", "teacher.teacher_temp",
         "teacher.momentum_teacher", "optim.base_lr", "crops.jitter")
 
@@ -52,11 +52,11 @@ def collect(run_dirs: list[Path]) -> None:
         if (run / "precision.json").exists():
             shutil.copyfile(run / "precision.json", dest / "precision.json")
         keep = []
-        for line in (run / "metrics.jsonl").read_text().splitlines():
-            if not line.strip():
-                continue
+        lines = [ln for ln in (run / "metrics.jsonl").read_text().splitlines() if ln.strip()]
+        last_step = max(json.loads(ln)["step"] for ln in lines if "loss" in json.loads(ln))
+        for line in lines:
             row = json.loads(line)
-            if "knn_bacc" in row or row["step"] % 10 == 0:
+            if "knn_bacc" in row or row["step"] % 10 == 0 or row["step"] == last_step:
                 keep.append(line)
         (dest / "metrics.jsonl").write_text("\n".join(keep) + "\n")
 
@@ -70,11 +70,12 @@ def table() -> pd.DataFrame:
         steps = m.dropna(subset=["loss"]) if "loss" in m else m.iloc[:0]
         knn = m.dropna(subset=["knn_bacc"]) if "knn_bacc" in m else m.iloc[:0]
         last = steps.tail(10)
+        # every 10th step is kept: its seconds stand for the 10 steps around it
         seconds = float((cfg["batch_size"] / steps["images_per_s"]).sum() * 10) if len(steps) else 0.0
         row = {"run": folder.name,
                "settings": ", ".join(f"{k}={cfg[k]}" for k in KEYS if k in cfg and cfg[k] != base.get(k)) or "base",
                "steps": int(steps["step"].max() + 1) if len(steps) else 0,
-               "minutes (est.)": round(seconds / 60, 1),
+               "minutes (from images/s)": round(seconds / 60, 1),
                "final dino": round(float(last["dino"].mean()), 3) if len(last) else None,
                "target entropy": round(float(last["dino_target_entropy"].mean()), 3) if len(last) else None,
                "knn_bacc at checks": " ".join(f"{int(s)}:{100 * v:.1f}" for s, v in zip(knn["step"], knn["knn_bacc"])),
