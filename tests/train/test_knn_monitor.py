@@ -106,7 +106,7 @@ def test_a_run_logs_knn_at_start_every_n_steps_and_at_the_end(data_root, tmp_pat
     assert [r["step"] for r in rows if "loss" in r] == [0, 1, 2, 3, 4]
     train = pd.read_csv(result.run_dir / "train_manifest.csv")
     val = validation_rows(make_config("unsup", overrides=cfg), default_hierarchy())
-    assert len(train) == 96 and len(val) > 0
+    assert 90 <= len(train) <= 96 and len(val) > 0  # data.limit: at most 96 (duplicates kept together)
     assert not set(train["path"]) & set(val["path"])  # validation rows never train
     info = json.loads((result.run_dir / "precision.json").read_text())
     assert info["precision"] == "fp32"
