@@ -69,8 +69,10 @@ def quiet_kernel_manager():
     ``AsyncKernelManager`` with two changes that keep a notebook run's terminal clean.
 
     - IPC transport (POSIX): over TCP without CurveZMQ keys every ipykernel >= 7 logs
-      "Kernel is running over TCP without encryption ..." to the terminal at start-up. Unix
-      sockets in the private runtime folder are not reachable from the network either.
+      "Kernel is running over TCP without encryption ..." to the terminal at start-up. The Unix
+      sockets lie in a private temporary folder per kernel (never the shared "kernel-ipc" of
+      the working folder), so concurrent runs cannot collide, and are not reachable from the
+      network either.
     - No SIGINT before the shutdown request: jupyter_client interrupts the kernel before asking
       it to shut down, so a kernel still inside a message handler (e.g. the final
       ``kernel_info`` reply, likely on a loaded machine) logs "KeyboardInterrupt caught in
@@ -78,12 +80,23 @@ def quiet_kernel_manager():
       control channel anyway; a kernel that does not exit is still terminated after
       ``shutdown_wait_time`` as before.
     """
+    import tempfile
+
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum
+    from traitlets import CaselessStrEnum, default
 
     class QuietKernelManager(AsyncKernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc" if os.name == "posix" else "tcp",
                                     config=True)
+
+        @default("ip")
+        def _unique_ipc_ip(self) -> str:
+            # jupyter_client's default IPC path is "kernel-ipc" in the working folder, the same
+            # for every kernel: two notebooks run at once (pytest -n 2) would bind each other's
+            # sockets and hang. Each kernel gets its own private folder instead.
+            if self.transport == "ipc":
+                return os.path.join(tempfile.mkdtemp(prefix="hierwbc-kernel-"), "ipc")
+            return "127.0.0.1"
 
         async def _async_interrupt_kernel(self) -> None:
             if self.shutting_down:  # set by shutdown_kernel before it interrupts

@@ -68,3 +68,17 @@ def test_quiet_notebook_run_is_scoped(recwarn):
 
         warnings.warn_explicit("noise", UserWarning, "x.py", 1, module="jupyter_client.manager")
     assert log.level == logging.NOTSET and not recwarn.list
+
+
+def test_each_kernel_gets_its_own_ipc_sockets(tmp_path, monkeypatch):
+    import os
+
+    from hierwbc.notebooks import quiet_kernel_manager
+
+    monkeypatch.chdir(tmp_path)
+    manager = quiet_kernel_manager()
+    a, b = manager(kernel_name="python3"), manager(kernel_name="python3")
+    if a.transport != "ipc":
+        return  # TCP on this platform: ports are drawn per kernel
+    assert a.ip != b.ip and os.path.isabs(a.ip) and os.path.isabs(b.ip)
+    assert os.path.dirname(a.ip) != str(tmp_path)  # not the shared working folder
