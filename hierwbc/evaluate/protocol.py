@@ -43,12 +43,13 @@ class EvaluationResult:
     TABLES: ClassVar[tuple[str, ...]] = ("metrics", "pooled", "predictions", "severity",
                                          "significance", "backoff")
 
-    def write(self, folder: str | os.PathLike) -> Path:
-        """Write each table of :data:`TABLES` as ``<folder>/<table>.csv`` (atomically); returns
-        the folder (created if needed)."""
+    def write(self, folder: str | os.PathLike, tables: tuple[str, ...] | None = None) -> Path:
+        """Write each table of :data:`TABLES` (or only ``tables``, e.g. without the large
+        per-cell ``predictions`` for a folder kept in git) as ``<folder>/<table>.csv``
+        (atomically); returns the folder (created if needed)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for key in self.TABLES:
+        for key in tables if tables is not None else self.TABLES:
             atomic_write_text(folder / f"{key}.csv", getattr(self, key).to_csv(index=False))
         return folder
 

@@ -124,6 +124,9 @@ def test_a_result_written_reads_back_with_its_dtypes(tmp_path):
                    progress=False, probes=("1nn",), reference="good")
     assert not EvaluationResult.is_written(tmp_path / "ev")
     assert res.write(tmp_path / "ev") == tmp_path / "ev" and EvaluationResult.is_written(tmp_path / "ev")
+    res.write(tmp_path / "kept", tables=("pooled", "significance"))  # a subset: what a report keeps
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["pooled.csv", "significance.csv"]
+    assert not EvaluationResult.is_written(tmp_path / "kept")
     back = EvaluationResult.read(tmp_path / "ev", res.hierarchy, "good", timings={"cached": "ev"})
     assert (back.reference, back.timings, back.hierarchy) == ("good", {"cached": "ev"}, res.hierarchy)
     for table in EvaluationResult.TABLES:
