@@ -23,6 +23,7 @@ from .counts import (
     prediction_counts,
 )
 from .gallery import cell_figure, cell_gallery, cell_grid, thumbnail, umap_thumbnails
+from .interactive import use_widget_backend
 from .lca import lca_distribution, severity_counts
 from .training import read_metrics, training_curves
 from .umap import compute_umap, umap
@@ -34,4 +35,5 @@ __all__ = [
     "lineage_blocks", "lineage_colors", "model_alphas", "node_colors", "node_labels", "predicted_by_depth",
     "predicted_by_lineage", "prediction_counts", "read_metrics",
     "save_figure", "save_table", "severity_counts", "thumbnail", "training_curves", "umap", "umap_thumbnails",
+    "use_widget_backend",
 ]

@@ -9,6 +9,10 @@ that shows a chosen cell's image.
   with the cell's image and labels (:func:`hierwbc.plotting.gallery.cell_figure`); other widgets
   call :meth:`CellViewer.show` to display a cell (e.g. a matplotlib pick on a UMAP point, which
   fires with an interactive backend such as ipympl).
+- :func:`use_widget_backend`: ``%matplotlib widget`` where ipympl is installed and a kernel runs;
+  the explorers then show their figures as ipympl canvases, so a click on a point reaches the
+  figure's ``pick_event`` handlers (without it they show static images, and every control still
+  works).
 
 The explorers of the analysis notebooks are in :mod:`hierwbc.plotting.explorers`.
 """
@@ -28,6 +32,47 @@ from .common import hierarchy_of, node_labels, save_figure, tree_order
 from .gallery import cell_figure
 
 ALL = "(all)"
+_CLICKABLE = {"on": False}
+
+
+def use_widget_backend(enable: bool = True) -> bool:
+    """Turn clickable figures on (``%matplotlib widget``) where ipympl is importable and an
+    IPython kernel is running; returns whether they are on. Safe everywhere: a plain Python
+    process or a missing ipympl leaves the static figures."""
+    if not enable:
+        _CLICKABLE["on"] = False
+        return False
+    try:
+        import ipympl  # noqa: F401
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return False
+    shell.run_line_magic("matplotlib", "widget")
+    _CLICKABLE["on"] = True
+    return True
+
+
+def clickable(fig):
+    """``fig`` on an ipympl canvas (a widget that sends mouse events back to the kernel): what
+    :class:`Explorer` displays when :func:`use_widget_backend` is on. The figure's callbacks
+    (``mpl_connect``) live on the figure, so they survive the change of canvas."""
+    from ipympl.backend_nbagg import Canvas, FigureManager
+
+    canvas = Canvas(fig)
+    FigureManager(canvas, 0)
+    canvas.header_visible = False
+    return canvas
+
+
+def show_figure(fig) -> object:
+    """Display ``fig``: a clickable canvas when :func:`use_widget_backend` is on, else the
+    figure (a static image); returns what was displayed."""
+    shown = clickable(fig) if _CLICKABLE["on"] else fig
+    display(shown)
+    return shown
 
 
 def dropdown(description: str, options: Sequence, value=None, **kw) -> widgets.Dropdown:
@@ -70,15 +115,24 @@ class Explorer(widgets.VBox):
         except (KeyError, ValueError) as e:
             self.message.value = f"<span style='color:#b00'>cannot draw: {e}</span>"
             self.output.clear_output()
+            self._close_canvas()
             self.figure = None
             return None
         self.message.value = ""
+        self._close_canvas()
         self.figure = fig
         self.n_draws += 1
         self.output.clear_output(wait=True)
         with self.output:
-            display(fig)
+            self.canvas = show_figure(fig)
         return fig
+
+    def _close_canvas(self) -> None:
+        """Close the previous figure's widget canvas (its comm), if it had one."""
+        canvas = getattr(self, "canvas", None)
+        if isinstance(canvas, widgets.Widget):
+            canvas.close()
+        self.canvas = None
 
     def save(self, path: str | os.PathLike):
         """Write the current figure (PNG, atomically)."""

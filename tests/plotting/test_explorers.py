@@ -76,3 +76,34 @@ def test_lca_ablation_comparison_explorers(predictions):
     cmp_.controls["models"].value = ()
     assert cmp_.figure is None and "no model selected" in cmp_.message.value
     assert ALL not in cmp_.controls["datasets"].options
+
+
+def test_a_click_on_the_live_canvas_picks_the_cell_under_it(adata, monkeypatch):
+    """With clickable figures on (what ``use_widget_backend`` turns on in a kernel), the explorer
+    shows an ipympl canvas; a browser click message at a point's pixel (y from the top, as the
+    front end sends it) reaches the pick layer and shows that cell."""
+    from hierwbc.plotting import interactive
+
+    monkeypatch.setitem(interactive._CLICKABLE, "on", True)
+    ex = umap_explorer({"hierce": adata}, model="hierce", color="node")
+    canvas = ex.canvas
+    assert canvas.figure is ex.figure and type(canvas).__module__.startswith("ipympl")
+    canvas.draw()  # the layout the browser shows
+    target = adata.obs_names[7]
+    assert ex.viewer.current != target
+    x, y = ex.figure.axes[0].transData.transform(adata.obsm["X_umap"][7])
+    click = {"x": x, "y": ex.figure.bbox.height - y, "button": 0, "buttons": 1, "modifiers": []}
+    canvas._handle_message(canvas, dict(click, type="button_press"), [])
+    assert ex.viewer.current == target
+    assert ex.canvas is not canvas and ex.canvas.figure is ex.figure  # redrawn with the star
+    star = next(c for c in ex.figure.axes[0].collections if c.get_gid() == "selected-cell")
+    np.testing.assert_allclose(star.get_offsets()[0], adata.obsm["X_umap"][7])
+    monkeypatch.setitem(interactive._CLICKABLE, "on", False)
+    ex.redraw()
+    assert ex.canvas is ex.figure  # static again: the figure itself is displayed
+
+
+def test_use_widget_backend_is_off_outside_a_kernel():
+    from hierwbc.plotting import interactive
+
+    assert interactive.use_widget_backend() is False and interactive._CLICKABLE["on"] is False
