@@ -37,6 +37,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import anndata as ad
@@ -70,6 +71,18 @@ def sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 def write_h5ad(adata: ad.AnnData, path: str | os.PathLike) -> Path:
     """Write ``adata`` to ``path`` atomically (:func:`hierwbc.io.atomic_write`)."""
     return atomic_write(path, adata.write_h5ad, suffix=".tmp.h5ad")
+
+
+def join_sets(files: Mapping[str, str | os.PathLike]) -> ad.AnnData:
+    """One model's embedded sets in one AnnData, as :func:`hierwbc.evaluate.evaluate` takes them:
+    ``files`` ``{set name: .h5ad path}``; ``obs["dataset"]`` is the set name (categories in the
+    order given), obs_names ``<cell>-<set>``, obs / obsm columns common to all sets kept."""
+    parts = {name: ad.read_h5ad(path) for name, path in files.items()}
+    for name, a in parts.items():
+        a.obs["dataset"] = name
+    joined = ad.concat(parts, join="inner", merge="first", uns_merge="first", index_unique="-")
+    joined.obs["dataset"] = pd.Categorical(joined.obs["dataset"].astype(str), categories=list(parts))
+    return joined
 
 
 def _load_model(model, hierarchy, img_size, patch_size, seed):

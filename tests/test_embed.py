@@ -3,12 +3,13 @@ import hashlib
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from hierwbc.datasets import load_image, square_resize
 from hierwbc.datasets.synthetic import make_synthetic
-from hierwbc.embed import embed, write_h5ad
+from hierwbc.embed import embed, join_sets, write_h5ad
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
 from hierwbc.models.supervised_heads import build_supervised_head
 from hierwbc.models.vit import build_vit
@@ -134,3 +135,18 @@ def test_embed_and_evaluate_commands_exit_0(manifest, tmp_path):
     assert main(["evaluate", f"pixels={out}", "--out", str(tmp_path / "ev"), "--cv", "2", "--n-boot", "10",
                  "--probes", "1nn", "--no-progress"]) == 0
     assert (tmp_path / "ev" / "metrics.csv").exists()
+
+
+def test_join_sets_names_cells_by_set_and_keeps_common_columns(tmp_path):
+    a = ad.AnnData(obs=pd.DataFrame({"node": ["x", "y"], "only_a": [1, 2]}, index=["0", "1"]))
+    a.obsm["X_cls"] = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    b = ad.AnnData(obs=pd.DataFrame({"node": ["z"], "dataset": ["stale"]}, index=["0"]))
+    b.obsm["X_cls"] = np.array([[2.0, 2.0]], np.float32)
+    a.write_h5ad(tmp_path / "a.h5ad")
+    b.write_h5ad(tmp_path / "b.h5ad")
+    joined = join_sets({"test_b": tmp_path / "b.h5ad", "test_a": tmp_path / "a.h5ad"})
+    assert list(joined.obs_names) == ["0-test_b", "0-test_a", "1-test_a"]
+    assert list(joined.obs["dataset"]) == ["test_b", "test_a", "test_a"]  # the set name, not the file's
+    assert list(joined.obs["dataset"].cat.categories) == ["test_b", "test_a"]
+    assert set(joined.obs.columns) == {"node", "dataset"}
+    np.testing.assert_array_equal(joined.obsm["X_cls"], [[2, 2], [1, 0], [0, 1]])

@@ -26,12 +26,11 @@ import json
 import time
 from pathlib import Path
 
-import anndata as ad
 import yaml
 
 from ..datasets.read import read_dataset
 from ..datasets.sources import read_sources
-from ..embed import embed, write_h5ad
+from ..embed import embed, join_sets, write_h5ad
 from ..hierarchy import Hierarchy, default_hierarchy
 from ..io import atomic_write_text
 from ..models.shipped import resolve_weights
@@ -149,14 +148,6 @@ def embed_models(cfg: ExperimentConfig, h: Hierarchy, progress: bool = True) -> 
     return paths
 
 
-def _joined(sets: dict[str, Path]) -> ad.AnnData:
-    """One model's sets in one AnnData (``obs["dataset"]`` = set name)."""
-    parts = [ad.read_h5ad(p) for p in sets.values()]
-    joined = ad.concat(parts, join="inner", merge="first", index_unique="-", uns_merge="first")
-    joined.obs["dataset"] = joined.obs["dataset"].astype("category")
-    return joined
-
-
 def evaluate_models(cfg: ExperimentConfig, h: Hierarchy, paths: dict[int, dict[str, dict[str, Path]]],
                     progress: bool = True):
     """Per seed: one AnnData per model -> evaluate; the seeds combined -> tables. Returns the
@@ -166,7 +157,7 @@ def evaluate_models(cfg: ExperimentConfig, h: Hierarchy, paths: dict[int, dict[s
 
     per_seed, first = {}, {}
     for seed in cfg.seeds:
-        adatas = {name: _joined(sets) for name, sets in paths[seed].items()}
+        adatas = {name: join_sets(sets) for name, sets in paths[seed].items()}
         per_seed[seed] = evaluate(adatas, hierarchy=h, probes=cfg.probes, cv=cfg.cv, n_boot=cfg.n_boot,
                                   seed=cfg.seed, reference=cfg.reference, progress=progress)
         first = first or adatas

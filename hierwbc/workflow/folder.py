@@ -98,19 +98,11 @@ class RunFolder(RunLayout):
     def embeddings(self, models=None):
         """``{model: AnnData}``: each model's sets concatenated (``obs["dataset"]`` = set name,
         obs_names ``<cell>-<set>``), as :func:`hierwbc.evaluate.evaluate` takes them."""
-        import anndata as ad
+        from hierwbc.embed import join_sets
 
         files = self.embedding_files()
         models = list(files) if models is None else list(models)
         missing = [m for m in models if m not in files]
         if missing:
             raise KeyError(f"no embeddings of model(s) {missing} under {self.embeddings_dir} (have {list(files)})")
-        out = {}
-        for m in models:
-            parts = {s: ad.read_h5ad(p) for s, p in files[m].items()}
-            for s, a in parts.items():
-                a.obs["dataset"] = s
-            joined = ad.concat(parts, join="inner", merge="first", uns_merge="first", index_unique="-")
-            joined.obs["dataset"] = pd.Categorical(joined.obs["dataset"].astype(str), categories=list(parts))
-            out[m] = joined
-        return out
+        return {m: join_sets(files[m]) for m in models}
