@@ -170,7 +170,8 @@ def main(argv=None) -> dict:
         mine = np.asarray(H.indices(g["pred"].astype(str)))
         disagree[f"{mod}/{p}"] = float(np.mean(mine != oof[mod][p][g["pos"].to_numpy()]))
     m = res.metrics[res.metrics.fold >= 0].set_index(["model", "probe", "fold", "metric"])["value"]
-    bacc_diff = max(abs(m[(mod, p, f, "balanced_accuracy")] - v["balanced_accuracy"]) for (mod, p, f), v in ref_folds.items())
+    bacc_diff = max(abs(m[(mod, p, f, "balanced_accuracy")] - v["balanced_accuracy"])
+                    for (mod, p, f), v in ref_folds.items())
     print("predictions differing from sklearn's (kNN: vote ties broken by the nearest member instead of the "
           "smallest label; logreg: optimiser tolerance): " + ", ".join(f"{k} {v:.2%}" for k, v in disagree.items()))
     print(f"largest per-fold balanced-accuracy difference: {bacc_diff:.4f}")

@@ -223,7 +223,8 @@ def time_slow(fn, x, runs: int = 3) -> float:
     """Median seconds of a slow per-sample loop (``runs`` runs after one warm-up)."""
     step = _step(fn, x)
     step()
-    return benchmark.Timer(stmt="step()", globals={"step": step}, num_threads=torch.get_num_threads()).timeit(runs).median
+    return benchmark.Timer(stmt="step()", globals={"step": step},
+                           num_threads=torch.get_num_threads()).timeit(runs).median
 
 
 def main(argv=None) -> dict:
@@ -281,7 +282,8 @@ def main(argv=None) -> dict:
         },
     }
     print(f"batch {b}, {result['threads']} threads, dim {args.dim}, default tree ({len(h.nodes)} nodes, "
-          f"{len(h.leaves)} leaves); load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+          f"{len(h.leaves)} leaves); load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
     print(f"{'loss':<11} {'ours ms':>8} {'naive ms':>9} {'naive/ours':>10}   baseline")
     for r in rows:
         extra = []
@@ -291,7 +293,8 @@ def main(argv=None) -> dict:
             extra.append(f"published HMLC structure {r['published_ms']:.3f} ms ({r['published_over_ours']:.2f}x ours)")
         if "gram_floor_ms" in r:
             extra.append(f"x @ x.T alone {r['gram_floor_ms']:.3f} ms")
-        print(f"{r['loss']:<11} {r['ours_ms']:>8.3f} {r['naive_ms']:>9.1f} {r['naive_over_ours']:>9.0f}x   {'; '.join(extra)}")
+        print(f"{r['loss']:<11} {r['ours_ms']:>8.3f} {r['naive_ms']:>9.1f} {r['naive_over_ours']:>9.0f}x   "
+              f"{'; '.join(extra)}")
     print("targets:", result["targets_met"])
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -144,7 +144,8 @@ def main(argv=None) -> None:
         results["steps"].append(r)
         print(f"{args.arch}/14 {args.img_size}px batch {args.batch_size} {precision}: {r['step_s']:.2f} s/step, "
               f"{r['images_per_s']:.2f} images/s, {r['step_flops'] / 1e9:.0f} GFLOP/step, "
-              f"{r['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s = {100 * r['fraction_of_matmul']:.0f}% of the matmul rate")
+              f"{r['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s = {100 * r['fraction_of_matmul']:.0f}% "
+              "of the matmul rate")
     data = data_benchmark(args)
     results["data"] = data
     print("data pipeline: " + ", ".join(f"{k} {v:.1f}" for k, v in data.items()))

@@ -183,7 +183,8 @@ def _add_train(sub) -> None:
         preset = a.preset
         if preset is None and a.config is None:
             preset = "unsup"
-        cfg = make_config(preset or "unsup", file=a.config, overrides=([f"preset={preset}"] if preset and a.config else []) + overrides)
+        cfg = make_config(preset or "unsup", file=a.config,
+                          overrides=([f"preset={preset}"] if preset and a.config else []) + overrides)
         from .train.distributed import get_rank
 
         result = fit(cfg, resume=a.resume, progress=not a.no_progress)

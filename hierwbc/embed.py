@@ -213,9 +213,11 @@ def add_embed_arguments(p) -> None:
                    help="dataset name, folder (folder:label_map) or manifest CSV; repeat or comma-separate")
     p.add_argument("--data-root", default=None, help="data location (default HIERWBC_DATA or ../shared/data)")
     p.add_argument("--out", required=True, help="output .h5ad file")
-    p.add_argument("--hierarchy", default=None, help="hierarchy file (.json / .nwk); default: the checkpoint's or the default tree")
+    p.add_argument("--hierarchy", default=None,
+                   help="hierarchy file (.json / .nwk); default: the checkpoint's or the default tree")
     p.add_argument("--img-size", type=int, default=None,
-                   help=f"input size (default: the checkpoint's); for {PIXELS!r}: the side of the downscaled image (16)")
+                   help=f"input size (default: the checkpoint's); for {PIXELS!r}: the side of the "
+                        "downscaled image (16)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--num-workers", type=int, default=0)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

@@ -312,7 +312,8 @@ def write_predictions(adata: ad.AnnData, out_csv: str | os.PathLike) -> tuple[Pa
 # ----------------------------------------------------------------------------- command line
 def add_predict_arguments(p) -> None:
     """The options of ``hierwbc predict`` (for :mod:`hierwbc.cli`)."""
-    p.add_argument("source", metavar="FOLDER_OR_CSV", help="a folder of images (class sub-folders allowed) or a manifest CSV")
+    p.add_argument("source", metavar="FOLDER_OR_CSV",
+                   help="a folder of images (class sub-folders allowed) or a manifest CSV")
     p.add_argument("--model", default=None,
                    help="checkpoint / weights file or shipped name (default: the shipped HierCE classifier)")
     p.add_argument("--reference", default=None,

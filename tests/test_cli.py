@@ -72,7 +72,8 @@ def test_debug_shows_the_traceback(tmp_path, how):
         result = run_cli(*how, tree)
     assert result.returncode not in (0, 2)
     assert "Traceback (most recent call last)" in result.stderr
-    assert "hierwbc.hierarchy.errors.HierarchyError" in result.stderr and "did you mean lymphocyte_typical?" in result.stderr
+    assert ("hierwbc.hierarchy.errors.HierarchyError" in result.stderr
+            and "did you mean lymphocyte_typical?" in result.stderr)
 
 
 def test_debug_env_zero_means_off(tmp_path):
@@ -81,13 +82,14 @@ def test_debug_env_zero_means_off(tmp_path):
 
 def test_help_imports_no_heavy_module():
     code = ("import sys\nfrom hierwbc.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit as e:\n"
-            "    assert e.code == 0\nprint(sorted(m for m in ('torch', 'anndata', 'hierwbc.embed', 'hierwbc.train.config',"
-            " 'hierwbc.models.checkpoints', 'hierwbc.evaluate') if m in sys.modules))")
+            "    assert e.code == 0\nprint(sorted(m for m in ('torch', 'anndata', 'hierwbc.embed',"
+            " 'hierwbc.train.config', 'hierwbc.models.checkpoints', 'hierwbc.evaluate') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
                          check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
-    assert "{demo,hierarchy,train,embed,evaluate,predict,export,experiment,slurm}" in out.stdout and "--debug" in out.stdout
+    assert ("{demo,hierarchy,train,embed,evaluate,predict,export,experiment,slurm}" in out.stdout
+            and "--debug" in out.stdout)
 
 
 # ---------------------------------------------------------------- in process (main)
@@ -120,7 +122,8 @@ CASES = {
                           "{tmp}/x.h5ad"], ["garbage.pt: refused by torch.load"]),
     "misspelt class folder": (["embed", "--checkpoint", "{tmp}/missing.pt", "--data", "{base}/misspelt", "--out",
                                "{tmp}/x.h5ad"], ["'lymphocyte_typicl' (1) (did you mean lymphocyte_typical?)"]),
-    "missing experiment file": (["experiment", "--config", "{tmp}/nope.yaml"], ["nope.yaml: No such file or directory"]),
+    "missing experiment file": (["experiment", "--config", "{tmp}/nope.yaml"],
+                                ["nope.yaml: No such file or directory"]),
     "experiment file not YAML": (["experiment", "--config", "{tmp}/bad.yaml"], ["bad.yaml"]),
 }
 

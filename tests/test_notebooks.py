@@ -48,7 +48,8 @@ def test_notebooks_are_numbered_stripped_and_parametrised():
         assert longest <= 15, f"{path.name}: a {longest}-line cell belongs in the library"
         assert nb.metadata["kernelspec"]["name"] == "python3"
         declared |= set(params)
-    assert set(DEMO_PARAMETERS) <= declared, f"DEMO_PARAMETERS not declared by any notebook: {set(DEMO_PARAMETERS) - declared}"
+    assert set(DEMO_PARAMETERS) <= declared, (
+        f"DEMO_PARAMETERS not declared by any notebook: {set(DEMO_PARAMETERS) - declared}")
     assert set(TINY) <= declared
     assert _parameters(nbformat.read(NOTEBOOKS[0], as_version=4)) == {"run_dir": "runs/demo", "hierarchy_path": None}
 
@@ -96,7 +97,8 @@ def test_all_notebooks_run_on_real_data(tmp_path, data_root, capsys):
     for m in MODELS:
         done = json.loads((run / "models" / m / "DONE.json").read_text())
         assert done["steps"] == 3 and done["config"]["model"]["img_size"] == 28
-    assert json.loads((run / "models" / "hierce_a0.1" / "DONE.json").read_text())["config"]["supervised"]["alpha"] == 0.1
+    assert (json.loads((run / "models" / "hierce_a0.1" / "DONE.json").read_text())
+            ["config"]["supervised"]["alpha"] == 0.1)
     curve = pd.read_json(run / "models" / "hierce" / "metrics.jsonl", lines=True)
     assert curve["loss"].notna().sum() == 3  # one line per step, plus the online kNN checks:
     assert list(curve.dropna(subset=["knn_bacc"])["step"]) == [0, 1, 2, 3]  # knn_every = steps // 2
@@ -165,4 +167,5 @@ def check_classify(run: Path, data_root: Path, reference_limit: int = 60, new_li
     depth = pd.Series(h.depth[h.indices(pred["backoff_node"])]).value_counts()
     assert by_depth.set_index("depth")["cells"].to_dict() == {d: int(depth.get(d, 0)) for d in by_depth["depth"]}
     least = pd.read_csv(run / "tables" / "10_least_certain.csv")
-    assert len(least) == shown and least["pred_leaf_proba"].max() == pred["pred_leaf_proba"].sort_values().iloc[shown - 1]
+    assert (len(least) == shown
+            and least["pred_leaf_proba"].max() == pred["pred_leaf_proba"].sort_values().iloc[shown - 1])

@@ -102,7 +102,8 @@ def _granules(rng, density, radius, theta, cx, cy, size: int) -> np.ndarray:
 def draw_cells(hierarchy: Hierarchy, nodes, size: int = 64, rng: np.random.Generator | int = 0) -> np.ndarray:
     """Render one toy cell per entry of ``nodes`` (node names or indices) -> ``uint8 [B, S, S, 3]``."""
     rng = np.random.default_rng(rng)
-    idx = np.asarray(hierarchy.indices(nodes) if len(nodes) and isinstance(next(iter(nodes)), str) else nodes, dtype=int)
+    idx = np.asarray(hierarchy.indices(nodes) if len(nodes) and isinstance(next(iter(nodes)), str) else nodes,
+                     dtype=int)
     st = {k: v[idx] for k, v in node_styles(hierarchy).items()}
     b = len(idx)
     g = np.linspace(-1.0, 1.0, size)

@@ -127,7 +127,8 @@ def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str =
     out-of-fold predictions, ``n_boot`` resamples (0: skip).
     """
     h, models = collect_inputs(data, hierarchy, labels, datasets, use_rep, label_key, dataset_key,
-                               split_column=split_key if split_key is not None else (cv if isinstance(cv, str) else None))
+                               split_column=split_key if split_key is not None
+                               else (cv if isinstance(cv, str) else None))
     names = [m.name for m in models]
     if reference is not None and reference not in names:
         raise KeyError(f"reference model {reference!r} not among {names}")
@@ -238,6 +239,7 @@ def _severity(preds: list[pd.DataFrame], h) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     df = pd.concat(preds, ignore_index=True)
     wrong = df[df["lca_height"] > 0]
-    counts = wrong.groupby(["model", "dataset", "probe", "lca_height"], observed=False).size().rename("count").reset_index()
+    counts = (wrong.groupby(["model", "dataset", "probe", "lca_height"], observed=False).size()
+              .rename("count").reset_index())
     total = counts.groupby(["model", "dataset", "probe"], observed=False)["count"].transform("sum")
     return counts.assign(fraction=counts["count"] / total)[cols]

@@ -111,7 +111,8 @@ def significance_table(result, dataset: str | None = None, metrics=tuple(PAPER_M
     return pd.DataFrame({
         "Metric": s["metric"].map(lambda m: PAPER_METRICS.get(m, m)).to_numpy(), "Other": s["model"].to_numpy(),
         "Reference": s["reference"].to_numpy(), "Significant": s["significant"].to_numpy(),
-        "Other value": s["value_model"].round(4).to_numpy(), "Reference value": s["value_reference"].round(4).to_numpy(),
+        "Other value": s["value_model"].round(4).to_numpy(),
+        "Reference value": s["value_reference"].round(4).to_numpy(),
         "Delta": s["delta"].round(4).to_numpy(), "CI low": s["ci_low"].round(4).to_numpy(),
         "CI high": s["ci_high"].round(4).to_numpy(),
         **({"p": s["p_value"].round(4).to_numpy()} if "p_value" in s else {}), "Task": s["probe"].to_numpy()})

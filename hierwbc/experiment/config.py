@@ -141,7 +141,8 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
             try:
                 resolve_weights(b)
             except FileNotFoundError as e:
-                raise ConfigError(f"{path}: baselines: {b!r} is neither one of {BASELINES} nor a weights file: {e}") from None
+                raise ConfigError(f"{path}: baselines: {b!r} is neither one of {BASELINES} "
+                                  f"nor a weights file: {e}") from None
     if cfg.reference is not None and cfg.reference not in cfg.models and cfg.reference not in cfg.baselines:
         raise ConfigError(f"{path}: evaluation.reference {cfg.reference!r} is not a model or a baseline")
     if not cfg.sets:

@@ -57,7 +57,8 @@ class RunLayout:
 
     def finished_runs(self) -> list[Path]:
         """The run folders with a ``DONE.json`` (``models/<name>`` or ``models/<name>/seed<k>``)."""
-        return sorted({p.parent for p in [*self.models.glob(f"*/{DONE_FILE}"), *self.models.glob(f"*/seed*/{DONE_FILE}")]})
+        return sorted({p.parent for p in [*self.models.glob(f"*/{DONE_FILE}"),
+                                          *self.models.glob(f"*/seed*/{DONE_FILE}")]})
 
     def embedding_file(self, model: str, set_name: str, seed: int | None = None) -> Path:
         """``embeddings/<model>[/seed<k>]/<set>.h5ad`` (``seed`` None: a seed-free embedding)."""

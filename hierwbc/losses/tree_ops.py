@@ -106,9 +106,9 @@ def segment_logsumexp(x: Tensor, segment: Tensor, num_segments: int) -> Tensor:
 class NodeLogProbs:
     """``log P(node)`` for every node from leaf logits: [B, L] -> [B, N] (paper eq. 4, log space).
 
-    ``P(node) = sum of the softmax probabilities of the leaves under it`` (``h.membership``). Computed as a :func:`segment_logsumexp` over the (node, leaf) pairs of
-    the membership matrix, so it is finite for logits of any magnitude (the root's value is
-    0 up to rounding).
+    ``P(node) = sum of the softmax probabilities of the leaves under it`` (``h.membership``).
+    Computed as a :func:`segment_logsumexp` over the (node, leaf) pairs of the membership
+    matrix, so it is finite for logits of any magnitude (the root's value is 0 up to rounding).
     """
 
     def __init__(self, hierarchy) -> None:

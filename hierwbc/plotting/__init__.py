@@ -3,7 +3,8 @@
 
 >>> import hierwbc.plotting as hp
 >>> hp.umap(adata, color=["node", "dataset"])                      # doctest: +SKIP
->>> hp.confusion_by_lineage(res.predictions, model=["unsup", "hierce"], dataset="pbc_test", probe="20nn")  # doctest: +SKIP
+>>> hp.confusion_by_lineage(res.predictions, model=["unsup", "hierce"], dataset="pbc_test",
+...                         probe="20nn")                          # doctest: +SKIP
 >>> hp.save_figure(fig, "runs/demo/figures/umap.png")              # doctest: +SKIP
 
 Colours come from the hierarchy (:mod:`.colors`): each lineage a hue family, its nodes shades.

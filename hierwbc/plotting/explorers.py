@@ -47,7 +47,8 @@ def umap_explorer(adatas, *, model: str | None = None, color: str = "node", data
     h = hierarchy_of(first, hierarchy)
     keys = [k for k in first.obs.columns if k != "path" and (isinstance(first.obs[k].dtype, pd.CategoricalDtype)
                                                              or pd.api.types.is_numeric_dtype(first.obs[k]))]
-    keys = [k for k in ("node", "lineage", "dataset") if k in keys] + [k for k in keys if k not in ("node", "lineage", "dataset")]
+    keys = ([k for k in ("node", "lineage", "dataset") if k in keys]
+            + [k for k in keys if k not in ("node", "lineage", "dataset")])
     datasets = [ALL] + ordered(first.obs["dataset"].astype(object)) if "dataset" in first.obs else [ALL]
     viewer = CellViewer(first.obs, "node", h)
     holder: dict = {}
@@ -107,11 +108,13 @@ def confusion_explorer(predictions: pd.DataFrame, hierarchy: Hierarchy | None = 
     h = hierarchy_of(None, hierarchy)
     models = ordered(predictions["model"].astype(object))
     model = model or models[0]
-    ds_list, pr_list = ordered(predictions["dataset"].astype(object)), ordered(predictions["probe"].astype(object), PROBE_ORDER)
+    ds_list, pr_list = (ordered(predictions["dataset"].astype(object)),
+                        ordered(predictions["probe"].astype(object), PROBE_ORDER))
     dataset, probe = dataset or ds_list[0], probe or pr_list[0]
 
     def draw(model, dataset, probe, normalize, lineage):
-        sub = predictions if lineage == ALL else predictions[(predictions["true_lineage"].astype(object) == lineage).to_numpy()]
+        sub = (predictions if lineage == ALL
+               else predictions[(predictions["true_lineage"].astype(object) == lineage).to_numpy()])
         return confusion_by_lineage(sub, h, model=model, dataset=dataset, probe=probe,
                                     normalize=None if normalize == "count" else "row")
 
@@ -187,15 +190,18 @@ def ablation_explorer(metrics: pd.DataFrame, alphas: Mapping[str, float] | None 
         for ax in fig.axes:
             ax.axvline(alpha, color="#888888", ls="--", lw=1, gid="alpha-marker")
         t = ablation_table(metrics, alphas, dataset=dataset, metric_names=list(metric_names), probes=list(probes))
-        t = t[t["alpha"] == alpha].assign(value=lambda d: d["mean"].round(4).astype(str) + " ± " + d["std"].round(4).astype(str))
+        t = t[t["alpha"] == alpha].assign(
+            value=lambda d: d["mean"].round(4).astype(str) + " ± " + d["std"].round(4).astype(str))
         values.value = t.pivot(index="probe", columns="metric", values="value").to_html()
         return fig
 
     controls = {"dataset": dropdown("dataset", ds_list, dataset),
                 "probes": widgets.SelectMultiple(options=pr_list, value=tuple(probes or pr_list), description="probes"),
                 "metric_names": widgets.SelectMultiple(options=sorted(set(metrics["metric"].astype(str))),
-                                                       value=tuple(m for m in metric_names), description="metrics", rows=6),
-                "alpha": widgets.SelectionSlider(options=alpha_values, value=alpha if alpha is not None else alpha_values[0],
+                                                       value=tuple(m for m in metric_names), description="metrics",
+                                                       rows=6),
+                "alpha": widgets.SelectionSlider(options=alpha_values,
+                                                 value=alpha if alpha is not None else alpha_values[0],
                                                  description="α")}
     return Explorer(draw, controls, extra=[values])
 
@@ -208,7 +214,8 @@ def comparison_explorer(metrics: pd.DataFrame, *, datasets: Sequence[str] | None
                         models: Sequence[str] | None = None, metric_set: str = "both") -> Explorer:
     """Grouped bars of the models (paper Figs. 10/11) with controls."""
     ds_list, all_models = ordered(metrics["dataset"].astype(object)), ordered(metrics["model"].astype(object))
-    controls = {"datasets": widgets.SelectMultiple(options=ds_list, value=tuple(datasets or ds_list), description="datasets"),
+    controls = {"datasets": widgets.SelectMultiple(options=ds_list, value=tuple(datasets or ds_list),
+                                                   description="datasets"),
                 "models": widgets.SelectMultiple(options=all_models, value=tuple(models or all_models),
                                                  description="models", rows=min(8, len(all_models))),
                 "metric_set": dropdown("metrics", list(METRIC_SETS), metric_set)}

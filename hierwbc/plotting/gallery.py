@@ -30,7 +30,8 @@ def thumbnail(row: pd.Series | dict, size: int = 64) -> np.ndarray:
     return square_resize(load_image(str(row["path"]), box), size)
 
 
-def sample_per_group(table: pd.DataFrame, by: str, n: int, seed: int = 0, groups: Sequence | None = None) -> pd.DataFrame:
+def sample_per_group(table: pd.DataFrame, by: str, n: int, seed: int = 0,
+                     groups: Sequence | None = None) -> pd.DataFrame:
     """At most ``n`` rows of each ``by`` group (seeded, without replacement), groups in the
     order ``groups`` (default: first appearance); column ``_group`` holds the group."""
     rng = np.random.default_rng(seed)
@@ -95,7 +96,8 @@ def umap_thumbnails(adata, color: str = "node", n: int = 40, *, use_rep: str = "
     cats = obs_categories(adata.obs, color, h) if colors else [None]
     obs = adata.obs.reset_index(drop=True).assign(_i=np.arange(adata.n_obs))
     per = max(1, int(np.ceil(n / max(len(cats), 1))))
-    sample = (sample_per_group(obs, color, per, seed, cats) if colors else obs.sample(min(n, len(obs)), random_state=seed))
+    sample = (sample_per_group(obs, color, per, seed, cats) if colors
+              else obs.sample(min(n, len(obs)), random_state=seed))
     for _, row in sample.head(n).iterrows():
         box = AnnotationBbox(OffsetImage(thumbnail(row, size), zoom=zoom), coords[int(row["_i"])], frameon=True,
                              pad=0.15, bboxprops={"edgecolor": colors.get(row.get("_group"), "#333333"), "lw": 1.5})

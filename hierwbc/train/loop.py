@@ -254,7 +254,8 @@ def _as_config(config, overrides: dict) -> TrainConfig:
 def _resume_state(run_dir: Path, resume: bool | str) -> tuple[dict | None, Path | None]:
     if not resume:
         return None, None
-    path = Path(resume) if isinstance(resume, (str, Path)) and not isinstance(resume, bool) else latest_checkpoint(run_dir)
+    path = (Path(resume) if isinstance(resume, (str, Path)) and not isinstance(resume, bool)
+            else latest_checkpoint(run_dir))
     if path is None:
         return None, None
     return load_checkpoint(path), path

@@ -1,7 +1,7 @@
 """Cosine schedules for lr (with linear warm-up), weight decay, teacher momentum and teacher
 temperature, and the frozen last layer, as ``dinov2/train/train.py`` (``build_schedulers``) and
-``dinov2/utils/utils.py`` (``CosineScheduler``) define them, with lengths given either in absolute steps (``optim.warmup_steps``,
-``optim.freeze_last_layer_steps``, ``teacher.warmup_teacher_temp_steps``,
+``dinov2/utils/utils.py`` (``CosineScheduler``) define them, with lengths given either in absolute
+steps (``optim.warmup_steps``, ``optim.freeze_last_layer_steps``, ``teacher.warmup_teacher_temp_steps``,
 ``teacher.momentum_steps``: a schedule that does not stretch or squeeze with the run length, so
 a short trial and a long run see the same teacher at the same step) or, when those are None,
 as fractions of the run (DINOv2's 1,250-iteration "official epochs" scaled to our runs).

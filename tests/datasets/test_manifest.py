@@ -29,7 +29,8 @@ def test_good_manifest_passes():
     (lambda d: d.assign(fold=[0.5, 1.0]), "'fold' must be integers"),
     (lambda d: d.assign(path=["/a.png", "/a.png"]), r"more than once: rows \[0, 1\]"),
     (lambda d: d.assign(box_xmin=1.0), "all four or none"),
-    (lambda d: d.assign(box_xmin=[0.0, np.nan], box_ymin=0.0, box_xmax=5.0, box_ymax=5.0), r"partly missing in rows \[1\]"),
+    (lambda d: d.assign(box_xmin=[0.0, np.nan], box_ymin=0.0, box_xmax=5.0, box_ymax=5.0),
+     r"partly missing in rows \[1\]"),
     (lambda d: d.assign(box_xmin=[0.0, 5.0], box_ymin=0.0, box_xmax=5.0, box_ymax=5.0), r"xmax <= xmin.*rows \[1\]"),
 ])
 def test_violations_named(edit, message):

@@ -42,7 +42,8 @@ def test_tables_agree_with_predictions():
     for (model, probe, fold), g in p.groupby(["model", "probe", "fold"], observed=True):
         row = per_fold[(per_fold.model == model) & (per_fold.probe == probe) & (per_fold.fold == fold)]
         val = row.set_index("metric")["value"]
-        assert val["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(g["true"].astype(str), g["pred"].astype(str)))
+        assert val["balanced_accuracy"] == pytest.approx(
+            balanced_accuracy_score(g["true"].astype(str), g["pred"].astype(str)))
         assert val["accuracy"] == pytest.approx((g["true"] == g["pred"]).mean())
         assert row["n"].iloc[0] == len(g)
     # folds are the same for both models (paired), and the bootstrap compares bad against good

@@ -60,7 +60,8 @@ def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root, starter):
     for table in ("pooled", "predictions", "severity", "backoff", "significance"):
         assert "seed" in pd.read_csv(out / "evaluation" / f"{table}.csv", nrows=2), table
     assert (out / "tables" / "table_pbc_test.md").read_text().count("| hierce |") == 3
-    assert sorted(p.name for p in (out / "embeddings" / "starter").iterdir()) == ["pbc_test.h5ad", "segmentation_wbc.h5ad"]
+    assert (sorted(p.name for p in (out / "embeddings" / "starter").iterdir())
+            == ["pbc_test.h5ad", "segmentation_wbc.h5ad"])
     assert (out / "embeddings" / "hierce" / "seed1" / "pbc_test.h5ad").exists()
     sig = pd.read_csv(out / "evaluation" / "significance.csv")
     assert set(sig["reference"]) == {"hierce"} and set(sig["model"]) == {"unsup", "pixels", "starter"}
@@ -87,7 +88,8 @@ def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root, starter):
                         & (published_sig["Task"] == "20nn")].iloc[0]
     both = tidy[(tidy["seed"] == -1) & (tidy["dataset"] == "pbc_test") & (tidy["metric"] == "balanced_accuracy")
                 & (tidy["model"] == "unsup") & (tidy["probe"] == "20nn")].iloc[0]
-    assert row["Delta"] == pytest.approx(round(both["delta"], 4)) and row["CI low"] == pytest.approx(round(both["ci_low"], 4))
+    assert (row["Delta"] == pytest.approx(round(both["delta"], 4))
+            and row["CI low"] == pytest.approx(round(both["ci_low"], 4)))
     training = pd.read_csv(report / "tables" / "training.csv").set_index(["model", "seed"])
     steps = pd.read_json(out / "models" / "hierce" / "seed0" / "metrics.jsonl", lines=True)
     assert training.loc[("hierce", 0), "sup_first"] == pytest.approx(steps["sup"].iloc[0], rel=1e-4)  # 3 steps: k = 1
@@ -100,7 +102,8 @@ def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root, starter):
     assert h5ad.stat().st_mtime == stamp  # nothing re-embedded
     assert max((out / "models" / "hierce" / "seed0" / "checkpoints").iterdir()).stat().st_mtime == ckpt  # nor retrained
     sittings = json.loads((out / "summary.json").read_text())["sittings"]
-    assert [set(x["stage_seconds"]) for x in sittings] == [{"train", "embed", "evaluate", "figures"}, {"train", "embed"}]
+    assert ([set(x["stage_seconds"]) for x in sittings]
+            == [{"train", "embed", "evaluate", "figures"}, {"train", "embed"}])
 
 
 def test_bad_experiment_files_are_named(tmp_path):

@@ -38,7 +38,8 @@ def test_points_are_fold_means_with_std_error_bars():
     for probe in ("20nn", "logreg"):
         line = next(ln for ln in ax.get_lines() if ln.get_gid() == f"probe:{probe}")
         np.testing.assert_allclose(line.get_xdata(), [0.1, 0.5, 0.9])
-        for x, y, model in zip(line.get_xdata(), line.get_ydata(), ["hierce_a0.1", "hierce-alpha=0.5", "hierce_alpha0.9"]):
+        for x, y, model in zip(line.get_xdata(), line.get_ydata(),
+                               ["hierce_a0.1", "hierce-alpha=0.5", "hierce_alpha0.9"]):
             v = metrics[(metrics.model == model) & (metrics.dataset == "bccd") & (metrics.probe == probe)
                         & (metrics.metric == "mistake_severity")]["value"].to_numpy()
             assert y == pytest.approx(v.mean())

@@ -67,7 +67,8 @@ def test_lca_ablation_comparison_explorers(predictions):
     markers = [ln for ax in abl.figure.axes for ln in ax.get_lines() if ln.get_gid() == "alpha-marker"]
     assert len(markers) == 4 and all(ln.get_xdata()[0] == 0.5 for ln in markers)
     abl.controls["alpha"].value = 0.9
-    assert all(ln.get_xdata()[0] == 0.9 for ax in abl.figure.axes for ln in ax.get_lines() if ln.get_gid() == "alpha-marker")
+    assert all(ln.get_xdata()[0] == 0.9 for ax in abl.figure.axes for ln in ax.get_lines()
+               if ln.get_gid() == "alpha-marker")
     assert "<table" in abl.children[-1].value
     cmp_ = comparison_explorer(metrics, metric_set="Fig. 10 (bAcc)")
     assert len([ax for ax in cmp_.figure.axes if ax.get_title()]) == 2

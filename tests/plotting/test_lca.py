@@ -38,7 +38,8 @@ def test_ecdf_from_the_severity_table_matches_predictions(predictions, h):
         assert la.get_ydata()[-1] == pytest.approx(1.0) and np.all(np.diff(la.get_ydata()) >= 0)
     share, _, _ = _shares(predictions, "hierce", "logreg")
     line = next(ln for ln in b.get_lines() if ln.get_gid() == "model:hierce")
-    np.testing.assert_allclose(line.get_ydata()[1:], np.cumsum([share.get(k, 0) for k in range(1, len(line.get_ydata()))]))
+    np.testing.assert_allclose(line.get_ydata()[1:],
+                               np.cumsum([share.get(k, 0) for k in range(1, len(line.get_ydata()))]))
 
 
 def test_severity_counts_drops_correct_predictions_and_bad_input(predictions):

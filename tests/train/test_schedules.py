@@ -39,7 +39,8 @@ class TinyViT(nn.Module):
         super().__init__()
         self.cls_token = nn.Parameter(torch.zeros(1, 1, 4))
         self.patch_embed = nn.Linear(4, 4)
-        self.blocks = nn.ModuleList([nn.ModuleDict({"norm1": nn.LayerNorm(4), "fc": nn.Linear(4, 4)}) for _ in range(2)])
+        self.blocks = nn.ModuleList([nn.ModuleDict({"norm1": nn.LayerNorm(4), "fc": nn.Linear(4, 4)})
+                                     for _ in range(2)])
         self.norm = nn.LayerNorm(4)
 
 

@@ -54,7 +54,8 @@ def test_atlas_folder_predict_and_figures(tmp_path, data_root):
     joint = atlas_with_new_cells(ref, cells, "atlas", "new")
     assert joint.n_obs == ref.n_obs + cells.n_obs and list(joint.obs["dataset"].cat.categories) == ["atlas", "new"]
     new = joint.obs["dataset"] == "new"
-    assert joint.obs.loc[new, "reference_lineage"].isna().all() and joint.obs.loc[~new, "predicted_lineage"].isna().all()
+    assert (joint.obs.loc[new, "reference_lineage"].isna().all()
+            and joint.obs.loc[~new, "predicted_lineage"].isna().all())
     np.testing.assert_array_equal(joint.obsm["X_cls"][new.to_numpy()], cells.obsm["X_cls"])
     assert atlas_with_new_cells(None, cells).n_obs == cells.n_obs
     fig = hp.cell_grid(least, n_cols=3, caption="caption", color="lineage")

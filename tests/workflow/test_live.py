@@ -11,7 +11,8 @@ from hierwbc.workflow import train_live
 
 
 def _cfg(tmp_path):
-    return SimpleNamespace(out=str(tmp_path), models={"a": {"preset": "unsup"}, "b": {"preset": "hierce", "alpha": 0.1}},
+    return SimpleNamespace(out=str(tmp_path),
+                           models={"a": {"preset": "unsup"}, "b": {"preset": "hierce", "alpha": 0.1}},
                            train={"max_steps": 3}, seeds=[0], layout=RunLayout(tmp_path))
 
 

@@ -60,7 +60,8 @@ def test_training_with_live_curves(trained):
 def test_embed_all_and_cached_evaluation(trained):
     run, _cfg, _, _ = trained
     files = embed_all(run, progress=False)
-    assert sorted(zip(files["model"], files["set"])) == [(m, "synthetic_test") for m in ("hierce_a0.2", "pixels", "unsup")]
+    assert (sorted(zip(files["model"], files["set"]))
+            == [(m, "synthetic_test") for m in ("hierce_a0.2", "pixels", "unsup")])
     adatas = run.embeddings()
     assert list(adatas) == ["unsup", "hierce_a0.2", "pixels"]  # experiment order: models, then baselines
     first = evaluation(run, adatas, progress=False)

@@ -113,7 +113,8 @@ def test_fake_bccd_each_reason(tmp_path):
 
 def test_fake_bccd_unknown_category(tmp_path):
     wbc = ("WBC", (2, 2, 20, 20))
-    base, _ = _fake(tmp_path, [(0, "NEUTROPHIL"), (1, "BAND"), (2, "BAND")], [0, 1, 2], {i: _voc([wbc]) for i in range(3)})
+    base, _ = _fake(tmp_path, [(0, "NEUTROPHIL"), (1, "BAND"), (2, "BAND")], [0, 1, 2],
+                    {i: _voc([wbc]) for i in range(3)})
     with pytest.raises(UnknownLabelError) as e:
         read_dataset("bccd", base)
     assert e.value.counts == {"BAND": 2}

@@ -9,7 +9,8 @@ from hierwbc.hierarchy import UnknownLabelError
 
 
 def test_raw_labels_mapped_by_dataset_column(tmp_path):
-    (tmp_path / "m.csv").write_text("path,dataset,raw_label\nimg/a.jpg,pbc,SNE\n/abs/b.jpg,pbc,IG\nc.bmp,segmentation_wbc,3\n")
+    (tmp_path / "m.csv").write_text("path,dataset,raw_label\nimg/a.jpg,pbc,SNE\n/abs/b.jpg,pbc,IG\n"
+                                    "c.bmp,segmentation_wbc,3\n")
     m = read_dataset("csv", tmp_path / "m.csv")
     assert m["path"].tolist() == [str(tmp_path / "img" / "a.jpg"), "/abs/b.jpg", str(tmp_path / "c.bmp")]
     assert m["node"].tolist() == ["neutrophil_segmented", "immature_granulocyte", "monocyte"]
