@@ -36,6 +36,7 @@ DEMO_PARAMETERS: dict[str, object] = {
     "cv": 5,                      # 05-09: evaluation folds
     "n_boot": 200,                # 09: bootstrap resamples
     "thumbnails": 30,             # 05: cells drawn on the UMAP
+    "pair": ["starter", "hierce"],  # 05, 06: side by side, the starter as shipped and HierCE continued from it
     "reference_limit": 1500,      # 10: reference atlas cells (stratified subset of the PBC train split)
     "new_limit": None,            # 10: new cells to label (None: all 341 BCCD crops)
     "uncertain_n": 24,            # 10: cells in the gallery of the least certain ones

@@ -1,0 +1,154 @@
+"""The verdict tables of reports/reproduction, computed from the CSVs in this folder only.
+
+    .venv/bin/python reports/reproduction/verdict.py [FOLDER]    # writes FOLDER/verdict.md
+
+Reads ``tables/metrics.csv`` (per seed, per fold) and ``evaluation/significance.csv`` (the
+seed-aware paired bootstrap, rows ``seed = -1``: cells and training seeds resampled, every model
+against the reference ``hierce``) and answers the paper's claims one by one:
+
+1. HierCE against each other model, in-domain (pbc_test) and off-domain (bccd,
+   segmentation_wbc): ``HierCE - rival`` in points with its 95 % interval; bold when the
+   interval excludes 0.
+2. Mistake severity: LCA distance of the mistakes (lower is better) and lineage accuracy.
+3. The alpha ablation (HierCE with alpha 0.1, 0.5, 0.9).
+
+Means over seeds are of the per-seed means over folds; ± is the standard deviation over seeds.
+``tests/test_reports.py`` rebuilds this text from the CSVs and checks that verdict.md and the
+README hold it unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+REFERENCE = "hierce"
+SETS = ("pbc_test", "bccd", "segmentation_wbc")
+PROBES = ("20nn", "logreg")
+RIVALS = ("unsup", "ce", "supcon", "hiersupcon", "multilevel", "distance", "hierce_x30", "starter", "random_init",
+          "pixels")
+CLAIM_METRICS = {"balanced_accuracy": "bAcc", "hierarchical_f1": "hier. F1"}
+SEVERITY_METRICS = {"mistake_severity": "LCA of mistakes", "lineage_accuracy": "lineage acc."}
+LOWER_IS_BETTER = {"mistake_severity"}
+ALPHAS = {"hierce_a0.1": 0.1, "hierce": 0.5, "hierce_a0.9": 0.9}
+PROBE_NAMES = {"1nn": "1-NN", "20nn": "20-NN", "logreg": "logreg"}
+
+
+def _scale(metric: str) -> float:
+    return 1.0 if metric in LOWER_IS_BETTER else 100.0
+
+
+def _digits(metric: str) -> int:
+    return 2 if metric in LOWER_IS_BETTER else 1
+
+
+def _num(x: float, digits: int, sign: bool = False) -> str:
+    """``x`` rounded to ``digits`` (no "-0.0"), with its sign when ``sign``."""
+    x = round(float(x), digits) + 0.0
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+
+
+def seed_means(metrics: pd.DataFrame) -> pd.DataFrame:
+    """``model, dataset, probe, metric, seed, value``: each seed's mean over the CV folds."""
+    per_fold = metrics[metrics["fold"] >= 0]
+    return per_fold.groupby(["model", "dataset", "probe", "metric", "seed"], as_index=False)["value"].mean()
+
+
+def over_seeds(means: pd.DataFrame, model: str, dataset: str, probe: str, metric: str) -> str:
+    """``mean ± std`` over seeds (points, or edges for LCA); '' when absent."""
+    v = means[(means["model"] == model) & (means["dataset"] == dataset) & (means["probe"] == probe)
+              & (means["metric"] == metric)]["value"] * _scale(metric)
+    if v.empty:
+        return ""
+    std = v.std(ddof=1) if len(v) > 1 else 0.0
+    return f"{_num(v.mean(), _digits(metric))} ± {_num(std, _digits(metric))}"
+
+
+def versus(sig: pd.DataFrame, rival: str, dataset: str, probe: str, metric: str) -> tuple[str, int]:
+    """``HierCE - rival`` with its interval (from the seed-aware bootstrap) as text, and +1 / -1 / 0:
+    HierCE significantly better / worse / neither (LCA: lower is better)."""
+    row = sig[(sig["seed"] == -1) & (sig["model"] == rival) & (sig["reference"] == REFERENCE)
+              & (sig["dataset"] == dataset) & (sig["probe"] == probe) & (sig["metric"] == metric)]
+    if row.empty:
+        return "", 0
+    r = row.iloc[0]
+    s = _scale(metric)
+    diff, low, high = -r["delta"] * s, -r["ci_high"] * s, -r["ci_low"] * s  # HierCE minus rival
+    d = _digits(metric)
+    text = f"{_num(diff, d, True)} [{_num(low, d, True)}, {_num(high, d, True)}]"
+    significant = bool(r["significant"])
+    better = (diff < 0) if metric in LOWER_IS_BETTER else (diff > 0)
+    return (f"**{text}**" if significant else text), (0 if not significant else (1 if better else -1))
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def verdict_markdown(folder: str | Path = HERE) -> str:
+    folder = Path(folder)
+    metrics = pd.read_csv(folder / "tables" / "metrics.csv")
+    sig = pd.read_csv(folder / "evaluation" / "significance.csv")
+    means = seed_means(metrics)
+    models = set(metrics["model"])
+    n_seeds = metrics.loc[metrics["model"] == REFERENCE, "seed"].nunique()
+    sets = [s for s in SETS if s in set(metrics["dataset"])]
+    out = [f"### 1. HierCE against each model ({n_seeds} training seeds)", "",
+           ("HierCE minus the other model, in points, with the 95 % interval of the seed-aware paired "
+            "bootstrap (cells and training seeds resampled); **bold**: the interval excludes 0."), ""]
+    cols = [(p, m) for m in CLAIM_METRICS for p in PROBES]
+    out += [_row(["model", "set", *[f"{PROBE_NAMES[p]} {CLAIM_METRICS[m]}" for p, m in cols]]),
+            _row(["---"] * (2 + len(cols)))]
+    tally: dict[str, list[int]] = {}
+    for rival in [r for r in RIVALS if r in models]:
+        for ds in sets:
+            cells = []
+            for p, m in cols:
+                text, sign = versus(sig, rival, ds, p, m)
+                cells.append(text)
+                tally.setdefault(rival, []).append(sign)
+            out.append(_row([rival, ds, *cells]))
+    out += ["", _row(["model", "HierCE significantly better", "significantly worse", "neither"]),
+            _row(["---"] * 4)]
+    for rival, signs in tally.items():
+        out.append(_row([rival, str(signs.count(1)), str(signs.count(-1)), str(signs.count(0))]))
+
+    out += ["", f"### 2. Mistake severity (mean ± std over {n_seeds} seeds; LCA in edges, lower is better)", ""]
+    severity_models = [m for m in (REFERENCE, "ce", "unsup", "supcon", "hiersupcon", "starter") if m in models]
+    scols = [(p, m) for m in SEVERITY_METRICS for p in PROBES]
+    out += [_row(["model", "set", *[f"{PROBE_NAMES[p]} {SEVERITY_METRICS[m]}" for p, m in scols]]),
+            _row(["---"] * (2 + len(scols)))]
+    for ds in sets:
+        for model in severity_models:
+            out.append(_row([model, ds, *[over_seeds(means, model, ds, p, m) for p, m in scols]]))
+    out += ["", "HierCE minus CE and minus Unsup on the same metrics (bootstrap as in 1):", "",
+            _row(["model", "set", *[f"{PROBE_NAMES[p]} {SEVERITY_METRICS[m]}" for p, m in scols]]),
+            _row(["---"] * (2 + len(scols)))]
+    for rival in [r for r in ("ce", "unsup") if r in models]:
+        for ds in sets:
+            out.append(_row([rival, ds, *[versus(sig, rival, ds, p, m)[0] for p, m in scols]]))
+
+    alphas = {m: a for m, a in ALPHAS.items() if m in models}
+    if len(alphas) > 1:
+        out += ["", f"### 3. Alpha (HierCE's weighting of the tree levels; mean ± std over {n_seeds} seeds)", ""]
+        acols = [(p, m) for m in CLAIM_METRICS for p in PROBES]
+        out += [_row(["alpha", "set", *[f"{PROBE_NAMES[p]} {CLAIM_METRICS[m]}" for p, m in acols]]),
+                _row(["---"] * (2 + len(acols)))]
+        for ds in sets:
+            for model, alpha in sorted(alphas.items(), key=lambda kv: kv[1]):
+                out.append(_row([f"{alpha:g}", ds, *[over_seeds(means, model, ds, p, m) for p, m in acols]]))
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None) -> None:
+    folder = Path((argv or sys.argv[1:] or [HERE])[0])
+    text = verdict_markdown(folder)
+    (folder / "verdict.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The published reports' numbers reproduce from the files beside them.
+
+- reports/reproduction: ``verdict.md`` (and the README, which quotes it verbatim) is what
+  ``verdict.py`` computes from the folder's CSVs; ``tables/table_<set>.csv`` (mean ± std over
+  seeds of the per-seed fold means) recomputed here from ``tables/metrics.csv`` with pandas alone.
+- the model card of the shipped starter (hierwbc/weights/README.md): its evaluation table is
+  reports/pretraining/tables/table_<set>.csv.
+"""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REPRODUCTION = REPO / "reports" / "reproduction"
+PRETRAINING = REPO / "reports" / "pretraining"
+CARD = REPO / "hierwbc" / "weights" / "README.md"
+
+
+def _module(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+verdict = _module(REPRODUCTION / "verdict.py")
+
+
+def _sig(**row) -> pd.DataFrame:
+    base = {"seed": -1, "reference": "hierce", "dataset": "pbc_test", "probe": "20nn"}
+    return pd.DataFrame([{**base, **row}])
+
+
+def test_verdict_turns_rival_minus_hierce_into_hierce_minus_rival():
+    # the bootstrap's delta is model - reference: CE 3.1 points below HierCE, interval [-5.0, -1.0]
+    sig = _sig(model="ce", metric="balanced_accuracy", delta=-0.031, ci_low=-0.05, ci_high=-0.01, significant=True)
+    assert verdict.versus(sig, "ce", "pbc_test", "20nn", "balanced_accuracy") == ("**+3.1 [+1.0, +5.0]**", 1)
+    # LCA of mistakes: lower is better; CE's mistakes 0.2 edges deeper -> HierCE -0.20, better
+    sig = _sig(model="ce", metric="mistake_severity", delta=0.2, ci_low=0.05, ci_high=0.3, significant=True)
+    assert verdict.versus(sig, "ce", "pbc_test", "20nn", "mistake_severity") == ("**-0.20 [-0.30, -0.05]**", 1)
+    sig = _sig(model="ce", metric="balanced_accuracy", delta=0.02, ci_low=0.001, ci_high=0.04, significant=True)
+    assert verdict.versus(sig, "ce", "pbc_test", "20nn", "balanced_accuracy")[1] == -1
+    sig = _sig(model="ce", metric="balanced_accuracy", delta=0.0004, ci_low=-0.01, ci_high=0.01, significant=False)
+    assert verdict.versus(sig, "ce", "pbc_test", "20nn", "balanced_accuracy") == ("+0.0 [-1.0, +1.0]", 0)
+    assert verdict.versus(sig, "supcon", "pbc_test", "20nn", "balanced_accuracy") == ("", 0)
+
+
+def test_reproduction_verdict_reads_back_from_its_csvs():
+    text = verdict.verdict_markdown(REPRODUCTION)
+    assert (REPRODUCTION / "verdict.md").read_text() == text
+    assert text in (REPRODUCTION / "README.md").read_text(), "README.md must quote verdict.md verbatim"
+
+
+def _mean_std(cell: str) -> tuple[float, float]:
+    mean, std = (float(x) for x in cell.split("±"))
+    return mean, std
+
+
+@pytest.mark.parametrize("name", ["pbc_test", "bccd", "segmentation_wbc"])
+def test_reproduction_tables_reproduce_from_metrics_csv(name):
+    metrics = pd.read_csv(REPRODUCTION / "tables" / "metrics.csv")
+    table = pd.read_csv(REPRODUCTION / "tables" / f"table_{name}.csv")
+    columns = {"bAcc": "balanced_accuracy", "wF1": "weighted_f1", "LCA": "mistake_severity"}
+    per_fold = metrics[(metrics["dataset"] == name) & (metrics["fold"] >= 0)]
+    assert len(table) >= 10 * 3
+    for row in table.itertuples(index=False):
+        row = row._asdict()
+        for column, metric in columns.items():
+            values = per_fold[(per_fold["model"] == row["model"]) & (per_fold["probe"] == row["probe"])
+                              & (per_fold["metric"] == metric)]
+            by_seed = values.groupby("seed")["value"].mean() * (1 if metric == "mistake_severity" else 100)
+            mean, std = _mean_std(row[column])
+            assert mean == pytest.approx(by_seed.mean(), abs=0.006), (row["model"], row["probe"], column)
+            expected_std = by_seed.std(ddof=1) if len(by_seed) > 1 else values["value"].std(ddof=1) * 100
+            assert std == pytest.approx(expected_std, abs=0.006), (row["model"], row["probe"], column)
+
+
+def test_starter_model_card_evaluation_is_reports_pretraining():
+    sets = {"pbc_test": "pbc_test", "BCCD": "bccd", "segmentation_wbc": "segmentation_wbc"}
+    probes = {"20-NN": "20nn", "logreg": "logreg"}
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in CARD.read_text().splitlines()
+            if re.match(r"\| (pbc_test|BCCD|segmentation_wbc)\b", line)]
+    assert len(rows) == 6
+    metrics = pd.read_csv(PRETRAINING / "tables" / "metrics.csv")
+    metrics = metrics[(metrics["fold"] >= 0) & (metrics["metric"] == "balanced_accuracy")]
+    for cells in rows:
+        name, probe = sets[cells[0].split(" (")[0]], probes[cells[1]]
+        folds = {m: metrics[(metrics["model"] == m) & (metrics["dataset"] == name) & (metrics["probe"] == probe)]
+                 ["value"] * 100 for m in ("starter", "random_init")}
+        assert all(len(v) == 5 for v in folds.values())  # 5-fold CV
+        starter, random = folds["starter"], folds["random_init"]
+        assert cells[2] == f"{starter.mean():.1f} ± {starter.std(ddof=1):.1f}", (name, probe)
+        assert cells[3] == f"{random.mean():.1f} ± {random.std(ddof=1):.1f}", (name, probe)
+        assert cells[4].strip("*") == f"{starter.mean() - random.mean():+.1f}", (name, probe)
