@@ -13,6 +13,13 @@ paths). Each notebook reads what the earlier ones wrote::
     tables/*.csv, *.md             02-09          counts, paper Tables 1-3, figure data
     figures/*.png                  02-09          every figure shown
     notebooks/*.ipynb, *.html      the runner     the executed notebooks
+
+A folder of an experiment trained with several seeds (``embeddings/<model>/seed<k>/``) is read
+one seed at a time: ``RunFolder(path, seed=k)`` (default: the experiment's first seed) sees
+that seed's embeddings plus the seed-free ones (pixels, a weights file embedded as is), and
+writes its own evaluation, tables and figures to ``evaluation/seed<k>/``, ``tables/seed<k>/``,
+``figures/seed<k>/``, so the notebooks never overwrite what ``hierwbc experiment`` wrote for
+all seeds together.
 """
 
 from __future__ import annotations
@@ -30,12 +37,39 @@ class RunFolder(RunLayout):
     """Paths (:class:`~hierwbc.experiment.layout.RunLayout`) and small readers / writers of one
     run folder (see the module docstring); the folder is created."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, seed: int | None = None):
         super().__init__(Path(path).expanduser().resolve())
         self.root.mkdir(parents=True, exist_ok=True)
+        seeds = self.seeds()
+        self.multi_seed = bool(seeds)
+        if seed is not None and seed not in seeds:
+            raise ValueError(f"{self.root}: no embeddings of seed {seed} "
+                             f"({'seeds: ' + str(seeds) if seeds else 'not a multi-seed experiment folder'})")
+        self.seed = seed if seed is not None else (self._first_seed(seeds) if seeds else None)
 
     def __repr__(self) -> str:
-        return f"RunFolder({str(self.root)!r})"
+        seed = f", seed={self.seed}" if self.multi_seed else ""
+        return f"RunFolder({str(self.root)!r}{seed})"
+
+    def seeds(self) -> list[int]:
+        """The training seeds with embeddings (``embeddings/<model>/seed<k>/``); [] for a
+        single-seed folder."""
+        found = {int(p.name[4:]) for p in self.embeddings_dir.glob("*/seed*") if p.is_dir() and p.name[4:].isdigit()}
+        return sorted(found)
+
+    def _first_seed(self, seeds: list[int]) -> int:
+        if self.experiment_file.exists():
+            declared = [s for s in self.experiment().seeds if s in seeds]
+            if declared:
+                return declared[0]
+        return seeds[0]
+
+    def _seed_folder(self, folder: Path) -> Path:
+        return folder / f"seed{self.seed}" if self.multi_seed else folder
+
+    evaluation_dir = property(lambda self: self._seed_folder(self.root / "evaluation"))
+    tables = property(lambda self: self._seed_folder(self.root / "tables"))
+    figures = property(lambda self: self._seed_folder(self.root / "figures"))
 
     def __truediv__(self, other) -> Path:
         return self.root / other
@@ -84,6 +118,9 @@ class RunFolder(RunLayout):
         found: dict[str, dict[str, Path]] = {}
         for path in sorted(self.embeddings_dir.glob("*/*.h5ad")):
             found.setdefault(path.parent.name, {})[path.stem] = path
+        if self.multi_seed:  # this seed's trained models (and random_init) beside the seed-free files
+            for path in sorted(self.embeddings_dir.glob(f"*/seed{self.seed}/*.h5ad")):
+                found.setdefault(path.parent.parent.name, {})[path.stem] = path
         if not found:
             raise FileNotFoundError(f"no embeddings under {self.embeddings_dir}: run 04_embed first")
         order = []

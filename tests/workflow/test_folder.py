@@ -60,3 +60,33 @@ def test_tree_figures_and_tables(tmp_path):
     with pytest.raises(FileNotFoundError, match="run 03_train first"):
         run.experiment()
     assert not list(tmp_path.glob("r/**/*.tmp"))
+
+
+def test_a_multi_seed_experiment_folder_is_read_one_seed_at_a_time(tmp_path, sets):
+    root = tmp_path / "exp"
+    written = {}
+    for seed in (3, 5):
+        for s, m in sets.items():
+            a = embed("vit_tiny", m, img_size=28, patch_size=14, seed=seed, name="random_init", progress=False)
+            written[(seed, s)] = a
+            write_h5ad(a, root / "embeddings" / "random_init" / f"seed{seed}" / f"{s}.h5ad")
+    for s, m in sets.items():  # seed-free: embedded once for every seed
+        write_h5ad(embed("pixels", m, pixel_size=4, name="pixels", progress=False),
+                   root / "embeddings" / "pixels" / f"{s}.h5ad")
+    run = RunFolder(root)
+    assert run.seeds() == [3, 5] and run.seed == 3 and "seed=3" in repr(run)  # no experiment file: the first
+    later = RunFolder(root, seed=5)
+    files = later.embedding_files()
+    assert files["random_init"] == {s: root / "embeddings" / "random_init" / "seed5" / f"{s}.h5ad" for s in sets}
+    assert files["pixels"] == {s: root / "embeddings" / "pixels" / f"{s}.h5ad" for s in sets}
+    got = later.embeddings()["random_init"]
+    np.testing.assert_array_equal(got[got.obs["dataset"] == "test_a"].obsm["X_cls"],
+                                  written[(5, "test_a")].obsm["X_cls"])
+    assert not np.allclose(written[(3, "test_a")].obsm["X_cls"], written[(5, "test_a")].obsm["X_cls"])
+    # what the notebooks write for one seed stays beside what the experiment wrote for all seeds
+    assert later.evaluation_dir == root / "evaluation" / "seed5" and later.figures == root / "figures" / "seed5"
+    assert later.tables == root / "tables" / "seed5"
+    with pytest.raises(ValueError, match=r"no embeddings of seed 4 \(seeds: \[3, 5\]\)"):
+        RunFolder(root, seed=4)
+    single = RunFolder(tmp_path / "single")
+    assert single.seed is None and single.evaluation_dir == tmp_path / "single" / "evaluation"
