@@ -1,0 +1,87 @@
+"""The shipped HierCE classifier (``hierwbc predict``'s default) on the report's evaluation sets.
+
+    .venv/bin/python reports/reproduction/evaluate_classifier.py --choose runs/paper_cpu   # which seed to ship
+    .venv/bin/python reports/reproduction/evaluate_classifier.py [--model hierwbc-tiny-pbc-hierce]
+
+The shipped seed is chosen on training data only (``--choose``: the lowest supervised loss over
+the last 20 steps of each ``hierce`` seed), so no evaluation set takes part in choosing it.
+
+Writes ``classifier.csv`` here: for each set of ``experiments/paper_cpu.yaml`` (the same cells
+as the report's tables: pbc_test, BCCD, segmentation_wbc, none seen in training) the predictions
+of the classifier's own head (:func:`hierwbc.predict.predict`, no probe fitted on the set),
+scored at each set's label precision (:func:`hierwbc.evaluate.metrics.compute_metrics` on the
+predicted leaf: a leaf below a coarse label counts as that label), and the back-off at the
+default threshold 0.8 (``backoff_accuracy``: the back-off node lies on the true label's root
+path; ``backoff_mean_depth``; ``backoff_root``: share of cells backed off to the root).
+The model card (hierwbc/weights/README.md) quotes this file; tests/test_reports.py checks it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from hierwbc.evaluate.metrics import compute_metrics
+from hierwbc.experiment import load_experiment
+from hierwbc.experiment.runner import eval_manifests
+from hierwbc.hierarchy import default_hierarchy
+from hierwbc.predict import predict
+
+HERE = Path(__file__).resolve().parent
+EXPERIMENT = HERE.parent.parent / "experiments" / "paper_cpu.yaml"
+THRESHOLD = 0.8
+
+
+def choose_seed(run_dir: str | Path, model: str = "hierce", last: int = 20) -> pd.DataFrame:
+    """Per seed of ``model``: the mean supervised loss (``sup``) over its last ``last`` logged
+    steps and its last checkpoint; sorted, best first."""
+    rows = []
+    for folder in sorted((Path(run_dir) / "models" / model).glob("seed*")):
+        log = pd.read_json(folder / "metrics.jsonl", lines=True).dropna(subset=["sup"])
+        checkpoints = sorted((folder / "checkpoints").glob("step_*.pt"))
+        rows.append({"seed": int(folder.name[4:]), "sup_last": float(log["sup"].tail(last).mean()),
+                     "checkpoint": str(checkpoints[-1]) if checkpoints else ""})
+    return pd.DataFrame(rows).sort_values("sup_last").reset_index(drop=True)
+
+
+def evaluate_classifier(model: str, experiment: Path = EXPERIMENT) -> pd.DataFrame:
+    h = default_hierarchy()
+    cfg = load_experiment(experiment)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, manifest in eval_manifests(cfg, h).items():
+            csv = Path(tmp) / f"{name}.csv"
+            manifest.to_csv(csv, index=False)
+            a = predict(csv, model=model, threshold=THRESHOLD, hierarchy=h, progress=True)
+            obs = a.obs
+            truth, leaf = h.indices(obs["node"].astype(str).to_numpy()), h.indices(obs["pred_leaf"].astype(str))
+            m = compute_metrics(h, truth, leaf)
+            info = a.uns["predict"]
+            rows.append({"set": name, "n": int(info["n_labelled"]), "balanced_accuracy": m["balanced_accuracy"],
+                         "weighted_f1": m["weighted_f1"], "hierarchical_f1": m["hierarchical_f1"],
+                         "leaf_accuracy": info["leaf_accuracy"], "backoff_threshold": THRESHOLD,
+                         "backoff_accuracy": info["backoff_accuracy"],
+                         "backoff_mean_depth": info["backoff_mean_depth"],
+                         "backoff_root": float((obs["backoff_node"].astype(str) == h.root).mean()),
+                         "model": model})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="hierwbc-tiny-pbc-hierce")
+    p.add_argument("--choose", metavar="RUN_DIR", help="print the hierce seeds, best first, and stop")
+    args = p.parse_args(argv)
+    if args.choose:
+        print(choose_seed(args.choose).to_string(index=False))
+        return
+    table = evaluate_classifier(args.model)
+    table.to_csv(HERE / "classifier.csv", index=False, float_format="%.6g")
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
