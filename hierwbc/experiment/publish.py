@@ -75,7 +75,8 @@ def publish(out: str | Path, dest: str | Path) -> list[Path]:
             copy(file)
     for folder, pattern in ((src.tables, "*"), (src.figures, "*.png")):
         for f in sorted(folder.glob(pattern)):
-            copy(f)
+            if f.is_file():  # not the notebooks' per-seed folders (tables/seed<k>/)
+                copy(f)
     for key in EVALUATION_TABLES:
         if (src.evaluation_dir / f"{key}.csv").exists():
             copy(src.evaluation_dir / f"{key}.csv")

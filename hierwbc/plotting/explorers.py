@@ -67,26 +67,46 @@ def umap_explorer(adatas, *, model: str | None = None, color: str = "node", data
         ax.scatter(coords[rest, 0], coords[rest, 1], c=MISSING_COLOR, s=6, linewidths=0, rasterized=True)
         draw_embedding(ax, coords[focus], obs[focus], color, h,
                        title=f"{model} · {dataset if dataset != ALL else 'all datasets'} · {color}")
-        if viewer.current in obs.index and keep[obs.index.get_loc(viewer.current)]:
-            x, y = coords[obs.index.get_loc(viewer.current)]
-            ax.scatter([x], [y], marker="*", s=260, c="yellow", edgecolors="black", linewidths=1.2, zorder=5,
-                       gid="selected-cell")
+        star = ax.scatter(np.empty(0), np.empty(0), marker="*", s=260, c="yellow", edgecolors="black",
+                          linewidths=1.2, zorder=5, gid="selected-cell")
         names = obs.index[keep]
         layer = ax.scatter(coords[keep, 0], coords[keep, 1], s=12, alpha=0.0, picker=True, gid="pick-layer")
+        holder.update(star=star, shown=pd.Series(np.arange(len(names)), index=names), coords=coords[keep])
+        place_star(viewer.current)
         fig.canvas.mpl_connect("pick_event", lambda ev: on_pick(ev, layer, names))
         return fig
 
+    def place_star(name) -> bool:
+        """Move the star onto cell ``name`` (hidden when it is not on the map); True if shown."""
+        shown = holder.get("shown")
+        if shown is None:
+            return False
+        on_map = name in shown.index
+        holder["star"].set_offsets(holder["coords"][[shown[name]]] if on_map else np.empty((0, 2)))
+        return on_map
+
     def on_pick(event, layer, names):
-        if event.artist is layer and len(event.ind):
-            viewer.show(names[int(event.ind[0])])
-            holder["explorer"].redraw()
+        if event.artist is not layer or not len(event.ind):
+            return
+        ind = np.asarray(event.ind)
+        mouse = getattr(event, "mouseevent", None)
+        if mouse is not None and len(ind) > 1:  # the point nearest the click, not the first in data order
+            xy = layer.axes.transData.transform(holder["coords"][ind])
+            ind = ind[[int(np.argmin(np.hypot(xy[:, 0] - mouse.x, xy[:, 1] - mouse.y)))]]
+        name = names[int(ind[0])]
+        if name in viewer.obs.index:
+            viewer.select(name)
+
+    def on_show(name):
+        place_star(name)
+        holder["explorer"].refresh()
 
     controls = {"model": dropdown("model", list(adatas), model), "color": dropdown("colour by", keys, color),
                 "dataset": dropdown("dataset", datasets, dataset),
                 "lineage": dropdown("lineage", _lineages(h, first.obs.get("lineage", [])), lineage)}
     explorer = Explorer(draw, controls, extra=[widgets.HTML("<b>A cell</b> (marked ★ on the UMAP)"), viewer])
     holder["explorer"] = explorer
-    viewer.slider.observe(lambda _c: explorer.redraw(), names="value")
+    viewer.on_show(on_show)
     explorer.viewer, explorer.on_pick = viewer, on_pick
     return explorer
 

@@ -19,6 +19,7 @@ The explorers of the analysis notebooks are in :mod:`hierwbc.plotting.explorers`
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 
@@ -94,6 +95,7 @@ class Explorer(widgets.VBox):
         self.output = widgets.Output()
         self.message = widgets.HTML()
         self.figure = None
+        self.canvas = None
         self.n_draws = 0
         for control in self.controls.values():
             control.observe(self._changed, names="value")
@@ -127,11 +129,26 @@ class Explorer(widgets.VBox):
             self.canvas = show_figure(fig)
         return fig
 
+    def refresh(self) -> None:
+        """Show the current figure again after its artists changed in place (no new draw): a
+        live canvas redraws itself, a static figure is displayed anew."""
+        if self.figure is None:
+            return
+        if isinstance(self.canvas, widgets.Widget):
+            self.canvas.draw_idle()
+            return
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(self.figure)
+
     def _close_canvas(self) -> None:
-        """Close the previous figure's widget canvas (its comm), if it had one."""
+        """Close the previous figure's widget canvas and its toolbar (their comms), if any."""
         canvas = getattr(self, "canvas", None)
         if isinstance(canvas, widgets.Widget):
+            toolbar = getattr(canvas, "toolbar", None)
             canvas.close()
+            if isinstance(toolbar, widgets.Widget):
+                toolbar.close()
         self.canvas = None
 
     def save(self, path: str | os.PathLike):
@@ -164,6 +181,8 @@ class CellViewer(widgets.VBox):
         self.output = widgets.Output()
         self.current: str | None = None
         self.figure = None
+        self._listeners: list[Callable[[str], None]] = []
+        self._selecting = False
         self.cls.observe(self._class_changed, names="value")
         self.slider.observe(lambda _c: self._show_position(), names="value")
         super().__init__([widgets.HBox([self.cls, self.slider]), self.output])
@@ -176,14 +195,40 @@ class CellViewer(widgets.VBox):
 
     def _class_changed(self, _change) -> None:
         n = len(self._members())
-        self.slider.value = 0
-        self.slider.max = max(n - 1, 0)
+        with self._quiet():
+            self.slider.value = 0
+            self.slider.max = max(n - 1, 0)
         self._show_position()
 
     def _show_position(self) -> None:
         members = self._members()
-        if len(members):
+        if len(members) and not self._selecting:
             self.show(members[min(self.slider.value, len(members) - 1)])
+
+    @contextlib.contextmanager
+    def _quiet(self):
+        """Control changes inside show nothing (the controls are set together)."""
+        before, self._selecting = self._selecting, True
+        try:
+            yield
+        finally:
+            self._selecting = before
+
+    def on_show(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(obs_name)`` after every cell shown (e.g. to mark it on a UMAP)."""
+        self._listeners.append(callback)
+
+    def select(self, obs_name) -> object:
+        """Show cell ``obs_name`` with the controls set to it: its class kept when it belongs to
+        the chosen one, else all cells; the slider at its position. Returns its Figure."""
+        if obs_name not in self.obs.index:
+            raise KeyError(f"no cell {obs_name!r} in this viewer's table")
+        with self._quiet():
+            if obs_name not in self._members():
+                self.cls.value = ALL
+                self.slider.max = max(len(self.obs) - 1, 0)
+            self.slider.value = int(self._members().get_loc(obs_name))
+        return self.show(obs_name)
 
     def show(self, obs_name) -> object:
         """Display cell ``obs_name`` (an index value of ``obs``); returns its Figure."""
@@ -195,4 +240,6 @@ class CellViewer(widgets.VBox):
         self.output.clear_output(wait=True)
         with self.output:
             display(self.figure)
+        for callback in self._listeners:
+            callback(obs_name)
         return self.figure

@@ -40,12 +40,13 @@ class RunFolder(RunLayout):
     def __init__(self, path: str | os.PathLike, seed: int | None = None):
         super().__init__(Path(path).expanduser().resolve())
         self.root.mkdir(parents=True, exist_ok=True)
-        seeds = self.seeds()
-        self.multi_seed = bool(seeds)
+        declared = self.experiment().seeds if self.experiment_file.exists() else []
+        seeds = sorted(set(self.seeds()) | set(declared if len(declared) > 1 else []))
+        self.multi_seed = bool(seeds)  # embeddings per seed, or an experiment of several seeds
         if seed is not None and seed not in seeds:
-            raise ValueError(f"{self.root}: no embeddings of seed {seed} "
+            raise ValueError(f"{self.root}: no seed {seed} "
                              f"({'seeds: ' + str(seeds) if seeds else 'not a multi-seed experiment folder'})")
-        self.seed = seed if seed is not None else (self._first_seed(seeds) if seeds else None)
+        self.seed = seed if seed is not None else (self._first_seed(seeds, declared) if seeds else None)
 
     def __repr__(self) -> str:
         seed = f", seed={self.seed}" if self.multi_seed else ""
@@ -57,12 +58,9 @@ class RunFolder(RunLayout):
         found = {int(p.name[4:]) for p in self.embeddings_dir.glob("*/seed*") if p.is_dir() and p.name[4:].isdigit()}
         return sorted(found)
 
-    def _first_seed(self, seeds: list[int]) -> int:
-        if self.experiment_file.exists():
-            declared = [s for s in self.experiment().seeds if s in seeds]
-            if declared:
-                return declared[0]
-        return seeds[0]
+    @staticmethod
+    def _first_seed(seeds: list[int], declared: list[int]) -> int:
+        return next((s for s in declared if s in seeds), seeds[0])
 
     def _seed_folder(self, folder: Path) -> Path:
         return folder / f"seed{self.seed}" if self.multi_seed else folder

@@ -13,7 +13,8 @@ scored at each set's label precision (:func:`hierwbc.evaluate.metrics.compute_me
 predicted leaf: a leaf below a coarse label counts as that label), and the back-off at the
 default threshold 0.8 (``backoff_accuracy``: the back-off node lies on the true label's root
 path; ``backoff_mean_depth``; ``backoff_root``: share of cells backed off to the root).
-The model card (hierwbc/weights/README.md) quotes this file; tests/test_reports.py checks it.
+The classifier's model card (hierwbc/weights/README.md) quotes this file; tests/test_reports.py
+checks that it does.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hierwbc.evaluate.metrics import compute_metrics
@@ -39,7 +41,10 @@ def choose_seed(run_dir: str | Path, model: str = "hierce", last: int = 20) -> p
     """Per seed of ``model``: the mean supervised loss (``sup``) over its last ``last`` logged
     steps and its last checkpoint; sorted, best first."""
     rows = []
-    for folder in sorted((Path(run_dir) / "models" / model).glob("seed*")):
+    folders = sorted((Path(run_dir) / "models" / model).glob("seed*"))
+    if not folders:
+        raise FileNotFoundError(f"{run_dir}: no models/{model}/seed*/ folders (a multi-seed experiment)")
+    for folder in folders:
         log = pd.read_json(folder / "metrics.jsonl", lines=True).dropna(subset=["sup"])
         checkpoints = sorted((folder / "checkpoints").glob("step_*.pt"))
         rows.append({"seed": int(folder.name[4:]), "sup_last": float(log["sup"].tail(last).mean()),
@@ -55,10 +60,14 @@ def evaluate_classifier(model: str, experiment: Path = EXPERIMENT) -> pd.DataFra
         for name, manifest in eval_manifests(cfg, h).items():
             csv = Path(tmp) / f"{name}.csv"
             manifest.to_csv(csv, index=False)
-            a = predict(csv, model=model, threshold=THRESHOLD, hierarchy=h, progress=True)
-            obs = a.obs
+            a = predict(csv, model=model, threshold=THRESHOLD, progress=True)  # the head's own tree
+            obs = a.obs[a.obs["node"].astype(str) != ""]
+            if len(obs) != len(manifest):
+                raise ValueError(f"{name}: {len(manifest) - len(obs)} cells without a label or unreadable")
             truth, leaf = h.indices(obs["node"].astype(str).to_numpy()), h.indices(obs["pred_leaf"].astype(str))
-            m = compute_metrics(h, truth, leaf)
+            # at the set's label precision: a leaf below a coarse label (neutrophil, ...) is that label
+            pred = np.where(h.ancestors[leaf, truth], truth, leaf)
+            m = compute_metrics(h, truth, pred)
             info = a.uns["predict"]
             rows.append({"set": name, "n": int(info["n_labelled"]), "balanced_accuracy": m["balanced_accuracy"],
                          "weighted_f1": m["weighted_f1"], "hierarchical_f1": m["hierarchical_f1"],

@@ -109,7 +109,8 @@ def verdict_markdown(folder: str | Path = HERE) -> str:
             for p, m in cols:
                 text, sign = versus(sig, rival, ds, p, m)
                 cells.append(text)
-                tally.setdefault(rival, []).append(sign)
+                if text:  # a comparison the bootstrap made
+                    tally.setdefault(rival, []).append(sign)
             out.append(_row([rival, ds, *cells]))
     out += ["", _row(["model", "HierCE significantly better", "significantly worse", "neither"]),
             _row(["---"] * 4)]

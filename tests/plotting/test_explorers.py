@@ -34,6 +34,17 @@ def test_umap_explorer_filters_and_marks_the_picked_cell(adata, h):
     assert ex.viewer.current == names[5]
     star = next(c for c in ex.figure.axes[0].collections if c.get_gid() == "selected-cell")
     np.testing.assert_allclose(star.get_offsets()[0], other.obsm["X_umap"][5])
+    # several points under the click: the nearest to the mouse wins, not the first in data order
+    xy = ax.transData.transform(other.obsm["X_umap"][[2, 9]])
+    mouse = SimpleNamespace(x=xy[1, 0], y=xy[1, 1])
+    ex.on_pick(SimpleNamespace(artist=layer, ind=np.array([2, 9]), mouseevent=mouse), layer, names)
+    assert ex.viewer.current == names[9]
+    # choosing a cell with the viewer's controls moves the star too
+    ex.viewer.slider.value = 3
+    np.testing.assert_allclose(star.get_offsets()[0], other.obsm["X_umap"][3])
+    ex.controls["lineage"].value = "lymphopoiesis"  # the cell is not in focus: still on the map (grey)
+    star = next(c for c in ex.figure.axes[0].collections if c.get_gid() == "selected-cell")
+    np.testing.assert_allclose(star.get_offsets()[0], other.obsm["X_umap"][3])
     assert "color" in ex.controls and "dataset" in ex.controls["color"].options
 
 
@@ -94,11 +105,15 @@ def test_a_click_on_the_live_canvas_picks_the_cell_under_it(adata, monkeypatch):
     assert ex.viewer.current != target
     x, y = ex.figure.axes[0].transData.transform(adata.obsm["X_umap"][7])
     click = {"x": x, "y": ex.figure.bbox.height - y, "button": 0, "buttons": 1, "modifiers": []}
+    n_draws = ex.n_draws
     canvas._handle_message(canvas, dict(click, type="button_press"), [])
     assert ex.viewer.current == target
-    assert ex.canvas is not canvas and ex.canvas.figure is ex.figure  # redrawn with the star
+    # the star moved in place: same figure and canvas (a zoom the user made is kept), no new draw
+    assert ex.canvas is canvas and ex.n_draws == n_draws
     star = next(c for c in ex.figure.axes[0].collections if c.get_gid() == "selected-cell")
     np.testing.assert_allclose(star.get_offsets()[0], adata.obsm["X_umap"][7])
+    # the viewer's controls follow the click: the cell's position among the cells listed
+    assert ex.viewer.cls.value == ALL and ex.viewer.slider.value == 7
     monkeypatch.setitem(interactive._CLICKABLE, "on", False)
     ex.redraw()
     assert ex.canvas is ex.figure  # static again: the figure itself is displayed

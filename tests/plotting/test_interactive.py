@@ -53,3 +53,23 @@ def test_cell_viewer_filters_by_class_and_shows_the_image(manifest, h):
     assert viewer.slider.max == len(obs) - 1
     with pytest.raises(KeyError, match="nope"):
         viewer.show("nope")
+
+
+def test_cell_viewer_select_sets_its_controls_and_tells_listeners(manifest, h):
+    obs = manifest.set_index(manifest.index.astype(str).map(lambda i: f"cell{i}"))
+    viewer = CellViewer(obs, "node", h, size=16)
+    seen = []
+    viewer.on_show(seen.append)
+    node = "eosinophil"
+    members = obs.index[obs["node"] == node]
+    viewer.cls.value = node  # the slider was already at 0: the listeners still hear of the new cell
+    assert seen == [members[0]]
+    viewer.select(members[3])  # within the chosen class: the class is kept
+    assert viewer.cls.value == node and viewer.slider.value == 3 and seen[-1] == members[3]
+    other = obs.index[obs["node"] != node][4]
+    seen.clear()
+    viewer.select(other)  # outside it: all cells, the slider at its row; shown once, nothing in between
+    assert viewer.cls.value == ALL and viewer.slider.value == obs.index.get_loc(other)
+    assert viewer.current == other and seen == [other]
+    viewer.slider.value += 1
+    assert viewer.current == obs.index[obs.index.get_loc(other) + 1]

@@ -86,7 +86,7 @@ def test_a_multi_seed_experiment_folder_is_read_one_seed_at_a_time(tmp_path, set
     # what the notebooks write for one seed stays beside what the experiment wrote for all seeds
     assert later.evaluation_dir == root / "evaluation" / "seed5" and later.figures == root / "figures" / "seed5"
     assert later.tables == root / "tables" / "seed5"
-    with pytest.raises(ValueError, match=r"no embeddings of seed 4 \(seeds: \[3, 5\]\)"):
+    with pytest.raises(ValueError, match=r"no seed 4 \(seeds: \[3, 5\]\)"):
         RunFolder(root, seed=4)
     single = RunFolder(tmp_path / "single")
     assert single.seed is None and single.evaluation_dir == tmp_path / "single" / "evaluation"
