@@ -84,7 +84,8 @@ def eval_manifests(cfg: ExperimentConfig, h: Hierarchy) -> dict:
     ``source`` is anything :func:`hierwbc.datasets.sources.read_sources` reads: a dataset name,
     a manifest CSV, or a folder of class sub-folders with a label map of the hierarchy,
     ``path/to/folder:raabin``; with the set's own ``label_map`` ``{sub-folder: node}``, a folder."""
-    tcfg = make_config("unsup", overrides={k: v for k, v in cfg.train.items() if k.startswith("data.")})
+    # the data settings, validated with the model's (data.cache_size is checked against model.img_size)
+    tcfg = make_config("unsup", overrides={k: v for k, v in cfg.train.items() if k.startswith(("data.", "model."))})
     out = {}
     for s in cfg.sets:
         if s.label_map is not None:

@@ -35,3 +35,19 @@ evaluation:
     assert set(m["my_lab"]["node"]) == {"neutrophil", "monocyte", "basophil"}
     assert sorted(m["own"]["node"]) == ["monocyte", "monocyte", "neutrophil", "neutrophil"]
     assert m["my_lab"]["path"].map(lambda p: p.startswith(str(lab))).all()
+
+
+def test_the_data_settings_are_read_with_the_model_size_they_are_checked_against(tmp_path):
+    # a crop cache of 128 px is valid for a 56 px model (not for the default 224 px one)
+    own = _folder(tmp_path / "own", ["neu", "mono"], per_class=2)
+    exp = tmp_path / "e.yaml"
+    exp.write_text(f"""name: e
+train:
+  model.img_size: 56
+  data.cache_size: 128
+models: {{a: {{preset: unsup}}}}
+evaluation:
+  sets:
+    - {{name: own, source: "{own}", label_map: {{neu: neutrophil, mono: monocyte}}}}
+""")
+    assert len(eval_manifests(load_experiment(exp), default_hierarchy())["own"]) == 4
