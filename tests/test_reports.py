@@ -8,6 +8,7 @@
 """
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -84,7 +85,8 @@ def test_reproduction_tables_reproduce_from_metrics_csv(name):
 def test_starter_model_card_evaluation_is_reports_pretraining():
     sets = {"pbc_test": "pbc_test", "BCCD": "bccd", "segmentation_wbc": "segmentation_wbc"}
     probes = {"20-NN": "20nn", "logreg": "logreg"}
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in CARD.read_text().splitlines()
+    starter_card = CARD.read_text().split("\n---\n")[0]  # the classifier's card follows
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in starter_card.splitlines()
             if re.match(r"\| (pbc_test|BCCD|segmentation_wbc)\b", line)]
     assert len(rows) == 6
     metrics = pd.read_csv(PRETRAINING / "tables" / "metrics.csv")
@@ -98,3 +100,20 @@ def test_starter_model_card_evaluation_is_reports_pretraining():
         assert cells[2] == f"{starter.mean():.1f} ± {starter.std(ddof=1):.1f}", (name, probe)
         assert cells[3] == f"{random.mean():.1f} ± {random.std(ddof=1):.1f}", (name, probe)
         assert cells[4].strip("*") == f"{starter.mean() - random.mean():+.1f}", (name, probe)
+
+
+def test_classifier_model_card_is_classifier_csv():
+    table = pd.read_csv(REPRODUCTION / "classifier.csv").set_index("set")
+    card = CARD.read_text()
+    block = card.split("<!-- classifier:start -->")[1].split("<!-- classifier:end -->")[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.strip().splitlines()[2:]]
+    assert [r[0].split(" (")[0] for r in rows] == list(table.index)
+    for cells in rows:
+        r = table.loc[cells[0].split(" (")[0]]
+        expected = [f"{r.name} ({r['n']})",
+                    f"{100 * r['leaf_accuracy']:.1f}", f"{100 * r['balanced_accuracy']:.1f}",
+                    f"{100 * r['hierarchical_f1']:.1f}", f"{100 * r['backoff_accuracy']:.1f}",
+                    f"{r['backoff_mean_depth']:.2f}", f"{100 * r['backoff_root']:.1f}"]
+        assert cells == expected
+    fit = json.loads((REPRODUCTION / "classifier_fit.json").read_text())
+    assert f"leaf accuracy {100 * fit['holdout_leaf_accuracy']:.1f} %" in card

@@ -1,0 +1,45 @@
+"""The shipped HierCE classifier hierwbc-tiny-pbc-hierce, ``hierwbc predict``'s default model:
+a backbone with its supervised head in float16 safetensors, and on pbc_test cells (never seen in
+training) its head's leaf accuracy is what its model card reports, within the noise of 300 cells."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from hierwbc.datasets import read_dataset
+from hierwbc.hierarchy import default_hierarchy
+from hierwbc.models import shipped
+from hierwbc.predict import default_model, predict
+from hierwbc.train.prepare import split_rows, stratified_subset
+
+NAME = "hierwbc-tiny-pbc-hierce"
+CLASSIFIER_CSV = Path(__file__).resolve().parents[2] / "reports" / "reproduction" / "classifier.csv"
+# the card's numbers are on all 3,416 pbc_test cells; 300 stratified cells: binomial sd ~2.8 points
+TOLERANCE = 0.08
+
+
+def test_the_classifier_is_shipped_with_its_head_and_is_the_default():
+    files = shipped.shipped_weights()
+    assert NAME in files and files[NAME].stat().st_size <= 25 * 2 ** 20
+    assert default_model() == files[NAME]
+    tensors, meta = shipped.read_weights(NAME)
+    assert meta["arch"] == "vit_tiny" and all(v.dtype == torch.float16 for v in tensors.values())
+    assert any(k.startswith("sup_head.") for k in tensors) and any(k.startswith("backbone.") for k in tensors)
+
+
+@pytest.mark.realdata
+def test_the_classifier_labels_unseen_pbc_cells_as_its_card_says(data_root, tmp_path):
+    h = default_hierarchy()
+    m = split_rows(read_dataset("pbc", data_root, hierarchy=h), "test", 0.2, 0)
+    csv = tmp_path / "cells.csv"
+    cells = stratified_subset(m, 300, seed=0)  # 299: rounding per class
+    cells.to_csv(csv, index=False)
+    a = predict(csv, threshold=0.8, progress=False)  # the default model
+    info = a.uns["predict"]
+    card = pd.read_csv(CLASSIFIER_CSV).set_index("set").loc["pbc_test"]
+    assert info["n_labelled"] == len(cells) >= 290 and a.uns["provenance"]["model"] == NAME
+    assert info["leaf_accuracy"] >= card["leaf_accuracy"] - TOLERANCE
+    assert info["backoff_accuracy"] >= card["backoff_accuracy"] - TOLERANCE
+    assert info["leaf_accuracy"] > 0.5  # 11 PBC classes (chance ~0.1 stratified)
