@@ -24,7 +24,7 @@ def _toy(n_per=40, signal=True, seed=0):
 
 def test_a_head_learns_what_the_embeddings_carry_and_not_noise():
     h, X, nodes = _toy()
-    head, report = fit_head(X, nodes, h, epochs=30, batch_size=16, progress=False)
+    _, report = fit_head(X, nodes, h, epochs=30, batch_size=16, progress=False)
     assert report["holdout_leaf_accuracy"] >= 0.95 and report["n_holdout"] == 24  # 10 % of each of 6 leaves
     assert report["loss_per_epoch"][-1] < report["loss_per_epoch"][0]
     _, noise = fit_head(*_toy(signal=False)[1:], h, epochs=30, batch_size=16, progress=False)
@@ -35,7 +35,7 @@ def test_coarse_labels_count_for_any_leaf_below_them():
     h, X, nodes = _toy()
     parents = np.array([h.parent_of(n) for n in nodes], dtype=object)
     coarse = np.where(np.arange(len(nodes)) % 2 == 0, parents, nodes)  # half the labels one level up
-    head, report = fit_head(X, coarse, h, epochs=30, batch_size=16, progress=False)
+    _, report = fit_head(X, coarse, h, epochs=30, batch_size=16, progress=False)
     assert report["holdout_leaf_accuracy"] >= 0.95
 
 
@@ -51,6 +51,7 @@ def test_save_classifier_is_read_by_predict_as_a_head(tmp_path):
     head, _ = fit_head(np.pad(X, ((0, 0), (0, 192 - 16))), nodes, h, epochs=5, progress=False)
     path = save_classifier(backbone, head, "hierce", h, tmp_path / "c.safetensors", {"head_fit": "toy"})
     tensors, meta = read_weights(path)
+    assert {k.split(".")[0] for k in tensors} == {"backbone", "sup_head"}  # no DINO / iBOT heads
     assert meta["sup_loss"] == "hierce" and meta["head_fit"] == "toy" and meta["arch"] == "vit_tiny"
     loaded, tree = _weights_head(path)
     assert tree == h
