@@ -92,7 +92,8 @@ def text_colors(hierarchy: Hierarchy, nodes: Sequence[str]) -> dict[str, str]:
 def category_colors(key: str, categories: Sequence, hierarchy: Hierarchy | None = None) -> dict[object, str]:
     """Colours of the ``categories`` of obs column ``key``: tree-derived for ``node`` and
     ``lineage`` (categories that are not nodes get :data:`MISSING_COLOR`), else seaborn's
-    ``colorblind`` palette in the order given."""
+    ``colorblind`` palette in the order given, then its ``dark`` one (its 10 colours are
+    followed by 10 distinct ones; beyond 20, ``husl``): no two categories share a colour."""
     cats = list(categories)
     if key in ("node", "true", "pred") and hierarchy is not None:
         known = node_colors(hierarchy, [c for c in cats if c in hierarchy])
@@ -102,5 +103,7 @@ def category_colors(key: str, categories: Sequence, hierarchy: Hierarchy | None 
         return {c: known.get(c, ROOT_COLOR if c == hierarchy.root else MISSING_COLOR) for c in cats}
     import seaborn as sns
 
-    palette = sns.color_palette("colorblind", max(len(cats), 1))
-    return {c: to_hex(palette[k % len(palette)]) for k, c in enumerate(cats)}
+    palette = [to_hex(c) for c in [*sns.color_palette("colorblind", 10), *sns.color_palette("dark", 10)]]
+    if len(cats) > len(palette):
+        palette = [to_hex(c) for c in sns.color_palette("husl", len(cats))]
+    return {c: palette[k] for k, c in enumerate(cats)}

@@ -93,3 +93,16 @@ def test_category_and_text_colours(h):
     assert len(set(ds.values())) == 3
     assert text_colors(h, ["myelocyte", h.root]) == {"myelocyte": lineage_colors(h)["granulopoiesis"],
                                                      h.root: ROOT_COLOR}
+
+
+def test_category_colours_stay_distinct_past_ten():
+    import seaborn as sns
+    from matplotlib.colors import to_hex
+
+    from hierwbc.plotting.colors import category_colors
+
+    for n in (3, 10, 11, 20, 25):
+        colours = category_colors("model", [f"m{i}" for i in range(n)])
+        assert len(set(colours.values())) == n, n
+    ten = category_colors("model", [f"m{i}" for i in range(10)])  # up to 10: the colorblind palette
+    assert list(ten.values()) == [to_hex(c) for c in sns.color_palette("colorblind", 10)]
