@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .colors import category_colors
 from .common import (
     PROBE_ORDER,
     choose,
@@ -92,12 +93,11 @@ def alpha_ablation(metrics: pd.DataFrame, alphas: Mapping[str, float] | None = N
     """Metric vs alpha, a line per probe with fold error bars, one panel per metric, for one
     dataset of an evaluation ``metrics`` table (alphas: see the module docstring). Returns the
     Figure."""
-    import seaborn as sns
 
     table = ablation_table(metrics, alphas, dataset=dataset, metric_names=metric_names, probes=probes)
     present = [m for m in metric_names if m in set(table["metric"])]
     probe_list = list(pd.unique(table["probe"]))
-    palette = dict(zip(probe_list, sns.color_palette("colorblind", len(probe_list)).as_hex()))
+    palette = category_colors("probe", probe_list)
     fig = figure(panel_size * len(present) + 1.3, panel_size)
     axes = fig.subplots(1, len(present), squeeze=False)[0]
     alpha_values = np.sort(table["alpha"].unique())

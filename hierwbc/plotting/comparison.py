@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .colors import category_colors
 from .common import PROBE_ORDER, choose_many, figure, fold_stats, metric_label, metric_scale, rows
 
 FIG10_METRICS = ("balanced_accuracy",)
@@ -43,14 +44,12 @@ def compare_losses(metrics: pd.DataFrame, *, metric_names: Sequence[str] = FIG10
     """Grouped bars with fold error bars (see the module docstring) from an evaluation
     ``metrics`` table; ``metric_names=("balanced_accuracy",)`` is paper Fig. 10,
     ``FIG11_METRICS`` Fig. 11. Returns the Figure."""
-    import seaborn as sns
-
     table = comparison_table(metrics, metric_names=metric_names, datasets=datasets, models=models, probes=probes)
     ds_list = list(pd.unique(table["dataset"]))
     met_list = [m for m in metric_names if m in set(table["metric"])]
     model_list = list(pd.unique(table["model"]))
     probe_list = list(pd.unique(table["probe"]))
-    palette = dict(zip(model_list, sns.color_palette("colorblind", len(model_list)).as_hex()))
+    palette = category_colors("model", model_list)
     width = 0.8 / len(model_list)
     fig = figure(panel_size * len(met_list) + 1.6, 0.85 * panel_size * len(ds_list) + 0.4)
     axes = fig.subplots(len(ds_list), len(met_list), squeeze=False)

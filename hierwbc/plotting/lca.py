@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .colors import category_colors
 from .common import choose, choose_many, figure, rows
 
 KINDS = ("hist", "ecdf", "both")
@@ -46,7 +47,6 @@ def lca_distribution(table: pd.DataFrame, *, dataset: str | None = None, probe: 
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    import seaborn as sns
 
     counts = severity_counts(table)
     if counts.empty:
@@ -61,7 +61,7 @@ def lca_distribution(table: pd.DataFrame, *, dataset: str | None = None, probe: 
             .reindex(index=models, columns=heights, fill_value=0))
     share = grid.div(grid.sum(1), axis=0)
     mean = (grid * heights).sum(1) / grid.sum(1)
-    palette = dict(zip(models, sns.color_palette("colorblind", len(models)).as_hex()))
+    palette = category_colors("model", models)
     label = {m: f"{m} (n={int(grid.loc[m].sum())}, mean {mean[m]:.2f})" for m in models}
     panels = ["hist", "ecdf"] if kind == "both" else [kind]
     fig = figure(4.4 * len(panels) + 1.5, height)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .colors import category_colors
 from .common import figure
 
 TERMS = ("loss", "dino", "ibot", "koleo", "sup", "knn_bacc")  # knn_bacc: the online kNN checks
@@ -57,9 +58,8 @@ def training_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], terms: S
     present = [t for t in terms if any(t in df and df[t].notna().any() for df in runs.values())]
     if not present:
         present = ["loss"]
-    import seaborn as sns
 
-    palette = dict(zip(runs, sns.color_palette("colorblind", max(len(runs), 1)).as_hex()))
+    palette = category_colors("run", runs)
     fig = figure(panel_size * len(present) + (1.4 if len(runs) > 1 else 0), panel_size * 0.85)
     axes = fig.subplots(1, len(present), squeeze=False)[0]
     for ax, term in zip(axes, present):
