@@ -2,7 +2,7 @@
 
 - reports/reproduction: ``verdict.md`` (and the README, which quotes it verbatim) is what
   ``verdict.py`` computes from the folder's CSVs; ``tables/table_<set>.csv`` (mean ± std over
-  seeds of the per-seed fold means) recomputed here from ``tables/metrics.csv`` with pandas alone.
+  seeds of the per-seed fold means) recomputed here from ``tables/fold_metrics.csv`` with pandas alone.
 - the model card of the shipped starter (hierwbc/weights/README.md): its evaluation table is
   reports/pretraining/tables/table_<set>.csv.
 """
@@ -63,7 +63,7 @@ def _mean_std(cell: str) -> tuple[float, float]:
 
 @pytest.mark.parametrize("name", ["pbc_test", "bccd", "segmentation_wbc"])
 def test_reproduction_tables_reproduce_from_metrics_csv(name):
-    metrics = pd.read_csv(REPRODUCTION / "tables" / "metrics.csv")
+    metrics = pd.read_csv(REPRODUCTION / "tables" / "fold_metrics.csv")  # one column per metric
     table = pd.read_csv(REPRODUCTION / "tables" / f"table_{name}.csv")
     columns = {"bAcc": "balanced_accuracy", "wF1": "weighted_f1", "LCA": "mistake_severity"}
     per_fold = metrics[(metrics["dataset"] == name) & (metrics["fold"] >= 0)]
@@ -71,8 +71,8 @@ def test_reproduction_tables_reproduce_from_metrics_csv(name):
     for row in table.itertuples(index=False):
         row = row._asdict()
         for column, metric in columns.items():
-            values = per_fold[(per_fold["model"] == row["model"]) & (per_fold["probe"] == row["probe"])
-                              & (per_fold["metric"] == metric)]
+            values = per_fold[(per_fold["model"] == row["model"]) & (per_fold["probe"] == row["probe"])]
+            values = values.rename(columns={metric: "value"})
             scale = 1 if metric == "mistake_severity" else 100
             by_seed = values.groupby("seed")["value"].mean() * scale
             mean, std = _mean_std(row[column])

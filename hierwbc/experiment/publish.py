@@ -3,7 +3,9 @@
 evaluation tables (per-cell predictions and embeddings excluded: they are large and rebuilt by
 the command), the figures, and a training table + training-curve figure from every model's
 ``metrics.jsonl``. Each file keeps its name, so every number in a report is traceable to the
-file the command wrote."""
+file the command wrote; the one exception is ``tables/metrics.csv`` (every metric of every fold,
+one row per value: over 1 MB for a 3-seed grid), published as ``tables/fold_metrics.csv`` with
+one column per metric (:func:`wide_metrics`; :func:`long_metrics` reads it back)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,24 @@ from ..plotting.training import TERMS
 from .layout import DONE_FILE, RunLayout
 
 EVALUATION_TABLES = ("pooled", "severity", "significance", "backoff")  # metrics.csv: in tables/
+FOLD_METRICS = "fold_metrics.csv"  # tables/metrics.csv of the run, one column per metric (a third of the size)
+_KEYS = ["seed", "model", "dataset", "probe", "fold", "n"]
+
+
+def wide_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The tidy ``metrics`` table (one row per metric value) with one column per metric: one
+    row per (seed, model, dataset, probe, fold, n). :func:`long_metrics` is its inverse."""
+    keys = [k for k in _KEYS if k in metrics]
+    wide = metrics.pivot_table(index=keys, columns="metric", values="value", aggfunc="first", observed=True)
+    return wide.reset_index().rename_axis(columns=None)
+
+
+def long_metrics(wide: pd.DataFrame) -> pd.DataFrame:
+    """Back to one row per metric value (absent combinations dropped), columns as the run's
+    ``metrics.csv``."""
+    keys = [k for k in _KEYS if k in wide]
+    long = wide.melt(id_vars=keys, var_name="metric", value_name="value").dropna(subset=["value"])
+    return long[[k for k in keys if k != "n"] + ["metric", "value"] + (["n"] if "n" in keys else [])]
 
 
 def training_curves_of(out: str | Path) -> dict[str, pd.DataFrame]:
@@ -75,8 +95,11 @@ def publish(out: str | Path, dest: str | Path) -> list[Path]:
             copy(file)
     for folder, pattern in ((src.tables, "*"), (src.figures, "*.png")):
         for f in sorted(folder.glob(pattern)):
-            if f.is_file():  # not the notebooks' per-seed folders (tables/seed<k>/)
+            if f.is_file() and f != src.tables / "metrics.csv":  # not tables/seed<k>/ of the notebooks
                 copy(f)
+    if (src.tables / "metrics.csv").exists():  # every metric of every fold, one column per metric
+        wide = wide_metrics(pd.read_csv(src.tables / "metrics.csv"))
+        written.append(atomic_write_text(dest.tables / FOLD_METRICS, wide.to_csv(index=False)))  # exact values
     for key in EVALUATION_TABLES:
         if (src.evaluation_dir / f"{key}.csv").exists():
             copy(src.evaluation_dir / f"{key}.csv")

@@ -2,7 +2,7 @@
 
     .venv/bin/python reports/reproduction/verdict.py [FOLDER]    # writes FOLDER/verdict.md
 
-Reads ``tables/metrics.csv`` (per seed, per fold) and ``evaluation/significance.csv`` (the
+Reads ``tables/fold_metrics.csv`` (per seed, per fold) and ``evaluation/significance.csv`` (the
 seed-aware paired bootstrap, rows ``seed = -1``: cells and training seeds resampled, every model
 against the reference ``hierce``) and answers the paper's claims one by one:
 
@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+
+from hierwbc.experiment.publish import long_metrics
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = "hierce"
@@ -90,7 +92,7 @@ def _row(cells) -> str:
 
 def verdict_markdown(folder: str | Path = HERE) -> str:
     folder = Path(folder)
-    metrics = pd.read_csv(folder / "tables" / "metrics.csv")
+    metrics = long_metrics(pd.read_csv(folder / "tables" / "fold_metrics.csv"))
     sig = pd.read_csv(folder / "evaluation" / "significance.csv")
     means = seed_means(metrics)
     models = set(metrics["model"])

@@ -77,11 +77,11 @@ def test_mini_experiment_end_to_end_and_resume(tmp_path, data_root, starter):
     assert (report / "tables" / "table_pbc_test.md").read_text() == (out / "tables" / "table_pbc_test.md").read_text()
     # the published numbers, read back from the published CSVs: mean ± std over seeds of each seed's fold mean
     table = pd.read_csv(report / "tables" / "table_pbc_test.csv").set_index(["model", "probe"])
-    m = pd.read_csv(report / "tables" / "metrics.csv")
+    assert not (report / "tables" / "metrics.csv").exists()  # published one column per metric
+    m = pd.read_csv(report / "tables" / "fold_metrics.csv")
     for model in ("hierce", "pixels"):
-        sel = m[(m["model"] == model) & (m["dataset"] == "pbc_test") & (m["probe"] == "20nn")
-                & (m["metric"] == "balanced_accuracy") & (m["fold"] >= 0)]
-        assert table.loc[(model, "20nn"), "bAcc"] == _pm(sel.groupby("seed")["value"].mean())
+        sel = m[(m["model"] == model) & (m["dataset"] == "pbc_test") & (m["probe"] == "20nn") & (m["fold"] >= 0)]
+        assert table.loc[(model, "20nn"), "bAcc"] == _pm(sel.groupby("seed")["balanced_accuracy"].mean())
     published_sig = pd.read_csv(report / "tables" / "significance_pbc_test.csv")
     tidy = pd.read_csv(report / "evaluation" / "significance.csv")
     row = published_sig[(published_sig["Metric"] == "bAcc") & (published_sig["Other"] == "unsup")
