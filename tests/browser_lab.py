@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -160,3 +161,31 @@ def jupyterlab(root: Path, workdir: Path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@contextlib.contextmanager
+def notebook_page(lab: dict, notebook: str, artifact: str, height: int = 1400):
+    """Headless chromium showing ``notebook`` of ``lab`` (a fresh workspace); yields ``(page,
+    screenshot path)`` (``test-artifacts/<artifact>.png``, for the test to write). Stale
+    artifacts are removed first; when the block fails, ``<artifact>_failure.png`` and the
+    JupyterLab log ``<artifact>_jupyterlab.log`` are kept beside it."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"{artifact}.png"
+    failure, log = ARTIFACTS / f"{artifact}_failure.png", ARTIFACTS / f"{artifact}_jupyterlab.log"
+    for stale in (shot, failure, log):
+        stale.unlink(missing_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium()), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": height})
+        page.set_default_timeout(90_000)
+        try:
+            page.goto(f"{lab['url']}/lab/tree/{notebook}?reset&token={lab['token']}")
+            yield page, shot
+        except BaseException:
+            page.screenshot(path=str(failure))
+            shutil.copy(lab["log"], log)
+            raise
+        finally:
+            browser.close()

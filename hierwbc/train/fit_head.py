@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
@@ -33,8 +32,7 @@ from ..hierarchy import Hierarchy, default_hierarchy
 from ..losses.registry import get_loss
 from ..models.shipped import read_weights, save_weights
 from ..models.supervised_heads import SupervisedHead, build_supervised_head
-
-MAX_BYTES = 25 * 2 ** 20
+from .export import MAX_BYTES
 
 
 def leaf_accuracy(h: Hierarchy, head: SupervisedHead, X: torch.Tensor, y: np.ndarray) -> float:
@@ -112,7 +110,3 @@ def save_classifier(backbone: str | os.PathLike, head: SupervisedHead, loss: str
         raise ValueError(f"{out}: {size / 2**20:.1f} MiB exceeds the 25 MiB limit for shipped weights")
     return path
 
-
-def history_table(report: dict) -> pd.DataFrame:
-    """``epoch, loss`` of a :func:`fit_head` report."""
-    return pd.DataFrame({"epoch": np.arange(1, len(report["loss_per_epoch"]) + 1), "loss": report["loss_per_epoch"]})

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
-from tests.browser_lab import ARTIFACTS, CHROMIUM_ARGS, chromium, jupyterlab, run_all_cells
+from tests.browser_lab import chromium, jupyterlab, notebook_page, run_all_cells
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,54 +44,37 @@ def lab(tmp_path):
 
 @pytest.mark.timeout(600)
 def test_rename_and_save_in_jupyterlab(lab):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "hierarchy_editor_browser.png"
-    for stale in (shot, ARTIFACTS / "hierarchy_editor_browser_failure.png",
-                  ARTIFACTS / "hierarchy_editor_browser_jupyterlab.log"):
-        stale.unlink(missing_ok=True)
     saved_json = lab["root"] / "runs" / "demo" / "hierarchy.json"
     saved_nwk = saved_json.with_suffix(".nwk")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium()), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1400})
-        page.set_default_timeout(90_000)
-        ok = False
-        try:
-            page.goto(f"{lab['url']}/lab/tree/{NOTEBOOK.name}?reset&token={lab['token']}")
-            run_all_cells(page, lab)
-            assert saved_json.exists(), "the notebook's last cell did not save the hierarchy"
-            before_json, before_nwk = saved_json.read_text(), saved_nwk.read_text()
-            assert NEW not in before_json
+    with notebook_page(lab, NOTEBOOK.name, "hierarchy_editor_browser") as (page, shot):
+        run_all_cells(page, lab)
+        assert saved_json.exists(), "the notebook's last cell did not save the hierarchy"
+        before_json, before_nwk = saved_json.read_text(), saved_nwk.read_text()
+        assert NEW not in before_json
 
-            tree = page.locator(".hierwbc-tree select")
-            tree.scroll_into_view_if_needed()
-            tree.select_option(index=default_hierarchy().node_index[OLD])
-            name = page.locator(".hierwbc-new-name input")
-            expect(name).to_have_value(OLD)  # the kernel saw the selection and filled the panel
-            name.fill(NEW)
-            page.locator(".hierwbc-rename").click()
-            message = page.locator(".hierwbc-message")
-            expect(message).to_contain_text(f"rename '{OLD}' to '{NEW}'")
-            expect(tree.locator("option", has_text=NEW)).to_have_count(1)
-            page.locator(".hierwbc-save").click()
-            expect(message).to_contain_text("saved runs/demo/hierarchy.json")
-            deadline = time.monotonic() + 30
-            while NEW not in saved_json.read_text() and time.monotonic() < deadline:
-                time.sleep(0.2)
-            page.locator(".hierwbc-editor").scroll_into_view_if_needed()
-            page.screenshot(path=str(shot))
-            after = Hierarchy.read(saved_json)
-            assert saved_json.read_text() != before_json and saved_nwk.read_text() != before_nwk
-            assert NEW in after and OLD not in after
-            assert after.parent_of(NEW) == "granulocytic_mature"
-            assert after.label_map("pbc").lookup("BA") == NEW  # the rename went through Hierarchy edits
-            assert f",{NEW})granulocytic_mature" in saved_nwk.read_text()
-            ok = True
-        finally:
-            if not ok:
-                page.screenshot(path=str(ARTIFACTS / "hierarchy_editor_browser_failure.png"))
-                shutil.copy(lab["log"], ARTIFACTS / "hierarchy_editor_browser_jupyterlab.log")
-            browser.close()
+        tree = page.locator(".hierwbc-tree select")
+        tree.scroll_into_view_if_needed()
+        tree.select_option(index=default_hierarchy().node_index[OLD])
+        name = page.locator(".hierwbc-new-name input")
+        expect(name).to_have_value(OLD)  # the kernel saw the selection and filled the panel
+        name.fill(NEW)
+        page.locator(".hierwbc-rename").click()
+        message = page.locator(".hierwbc-message")
+        expect(message).to_contain_text(f"rename '{OLD}' to '{NEW}'")
+        expect(tree.locator("option", has_text=NEW)).to_have_count(1)
+        page.locator(".hierwbc-save").click()
+        expect(message).to_contain_text("saved runs/demo/hierarchy.json")
+        deadline = time.monotonic() + 30
+        while NEW not in saved_json.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        page.locator(".hierwbc-editor").scroll_into_view_if_needed()
+        page.screenshot(path=str(shot))
+        after = Hierarchy.read(saved_json)
+        assert saved_json.read_text() != before_json and saved_nwk.read_text() != before_nwk
+        assert NEW in after and OLD not in after
+        assert after.parent_of(NEW) == "granulocytic_mature"
+        assert after.label_map("pbc").lookup("BA") == NEW  # the rename went through Hierarchy edits
+        assert f",{NEW})granulocytic_mature" in saved_nwk.read_text()
     assert shot.exists() and shot.stat().st_size > 10_000

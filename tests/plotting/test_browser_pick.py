@@ -10,13 +10,12 @@ Markers: ``browser`` and ``slow``; skipped / failed under CI as ``tests/browser_
 """
 
 import json
-import shutil
 
 import nbformat
 import numpy as np
 import pytest
 
-from tests.browser_lab import ARTIFACTS, CHROMIUM_ARGS, chromium, jupyterlab, run_all_cells
+from tests.browser_lab import chromium, jupyterlab, notebook_page, run_all_cells
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -47,9 +46,9 @@ def _isolated_point(coords: np.ndarray) -> int:
 
 @pytest.mark.timeout(600)
 def test_clicking_a_umap_point_shows_its_cell(adata, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    browser_path = chromium()
+    chromium()  # checked before JupyterLab is started
     root = tmp_path / "root"
     root.mkdir()
     target = _isolated_point(np.asarray(adata.obsm["X_umap"]))
@@ -58,39 +57,25 @@ def test_clicking_a_umap_point_shows_its_cell(adata, tmp_path):
     nb.cells = [nbformat.v4.new_code_cell(SETUP.replace("TARGET", str(target))), nbformat.v4.new_code_cell(REPORT)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "pick.ipynb")
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "umap_pick_browser.png"
-    shot.unlink(missing_ok=True)
-    with jupyterlab(root, tmp_path) as lab, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(browser_path), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1600})
-        page.set_default_timeout(90_000)
-        ok = False
-        try:
-            page.goto(f"{lab['url']}/lab/tree/pick.ipynb?reset&token={lab['token']}")
-            outputs = run_all_cells(page, lab)
-            click = json.loads(next(t for t in outputs if t.startswith("CLICK ")).split(" ", 1)[1])
-            assert click["clickable"] is True, "use_widget_backend() found no ipympl in the kernel"
-            before = next(t for t in outputs if t.startswith("SHOWN ")).split(" ", 1)[1].strip()
-            assert before == adata.obs_names[0] != adata.obs_names[target]
-            canvas = page.locator(".jupyter-matplotlib-canvas-div").first
-            canvas.scroll_into_view_if_needed()
-            expect(canvas).to_be_visible()
-            box = canvas.bounding_box()
-            page.mouse.click(box["x"] + click["x"], box["y"] + click["y"])
-            report = page.locator(".jp-CodeCell").nth(1)
-            deadline_ms = 60_000
-            page.wait_for_timeout(1500)  # the click's round trip to the kernel and the redraw
-            report.locator(".jp-InputArea-editor").click()
-            page.keyboard.press("Shift+Enter")
-            expect(report.locator(".jp-OutputArea-output")).to_contain_text(
-                f"SHOWN {adata.obs_names[target]}", timeout=deadline_ms)
-            page.locator(".jupyter-matplotlib-canvas-div").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(shot))
-            ok = True
-        finally:
-            if not ok:
-                page.screenshot(path=str(ARTIFACTS / "umap_pick_browser_failure.png"))
-                shutil.copy(lab["log"], ARTIFACTS / "umap_pick_browser_jupyterlab.log")
-            browser.close()
+    with (jupyterlab(root, tmp_path) as lab,
+          notebook_page(lab, "pick.ipynb", "umap_pick_browser", height=1600) as (page, shot)):
+        outputs = run_all_cells(page, lab)
+        click = json.loads(next(t for t in outputs if t.startswith("CLICK ")).split(" ", 1)[1])
+        assert click["clickable"] is True, "use_widget_backend() found no ipympl in the kernel"
+        before = next(t for t in outputs if t.startswith("SHOWN ")).split(" ", 1)[1].strip()
+        assert before == adata.obs_names[0] != adata.obs_names[target]
+        canvas = page.locator(".jupyter-matplotlib-canvas-div").first
+        canvas.scroll_into_view_if_needed()
+        expect(canvas).to_be_visible()
+        box = canvas.bounding_box()
+        page.mouse.click(box["x"] + click["x"], box["y"] + click["y"])
+        report = page.locator(".jp-CodeCell").nth(1)
+        deadline_ms = 60_000
+        page.wait_for_timeout(1500)  # the click's round trip to the kernel and the redraw
+        report.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        expect(report.locator(".jp-OutputArea-output")).to_contain_text(
+            f"SHOWN {adata.obs_names[target]}", timeout=deadline_ms)
+        page.locator(".jupyter-matplotlib-canvas-div").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(shot))
     assert shot.exists() and shot.stat().st_size > 10_000
