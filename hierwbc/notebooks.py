@@ -178,7 +178,7 @@ def run_all(run_dir: str | Path = "runs/demo", data: str | None = None, only: li
     timings = out_dir / "timings.json"
     previous = json.loads(timings.read_text()) if timings.exists() else {}
     atomic_write_text(timings, json.dumps({**previous, **seconds}, indent=1))
-    figures = sorted((run_dir / "figures").glob("*.png"))
+    figures = sorted((run_dir / "figures").rglob("*.png"))  # seed<k>/ of a multi-seed run too
     rows = [("executed notebooks + HTML exports", out_dir), (f"figures ({len(figures)} PNG)", run_dir / "figures"),
             ("tables (CSV; paper tables as .md)", run_dir / "tables"), ("run folder", run_dir)]
     print(f"\n{len(seconds)} notebook(s) in {sum(seconds.values()):.0f} s "

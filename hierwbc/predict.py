@@ -8,8 +8,10 @@ Node probabilities [n, N] come from one of
 
 - a **supervised head**: a training checkpoint whose head gives node probabilities
   (:func:`hierwbc.embed.embed` fills ``obsm["node_proba"]``), or a weights file exported with
-  its head (``sup_head.*`` tensors; applied here to the [CLS] tokens). ``model=None`` is the
-  shipped HierCE classifier (the shipped file whose name contains ``hierce``);
+  its head (``sup_head.*`` tensors; applied here to the [CLS] tokens; a file whose metadata
+  lists ``trained_leaves`` predicts only those leaves, the ones its training labels support).
+  ``model=None`` is the shipped HierCE classifier (the shipped file whose name contains
+  ``hierce``);
 - a **reference atlas** (``reference=``: an AnnData or .h5ad of labelled embeddings of the same
   model, obs ``node``, obsm ``X_cls``): kNN label transfer exactly as the ``<k>nn`` probe of
   :mod:`hierwbc.evaluate` with the reference as the training fold (features standardised on
@@ -35,6 +37,7 @@ and hidden files of an input folder.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -61,12 +64,16 @@ UNREADABLE_COLUMNS = ["row", "path", "folder", "kind", "reason"]
 
 # ----------------------------------------------------------------------------- inputs
 def read_cells(source, hierarchy: Hierarchy, label_map=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(cells, skipped)``: one row per image of a folder (recursive) or per row of a CSV
-    (``path``; relative paths from the CSV's folder), with ``folder``, ``node`` (true label or
-    "") and crop boxes when the CSV has them; ``skipped`` lists non-image and hidden files."""
-    src = Path(source).expanduser().absolute()
+    """``(cells, skipped)``: one row per image of a folder (recursive) or per row of a manifest,
+    a CSV file or a DataFrame (``path``; relative paths from the CSV's folder, or the working
+    directory for a DataFrame), with ``folder``, ``node`` (true label or "") and crop boxes when
+    the manifest has them; ``skipped`` lists non-image and hidden files."""
     skipped = pd.DataFrame(columns=["reason", "path", "detail"])
-    if src.is_dir():
+    src = Path("manifest") if isinstance(source, pd.DataFrame) else Path(source).expanduser().absolute()
+    if isinstance(source, pd.DataFrame):
+        table = source.reset_index(drop=True).astype({"path": str}) if "path" in source else source
+        cells, raw = _cells_from_table(table, Path.cwd(), "the manifest DataFrame", hierarchy, label_map)
+    elif src.is_dir():
         images, records = scan_images(src, recursive=True)
         rel = [os.path.relpath(p, src).split(os.sep) for p in images]
         cells = pd.DataFrame({"path": images, "folder": [r[0] if len(r) > 1 else "" for r in rel]})
@@ -74,17 +81,7 @@ def read_cells(source, hierarchy: Hierarchy, label_map=None) -> tuple[pd.DataFra
         skipped = pd.DataFrame(records, columns=["reason", "path", "detail"]) if records else skipped
     elif src.is_file():
         table = pd.read_csv(src, dtype=str, keep_default_na=False)
-        if "path" not in table:
-            raise FileNotFoundError(f"{src}: a manifest CSV needs a 'path' column; found {list(table.columns)}")
-        paths = [p if os.path.isabs(p) else os.path.normpath(os.path.join(src.parent, p)) for p in table["path"]]
-        cells = pd.DataFrame({"path": paths, "folder": table.get("folder", pd.Series("", index=table.index))})
-        for c in BOX_COLUMNS:
-            if c in table:
-                cells[c] = pd.to_numeric(table[c].replace("", np.nan))
-        raw = table["raw_label"] if "raw_label" in table else cells["folder"]
-        if "node" in table and label_map is None:
-            given = table["node"].to_numpy(dtype=object)
-            cells["node"] = np.where([n in hierarchy for n in given], given, "")
+        cells, raw = _cells_from_table(table, src.parent, str(src), hierarchy, label_map)
     else:
         raise FileNotFoundError(f"{str(src)!r} is neither a folder of images nor a manifest CSV file")
     if label_map is not None:
@@ -92,6 +89,23 @@ def read_cells(source, hierarchy: Hierarchy, label_map=None) -> tuple[pd.DataFra
         mapped = lm.map(raw.astype(str).to_numpy(), unknown="keep")
         cells["node"] = np.where(pd.isna(mapped.nodes), "", mapped.nodes).astype(object)
     return cells.reset_index(drop=True), skipped
+
+
+def _cells_from_table(table: pd.DataFrame, base: Path, name: str, hierarchy: Hierarchy, label_map):
+    """``(cells, raw labels)`` of a manifest table; relative paths are taken from ``base``."""
+    if "path" not in table:
+        raise FileNotFoundError(f"{name}: a manifest needs a 'path' column; found {list(table.columns)}")
+    paths = [p if os.path.isabs(p) else os.path.normpath(os.path.join(base, p)) for p in table["path"]]
+    folder = table["folder"].astype(str) if "folder" in table else pd.Series("", index=table.index)
+    cells = pd.DataFrame({"path": paths, "folder": folder})
+    for c in BOX_COLUMNS:
+        if c in table:
+            cells[c] = pd.to_numeric(table[c].replace("", np.nan))
+    raw = table["raw_label"] if "raw_label" in table else cells["folder"]
+    if "node" in table and label_map is None:
+        given = table["node"].to_numpy(dtype=object)
+        cells["node"] = np.where([n in hierarchy for n in given], given, "")
+    return cells, raw
 
 
 # ----------------------------------------------------------------------------- models
@@ -126,7 +140,12 @@ def _weights_head(model):
     dim = next(v.shape[-1] for k, v in tensors.items() if k.startswith("backbone.") and k.endswith("cls_token"))
     head = build_supervised_head(meta["sup_loss"], h, dim, nlayers=2 if hidden > 0 else 1, hidden_dim=max(hidden, 1))
     head.load_state_dict(state)
-    return (head.eval(), h) if head.has_node_probs else None
+    if not head.has_node_probs:
+        return None
+    if "trained_leaves" in meta:  # only the leaves its training labels support can be predicted
+        leaves = json.loads(meta["trained_leaves"])
+        head.restrict(np.isin(np.asarray(h.leaves, dtype=object), np.asarray(leaves, dtype=object)))
+    return head.eval(), h
 
 
 def _reference(reference, use_rep: str, hierarchy: Hierarchy | None):
@@ -234,7 +253,8 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
             hierarchy: Hierarchy | None = None, label_map=None, batch_size: int = 64, progress: bool = True,
             *, k: int = 20, knn_metric: str = "euclidean", use_rep: str = "X_cls", img_size: int | None = None,
             device: str = "cpu", num_workers: int = 0) -> ad.AnnData:
-    """Predict every readable image of a folder or manifest CSV (see the module docstring)."""
+    """Predict every readable image of a folder, a manifest CSV or a manifest DataFrame (e.g.
+    :func:`hierwbc.datasets.read_dataset`'s; see the module docstring)."""
     if not 0 <= threshold <= 1:
         raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
     model = default_model() if model is None else model
@@ -282,7 +302,9 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     out.obsm["node_proba"] = node_p[pos].astype(np.float32)
     out.uns["hierarchy"] = dict(adata.uns["hierarchy"])
     out.uns["provenance"] = dict(adata.uns["provenance"])
-    out.uns["predict"] = {"source": str(manifest_or_folder), "mode": "reference_knn" if ref is not None else "head",
+    source = (f"DataFrame ({len(manifest_or_folder)} rows)" if isinstance(manifest_or_folder, pd.DataFrame)
+              else str(manifest_or_folder))
+    out.uns["predict"] = {"source": source, "mode": "reference_knn" if ref is not None else "head",
                           "threshold": float(threshold), "k": int(k) if ref is not None else 0,
                           "n_images": len(cells), "n_predicted": len(obs), "n_unreadable": int(bad.sum()),
                           **(_scores(h, table, obs["node"].to_numpy(dtype=object)) if "node" in obs else {})}

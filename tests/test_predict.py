@@ -137,6 +137,21 @@ def test_csv_manifest_and_writer(ckpt, csv_manifest, tmp_path):
     assert back.uns["unreadable"]["path"].tolist() == a.uns["unreadable"]["path"].tolist()
 
 
+def test_a_manifest_dataframe_predicts_as_its_csv(ckpt, csv_manifest, data_root):
+    path, rows = csv_manifest
+    from_csv = predict(path, model=ckpt, progress=False)
+    from_df = predict(rows, model=ckpt, progress=False)
+    pd.testing.assert_frame_equal(from_df.obs, from_csv.obs)
+    np.testing.assert_array_equal(from_df.obsm["node_proba"], from_csv.obsm["node_proba"])
+    assert from_df.uns["predict"]["source"] == f"DataFrame ({len(rows)} rows)"
+    # read_dataset's manifest, crop boxes included: one cell per box, labels kept
+    bccd = read_dataset("bccd", data_root, hierarchy=H).head(5)
+    a = predict(bccd, model=ckpt, progress=False)
+    assert a.obs["node"].tolist() == bccd["node"].tolist() and a.n_obs == 5
+    crop = embed(ckpt, bccd.reset_index(drop=True), hierarchy=H, progress=False).obsm["X_cls"]
+    np.testing.assert_allclose(a.obsm["X_cls"], crop, atol=1e-5)
+
+
 def test_reference_atlas_mode_agrees_with_the_evaluate_knn_probe(ckpt, crops, data_root, tmp_path):
     w = str(export_weights(ckpt, tmp_path / "backbone.safetensors"))  # a backbone without head
     with pytest.raises(CheckpointError, match="reference"):

@@ -163,6 +163,24 @@ class Hierarchy(EditsMixin, IOMixin):
     def leaves_under(self, name: str) -> list[str]:
         return [self.leaves[j] for j in np.nonzero(self.membership[self.node_index[self.node(name).name]])[0]]
 
+    def supported_leaves(self, labels: Iterable[str]) -> np.ndarray:
+        """bool [L] (``leaves`` order): the leaves a set of training labels gives evidence for.
+
+        A leaf is supported when it is a label itself; a coarse label (an internal node) supports
+        the leaves under it only when none of them is a label (its mass has nowhere else to go).
+        A classifier fitted on these labels can tell the supported leaves apart and nothing else:
+        a leaf never seen (e.g. ``faggot_cell`` beside PBC's ``promyelocyte``) gets no data
+        pushing it up, only down, and off-domain its logit is arbitrary.
+        """
+        names = sorted({str(n) for n in labels})
+        index = self.indices(names)
+        rows = self.membership[index]                      # [u, L]: leaves under each label
+        is_leaf = np.isin(np.asarray(names, dtype=object), np.asarray(self.leaves, dtype=object))
+        direct = rows[is_leaf].any(0)
+        coarse = rows[~is_leaf]
+        uncovered = ~(coarse & direct).any(1)
+        return direct | coarse[uncovered].any(0)
+
     def lineage_of(self, name: str) -> str | None:
         i = self.arrays.lineage[self.node_index[self.node(name).name]]
         return None if i < 0 else self.nodes[i]

@@ -52,6 +52,7 @@ class SupervisedHead(nn.Module):
 
     input_kind: str = ""
     has_node_probs: bool = False
+    allowed_leaves: Tensor | None = None  # bool [L] after restrict(): the leaves it may predict
 
     def node_log_probs(self, out: Tensor) -> Tensor:
         """log P(node) [B, N] from this head's output (see the module docstring)."""
@@ -60,6 +61,23 @@ class SupervisedHead(nn.Module):
     def node_probs(self, out: Tensor) -> Tensor:
         """P(node) [B, N] from this head's output."""
         return self.node_log_probs(out).exp()
+
+    def restrict(self, leaves) -> SupervisedHead:
+        """Predict only the leaves ``leaves`` (bool [L], ``h.leaves`` order; e.g.
+        :meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves` of the training labels): every
+        other leaf, and every node with none of them below it, gets probability 0. Training
+        (``forward`` and the loss) is unchanged; ``None`` lifts the restriction."""
+        raise NotImplementedError(f"{type(self).__name__} ({self.input_kind}) gives no node probabilities")
+
+
+def _leaf_mask(leaves, n_leaves: int) -> Tensor | None:
+    if leaves is None:
+        return None
+    mask = torch.as_tensor(leaves, dtype=torch.bool)
+    if mask.shape != (n_leaves,) or not mask.any():
+        raise ValueError(f"leaves must be a bool mask over the {n_leaves} leaves with at least one True, "
+                         f"got shape {tuple(mask.shape)} with {int(mask.sum())} True")
+    return mask
 
 
 class LeafLogitHead(SupervisedHead):
@@ -73,11 +91,19 @@ class LeafLogitHead(SupervisedHead):
         self.n_leaves = len(hierarchy.leaves)
         self.mlp = _init(build_mlp(nlayers, in_dim, self.n_leaves, hidden_dim))
         self._node_log_probs = NodeLogProbs(hierarchy)
+        self.register_buffer("allowed", None, persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.mlp(x)
 
+    def restrict(self, leaves) -> LeafLogitHead:
+        self.allowed_leaves = mask = _leaf_mask(leaves, self.n_leaves)
+        self.allowed = None if mask is None else mask.to(next(self.parameters()).device)
+        return self
+
     def node_log_probs(self, out: Tensor) -> Tensor:
+        if self.allowed is not None:  # the leaf softmax over the allowed leaves only
+            out = out.masked_fill(~self.allowed, float("-inf"))
         return self._node_log_probs(out)
 
 
@@ -96,6 +122,14 @@ class DepthLogitHead(SupervisedHead):
         order = torch.cat([torch.zeros(1, dtype=torch.long)] + columns)  # output position -> node
         self.register_buffer("to_node_order", torch.argsort(order), persistent=False)
         self.register_buffer("depth", depth, persistent=False)
+        self.register_buffer("membership", torch.as_tensor(hierarchy.membership.copy()), persistent=False)
+        self.register_buffer("allowed", None, persistent=False)
+
+    def restrict(self, leaves) -> DepthLogitHead:
+        self.allowed_leaves = mask = _leaf_mask(leaves, self.membership.shape[1])
+        # a node is allowed when an allowed leaf lies under it (the root always is)
+        self.allowed = None if mask is None else (self.membership & mask).any(1)
+        return self
 
     def forward(self, x: Tensor) -> Tensor:
         outs = [head(x) for head in self.heads]
@@ -104,7 +138,11 @@ class DepthLogitHead(SupervisedHead):
 
     def node_log_probs(self, out: Tensor) -> Tensor:
         check_width(out, self.depth.shape[0], "node logits", "one column per node, h.nodes order")
-        return depth_log_softmax(out, self.depth, self.max_depth)
+        if self.allowed is None:
+            return depth_log_softmax(out, self.depth, self.max_depth)
+        # each depth's softmax over its allowed nodes only (a depth with none: all -inf, not NaN)
+        logp = depth_log_softmax(out.masked_fill(~self.allowed, float("-inf")), self.depth, self.max_depth)
+        return logp.masked_fill(~self.allowed, float("-inf"))
 
 
 class EmbeddingHead(SupervisedHead):

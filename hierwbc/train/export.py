@@ -22,13 +22,35 @@ from .networks import sup_head_state
 MAX_BYTES = 25 * 2 ** 20
 
 
+def trained_leaves(run_dir: Path, hierarchy_json: str) -> list[str] | None:
+    """Names of the leaves the labelled rows of ``run_dir/train_manifest.csv`` support (None
+    without that file or without labelled rows)."""
+    import pandas as pd
+
+    from ..hierarchy import Hierarchy
+
+    path = run_dir / "train_manifest.csv"
+    if not path.exists():
+        return None
+    rows = pd.read_csv(path, usecols=["node", "target"], dtype={"node": str}, keep_default_na=False)
+    labels = rows.loc[rows["target"] >= 0, "node"].unique()
+    if not len(labels):
+        return None
+    h = Hierarchy.from_json(hierarchy_json, source=f"{path.parent}: hierarchy")
+    return [n for n, a in zip(h.leaves, h.supported_leaves(labels)) if a]
+
+
 def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: bool = False,
                    ssl_heads: bool = False, extra_metadata: dict[str, Any] | None = None) -> Path:
     """Write the teacher backbone (``backbone.*``) of a ``hierwbc.train`` checkpoint, with
     ``head`` the supervised head (``sup_head.*``, with the hierarchy it predicts), and with
     ``ssl_heads`` the teacher's DINO / iBOT heads (``dino_head.*``, ``ibot_head.*``: continued
     training carries them, :func:`hierwbc.train.loop.load_pretrained`), as float16 safetensors
-    with the architecture in the metadata. Raises if the file would exceed 25 MiB."""
+    with the architecture in the metadata. Raises if the file would exceed 25 MiB.
+
+    With ``head``, the leaves the head may predict (``trained_leaves``: those the run's labelled
+    training rows support, :meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves`) are taken from
+    the run folder's ``train_manifest.csv`` when the checkpoint lies in one."""
     state = load_checkpoint(checkpoint)
     cfg = from_dict(state["config"])
     model = state["model"]
@@ -51,6 +73,9 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: 
         tensors.update(head_state)
         meta.update(sup_loss=cfg.supervised.loss, sup_head_hidden_dim=str(cfg.supervised.head_hidden_dim),
                     hierarchy=state["hierarchy"])
+        leaves = trained_leaves(Path(checkpoint).resolve().parent.parent, state["hierarchy"])
+        if leaves is not None:
+            meta["trained_leaves"] = leaves
     meta.update(extra_metadata or {})
     path = save_weights(tensors, out, meta)
     size = path.stat().st_size

@@ -86,9 +86,12 @@ def fit_head(X: np.ndarray, nodes, hierarchy: Hierarchy | None = None, loss: str
             total_loss += value.item() * len(batch)
         history.append(total_loss / len(fit_rows))
     head.eval()
+    allowed = h.supported_leaves(h.nodes[i] for i in np.unique(y))
+    head.restrict(allowed)  # a leaf without training cells is never predicted
     report = {"loss": loss, "loss_options": loss_options, "epochs": epochs, "batch_size": batch_size, "lr": lr,
               "weight_decay": weight_decay, "holdout": holdout, "seed": seed, "n_fit": len(fit_rows),
-              "n_holdout": int(held.sum()), "loss_per_epoch": history,
+              "n_holdout": int(held.sum()), "trained_leaves": [n for n, a in zip(h.leaves, allowed) if a],
+              "loss_per_epoch": history,
               "fit_leaf_accuracy": leaf_accuracy(h, head, X[fit_rows], y[fit_rows]),
               "holdout_leaf_accuracy": leaf_accuracy(h, head, X[held], y[held]) if held.any() else float("nan")}
     return head, report
@@ -97,12 +100,18 @@ def fit_head(X: np.ndarray, nodes, hierarchy: Hierarchy | None = None, loss: str
 def save_classifier(backbone: str | os.PathLike, head: SupervisedHead, loss: str, hierarchy: Hierarchy,
                     out: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
     """Backbone of the weights file ``backbone`` (its ``backbone.*`` tensors and metadata) with
-    ``head`` as ``sup_head.*``, float16 safetensors at ``out`` (at most 25 MiB)."""
+    ``head`` as ``sup_head.*``, float16 safetensors at ``out`` (at most 25 MiB). A restricted head
+    (:meth:`~hierwbc.models.supervised_heads.SupervisedHead.restrict`, as :func:`fit_head`
+    returns it) keeps its leaves in the metadata ``trained_leaves``."""
     tensors, meta = read_weights(backbone)
     tensors = {k: v for k, v in tensors.items() if k.startswith("backbone.")}
     tensors.update({f"sup_head.{k}": v for k, v in head.state_dict().items()})
-    meta = {k: v for k, v in meta.items() if k != "format"}
-    meta.update(sup_loss=loss, sup_head_hidden_dim="0", hierarchy=hierarchy.to_json(), **(metadata or {}))
+    meta = {k: v for k, v in meta.items() if k not in ("format", "trained_leaves")}  # not the file's own head's
+    meta.update(sup_loss=loss, sup_head_hidden_dim="0", hierarchy=hierarchy.to_json())
+    allowed = getattr(head, "allowed_leaves", None)
+    if allowed is not None:
+        meta["trained_leaves"] = [n for n, a in zip(hierarchy.leaves, allowed.tolist()) if a]
+    meta.update(metadata or {})
     path = save_weights(tensors, out, meta)
     if path.stat().st_size > MAX_BYTES:
         size = path.stat().st_size

@@ -116,3 +116,15 @@ def test_arrays_follow_edits(h):
     h.add_node("H", "G")
     assert "G" not in h.leaves and "H" in h.leaves
     assert h.depth[h.node_index["H"]] == 3
+
+
+def test_supported_leaves_by_hand(h):
+    # leaves A B F G; a leaf label supports itself; a coarse label only the leaves under it when
+    # none of them is a label
+    assert h.supported_leaves(["A"]).tolist() == [True, False, False, False]
+    assert h.supported_leaves(["E"]).tolist() == [True, True, False, False]        # E: no leaf label below
+    assert h.supported_leaves(["E", "B"]).tolist() == [False, True, False, False]  # B takes E's mass
+    assert h.supported_leaves(["C", "A", "A"]).tolist() == [True, False, True, True]
+    assert h.supported_leaves(["D", "G", "root"]).tolist() == [False, False, True, True]  # root covered by G
+    with pytest.raises(Exception, match="nope"):
+        h.supported_leaves(["nope"])

@@ -2,6 +2,7 @@
 a backbone with its supervised head in float16 safetensors, and on pbc_test cells (never seen in
 training) its head's leaf accuracy is what its model card reports, within the noise of 300 cells."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +28,22 @@ def test_the_classifier_is_shipped_with_its_head_and_is_the_default():
     tensors, meta = shipped.read_weights(NAME)
     assert meta["arch"] == "vit_tiny" and all(v.dtype == torch.float16 for v in tensors.values())
     assert any(k.startswith("sup_head.") for k in tensors) and any(k.startswith("backbone.") for k in tensors)
+    # it predicts only the leaves PBC's labels support (not e.g. faggot_cell beside promyelocyte)
+    h = default_hierarchy()
+    pbc_nodes = set(h.label_map("pbc").as_dict().values())
+    expected = [leaf for leaf, ok in zip(h.leaves, h.supported_leaves(pbc_nodes)) if ok]
+    assert json.loads(meta["trained_leaves"]) == expected and len(expected) == 11
+
+
+@pytest.mark.realdata
+def test_the_classifier_never_names_a_leaf_it_was_not_trained_on(data_root):
+    h = default_hierarchy()
+    trained = set(json.loads(shipped.read_weights(NAME)[1]["trained_leaves"]))
+    bccd = read_dataset("bccd", data_root, hierarchy=h).groupby("node").head(8)  # another lab
+    a = predict(bccd, progress=False)
+    assert set(a.obs["pred_leaf"]) <= trained and set(a.obs["top3_leaf"]) <= trained
+    proba = a.obsm["node_proba"][:, h.indices([leaf for leaf in h.leaves if leaf not in trained])]
+    assert (proba == 0).all()
 
 
 @pytest.mark.realdata

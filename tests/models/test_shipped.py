@@ -1,7 +1,11 @@
 """Shipped weights: safetensors round trip, export from a training checkpoint, loading by path
 and by short name wherever a checkpoint is taken, and clear errors."""
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -48,6 +52,13 @@ def test_export_with_head_stores_the_head_and_its_hierarchy(tiny_run, tmp_path):
     head = {k: v for k, v in tensors.items() if k.startswith("sup_head.")}
     student = torch.load(tiny_run.checkpoint, weights_only=True)["model"]
     assert head and all(torch.equal(v, student["student." + k].half()) for k, v in head.items())
+    # the leaves its labelled training rows support, from the run folder's train_manifest.csv
+    rows = pd.read_csv(Path(tiny_run.run_dir) / "train_manifest.csv", keep_default_na=False)
+    labels = set(rows.loc[rows["target"] >= 0, "node"])
+    h = default_hierarchy()
+    expected = [leaf for leaf in h.leaves if leaf in labels
+                or any(leaf in h.leaves_under(c) and not labels & set(h.leaves_under(c)) for c in labels)]
+    assert json.loads(meta["trained_leaves"]) == expected and expected
 
 
 def test_short_name_resolves_to_the_weights_folder(tiny_run, tmp_path, monkeypatch):

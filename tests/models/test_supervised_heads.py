@@ -97,3 +97,32 @@ def test_meta_device_path():
 def test_unknown_loss_name():
     with pytest.raises(KeyError, match="unknown supervised loss"):
         build_supervised_head("triplet", default_hierarchy(), IN_DIM)
+
+
+@pytest.mark.parametrize("name", ["hierce", "multilevel"])
+def test_a_restricted_head_predicts_only_its_leaves(name):
+    h = Hierarchy.from_newick("((A,B)E,((F)D,G)C)root;")
+    torch.manual_seed(0)
+    head = build_supervised_head(name, h, IN_DIM, hidden_dim=32)
+    x = torch.randn(5, IN_DIM)
+    out = head(x)
+    full = head.node_probs(out)
+    allowed = np.array([True, False, False, True])  # A and G
+    p = head.restrict(allowed).node_probs(out)
+    torch.testing.assert_close(head(x), out)  # training output unchanged
+    assert not torch.isnan(p).any()
+    col = {n: h.node_index[n] for n in h.nodes}
+    for n in ("B", "F", "D"):  # nothing allowed below them
+        assert (p[:, col[n]] == 0).all(), n
+    torch.testing.assert_close(p[:, col["root"]], torch.ones(5))
+    if name == "hierce":  # the leaf softmax renormalised over A and G, by hand
+        a, g = full[:, col["A"]], full[:, col["G"]]
+        torch.testing.assert_close(p[:, col["A"]], a / (a + g))
+        torch.testing.assert_close(p[:, col["E"]], p[:, col["A"]])
+        torch.testing.assert_close(p[:, col["C"]], p[:, col["G"]])
+    else:  # per depth over the allowed nodes: E vs C at depth 1, A vs G at depth 2
+        e, c = full[:, col["E"]], full[:, col["C"]]
+        torch.testing.assert_close(p[:, col["E"]], e / (e + c))
+    assert head.restrict(None).node_probs(out).equal(full)
+    with pytest.raises(ValueError, match="4 leaves"):
+        head.restrict(np.zeros(4, bool))

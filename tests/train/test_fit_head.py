@@ -2,6 +2,8 @@
 the features encode the label: near-perfect; noise: chance on held-out cells), coarse labels
 included, and save_classifier writes a file hierwbc.predict reads as its classifier."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -51,6 +53,7 @@ def test_save_classifier_is_read_by_predict_as_a_head(tmp_path):
     head, _ = fit_head(np.pad(X, ((0, 0), (0, 192 - 16))), nodes, h, epochs=5, progress=False)
     path = save_classifier(backbone, head, "hierce", h, tmp_path / "c.safetensors", {"head_fit": "toy"})
     tensors, meta = read_weights(path)
+    assert json.loads(meta["trained_leaves"]) == list(h.leaves)[:6]  # the toy's labels
     assert {k.split(".")[0] for k in tensors} == {"backbone", "sup_head"}  # no DINO / iBOT heads
     assert meta["sup_loss"] == "hierce" and meta["head_fit"] == "toy" and meta["arch"] == "vit_tiny"
     loaded, tree = _weights_head(path)
@@ -60,3 +63,15 @@ def test_save_classifier_is_read_by_predict_as_a_head(tmp_path):
         torch.testing.assert_close(loaded.node_probs(loaded(x)), head.node_probs(head(x)), atol=2e-2, rtol=0)
     with pytest.raises(ValueError, match="labels"):
         fit_head(X[:5], nodes[:4], h, progress=False)
+
+
+def test_leaves_without_training_cells_are_never_predicted():
+    h, X, nodes = _toy()
+    head, report = fit_head(X, nodes, h, epochs=5, progress=False)
+    assert report["trained_leaves"] == list(h.leaves)[:6]
+    far = torch.as_tensor(np.random.default_rng(1).normal(scale=50, size=(200, 16)), dtype=torch.float32)
+    with torch.inference_mode():
+        p = head.node_probs(head(far)).numpy()  # far off the training cells: logits extrapolate
+    leaves = h.indices(h.leaves)
+    assert (p[:, leaves[6:]] == 0).all()
+    np.testing.assert_allclose(p[:, leaves[:6]].sum(1), 1, atol=1e-5)
