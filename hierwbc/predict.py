@@ -143,8 +143,7 @@ def _weights_head(model):
     if not head.has_node_probs:
         return None
     if "trained_leaves" in meta:  # only the leaves its training labels support can be predicted
-        leaves = json.loads(meta["trained_leaves"])
-        head.restrict(np.isin(np.asarray(h.leaves, dtype=object), np.asarray(leaves, dtype=object)))
+        head.restrict(h.leaf_mask(json.loads(meta["trained_leaves"])))
     return head.eval(), h
 
 

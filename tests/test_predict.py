@@ -2,6 +2,7 @@
 per-cell columns recomputed independently, unreadable files listed, the writer, the CLI pair."""
 
 import argparse
+import json
 
 import anndata as ad
 import numpy as np
@@ -198,6 +199,10 @@ def test_default_model_is_the_shipped_hierce(ckpt, csv_manifest, tmp_path, monke
     b = predict(csv_manifest[0], model=ckpt, progress=False)
     assert a.uns["provenance"]["model"] == "hierwbc-hierce-test"
     np.testing.assert_allclose(a.obsm["node_proba"], b.obsm["node_proba"], atol=2e-2)  # fp16 weights
+    # both predict only the leaves the run's labelled rows support (its train_manifest.csv)
+    trained = json.loads(shipped.read_weights(tmp_path / "hierwbc-hierce-test.safetensors")[1]["trained_leaves"])
+    others = H.indices([leaf for leaf in H.leaves if leaf not in trained])
+    assert 0 < len(others) < len(H.leaves) and (b.obsm["node_proba"][:, others] == 0).all()
 
 
 def test_cli_pair(ckpt, csv_manifest, tmp_path, capsys):

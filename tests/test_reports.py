@@ -117,3 +117,17 @@ def test_classifier_model_card_is_classifier_csv():
         assert cells == expected
     fit = json.loads((REPRODUCTION / "classifier_fit.json").read_text())
     assert f"leaf accuracy {100 * fit['holdout_leaf_accuracy']:.1f} %" in card
+
+
+def test_pretraining_trials_table_reproduces_from_its_run_copies():
+    """trials.csv is computed from reports/pretraining/runs/ (committed copies of the runs)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_report", PRETRAINING / "make_report.py")
+    make_report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_report)
+    table = make_report.table()
+    published = pd.read_csv(PRETRAINING / "trials.csv")
+    assert sorted(table["run"]) == sorted(published["run"]) and "S2B" in set(table["run"])
+    pd.testing.assert_frame_equal(table.reset_index(drop=True), published, check_dtype=False)
+    assert table.set_index("run").loc["S2B", "from step"] == 2600

@@ -163,6 +163,14 @@ class Hierarchy(EditsMixin, IOMixin):
     def leaves_under(self, name: str) -> list[str]:
         return [self.leaves[j] for j in np.nonzero(self.membership[self.node_index[self.node(name).name]])[0]]
 
+    def leaf_mask(self, names: Iterable[str]) -> np.ndarray:
+        """bool [L] (``leaves`` order): which leaves are among ``names`` (a name that is no leaf raises)."""
+        names = {str(n) for n in names}
+        bad = sorted(n for n in names if n not in self.leaves)
+        if bad:
+            raise HierarchyError(f"not leaves of this tree: {bad}")
+        return np.array([leaf in names for leaf in self.leaves], dtype=bool)
+
     def supported_leaves(self, labels: Iterable[str]) -> np.ndarray:
         """bool [L] (``leaves`` order): the leaves a set of training labels gives evidence for.
 

@@ -164,6 +164,7 @@ class TrainConfig:
     knn_references: int = 2000           # labelled training rows the validation rows are matched to
     knn_queries: int | None = None       # at most this many validation rows (stratified); None: all
     knn_patience: int = 3                # plateau warning after this many falling kNN checks in a row
+    knn_min_delta: float = 0.01          # a fall: below the previous check and this far below the best
     fsdp: str = "auto"                   # "auto" (vit_large and larger when distributed), "on", "off"
     compile: bool = False
     data: DataConfig = field(default_factory=DataConfig)

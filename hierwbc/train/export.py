@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..hierarchy import Hierarchy
 from ..models.checkpoints import CheckpointError
 from ..models.shipped import save_weights
 from .checkpointing import load_checkpoint
@@ -22,21 +23,20 @@ from .networks import sup_head_state
 MAX_BYTES = 25 * 2 ** 20
 
 
-def trained_leaves(run_dir: Path, hierarchy_json: str) -> list[str] | None:
-    """Names of the leaves the labelled rows of ``run_dir/train_manifest.csv`` support (None
-    without that file or without labelled rows)."""
+def trained_leaves(run_dir: Path, hierarchy: Hierarchy | str) -> list[str] | None:
+    """Names of the leaves the labelled rows of ``run_dir/train_manifest.csv`` support
+    (:meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves`; None without that file or without
+    labelled rows). ``hierarchy``: the run's tree, or its JSON as a checkpoint stores it."""
     import pandas as pd
 
-    from ..hierarchy import Hierarchy
-
-    path = run_dir / "train_manifest.csv"
+    path = Path(run_dir) / "train_manifest.csv"
     if not path.exists():
         return None
     rows = pd.read_csv(path, usecols=["node", "target"], dtype={"node": str}, keep_default_na=False)
     labels = rows.loc[rows["target"] >= 0, "node"].unique()
     if not len(labels):
         return None
-    h = Hierarchy.from_json(hierarchy_json, source=f"{path.parent}: hierarchy")
+    h = hierarchy if isinstance(hierarchy, Hierarchy) else Hierarchy.from_json(hierarchy, source=f"{run_dir}: tree")
     return [n for n, a in zip(h.leaves, h.supported_leaves(labels)) if a]
 
 

@@ -349,7 +349,7 @@ class _Loop:
         bar = tqdm(total=self.total, initial=start, desc=f"train {cfg.preset}", disable=not show, dynamic_ncols=True)
         self.model.train()
         watch = PlateauWatch(cfg.dino.head_n_prototypes)
-        knn_watch = KnnWatch(cfg.knn_patience)
+        knn_watch = KnnWatch(cfg.knn_patience, cfg.knn_min_delta)
         step, t0 = start, time.perf_counter()
         try:
             if cfg.knn_every and start % cfg.knn_every == 0 and start < self.total:

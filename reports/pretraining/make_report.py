@@ -1,17 +1,21 @@
 """Rebuild reports/pretraining/ from the pretraining runs (trials and the long run).
 
-    .venv/bin/python reports/pretraining/make_report.py [--runs runs/pretrain_trials runs/pretrain]
+    .venv/bin/python reports/pretraining/make_report.py \
+        [--runs runs/pretrain_trials runs/pretrain runs/pretrain_trials2]
 
 Each run folder's config.yaml and a thinned metrics.jsonl (every 10th step and every kNN check)
 are copied into ``runs/<name>/`` here; the table (trials.csv, trials.md) and the figure
 (knn_curves.png) are computed from those copies only, so every number in this folder can be
-traced to a file in it.
+traced to a file in it. A run that continues another (``model.pretrained`` names a weights file
+exported at ``step<N>``, e.g. ``stage1_step002600.safetensors``) counts its steps from N in the
+table's ``from step`` column and on the figure's step axis.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -28,7 +32,14 @@ HERE = Path(__file__).resolve().parent
 BASE = HERE.parent.parent / "experiments" / "pretrain_cpu.yaml"
 KEYS = ("max_steps", "knn_every", "model.img_size", "model.patch_size", "model.layerscale", "crops.local_crops_number",
         "crops.local_crops_size", "batch_size", "dino.head_n_prototypes", "teacher.teacher_temp",
-        "teacher.momentum_teacher", "optim.base_lr", "crops.jitter")
+        "teacher.momentum_teacher", "teacher.final_momentum_teacher", "teacher.momentum_steps", "optim.base_lr",
+        "optim.warmup_steps", "optim.freeze_last_layer_steps", "optim.weight_decay", "crops.jitter", "seed")
+
+
+def start_step(cfg: dict) -> int:
+    """The step a run continues from: N of ``step<N>`` in its ``model.pretrained`` file name, else 0."""
+    m = re.search(r"step_?(\d+)", Path(str(cfg.get("model.pretrained") or "")).name)
+    return int(m.group(1)) if m else 0
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -73,6 +84,7 @@ def table() -> pd.DataFrame:
         # every 10th step is kept: its seconds stand for the 10 steps around it
         seconds = float((cfg["batch_size"] / steps["images_per_s"]).sum() * 10) if len(steps) else 0.0
         row = {"run": folder.name,
+               "from step": start_step(cfg),
                "settings": ", ".join(f"{k}={cfg[k]}" for k in KEYS if k in cfg and cfg[k] != base.get(k)) or "base",
                "steps": int(steps["step"].max() + 1) if len(steps) else 0,
                "minutes (from images/s)": round(seconds / 60, 1),
@@ -91,8 +103,9 @@ def figure() -> None:
         if "knn_bacc" not in m:
             continue
         knn = m.dropna(subset=["knn_bacc"])
-        ax.plot(knn["step"], 100 * knn["knn_bacc"], marker="o", ms=3, label=folder.name)
-    ax.set_xlabel("step")
+        offset = start_step(_flat(yaml.safe_load((folder / "config.yaml").read_text())))
+        ax.plot(knn["step"] + offset, 100 * knn["knn_bacc"], marker="o", ms=3, label=folder.name)
+    ax.set_xlabel("step (a continued run counts from the step it continues)")
     ax.set_ylabel("20-NN balanced accuracy (%), PBC validation")
     ax.set_title("online kNN of the teacher during pretraining")
     ax.legend(fontsize=7)
@@ -102,7 +115,7 @@ def figure() -> None:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", nargs="*", default=["runs/pretrain_trials", "runs/pretrain"])
+    p.add_argument("--runs", nargs="*", default=["runs/pretrain_trials", "runs/pretrain", "runs/pretrain_trials2"])
     args = p.parse_args(argv)
     dirs = []
     for r in map(Path, args.runs):

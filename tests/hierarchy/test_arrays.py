@@ -128,3 +128,9 @@ def test_supported_leaves_by_hand(h):
     assert h.supported_leaves(["D", "G", "root"]).tolist() == [False, False, True, True]  # root covered by G
     with pytest.raises(Exception, match="nope"):
         h.supported_leaves(["nope"])
+
+
+def test_leaf_mask(h):
+    assert h.leaf_mask(["G", "A"]).tolist() == [True, False, False, True]
+    with pytest.raises(Exception, match="E"):
+        h.leaf_mask(["A", "E"])  # E is no leaf

@@ -21,7 +21,7 @@ NAME = "hierwbc-tiny-pbc"
 # the model card (hierwbc/weights/README.md) reports, on all 3,416 pbc_test cells with 5-fold
 # CV, the 20-NN balanced accuracy of the starter and of random weights; on 300 cells the
 # difference is noisier, so the test asks for a bit more than half of the card's margin
-MIN_MARGIN = 0.05  # card: +11.9 points on 3,416 cells; 300 cells: fold std ~2-4 points
+MIN_MARGIN = 0.09  # card: +18.5 points on 3,416 cells; 300 cells: fold std ~2-4 points
 
 
 def test_the_starter_is_shipped_and_loads_by_name_and_by_path():

@@ -93,6 +93,20 @@ def test_knn_watch_fires_once_after_patience_falls_in_a_row():
     assert w.update(600, 0.20) is None  # said once
 
 
+def test_knn_watch_ignores_falls_within_noise_of_the_best():
+    # stage 2 of the shipped starter: three small decreases after its best (0.3, 0.2, 1.2 points)
+    curve = [(1300, 0.500), (1400, 0.512), (1500, 0.509), (1600, 0.507), (1700, 0.495), (1800, 0.502)]
+    w = KnnWatch(patience=3, min_delta=0.01)
+    assert all(w.update(s, v) is None for s, v in curve)
+    assert w.best == 0.512
+    strict = KnnWatch(patience=3, min_delta=0.0)  # every decrease below the best counts
+    assert [strict.update(s, v) is not None for s, v in curve] == [False, False, False, False, True, False]
+    # a steady decline fires once it has left the best by more than min_delta three times
+    w = KnnWatch(patience=3, min_delta=0.01)
+    fired = [w.update(i, v) for i, v in enumerate([0.51, 0.505, 0.50, 0.495, 0.49, 0.485, 0.48])]
+    assert [m is not None for m in fired] == [False] * 5 + [True, False] and "below its best 0.510" in fired[5]
+
+
 def test_a_run_logs_knn_at_start_every_n_steps_and_at_the_end(data_root, tmp_path):
     cfg = {**TINY, "model.img_size": 28, "data.limit": 96, "data.root": str(data_root),
            "data.val_fraction": 0.25, "knn_every": 2, "knn_references": 40, "knn_queries": 30,
