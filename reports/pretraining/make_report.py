@@ -27,6 +27,7 @@ import pandas as pd
 import yaml
 
 from hierwbc.evaluate.report import to_markdown
+from hierwbc.plotting.colors import category_colors
 
 HERE = Path(__file__).resolve().parent
 BASE = HERE.parent.parent / "experiments" / "pretrain_cpu.yaml"
@@ -98,13 +99,16 @@ def table() -> pd.DataFrame:
 
 def figure() -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
-    for folder in sorted((HERE / "runs").iterdir()):
+    folders = sorted((HERE / "runs").iterdir())
+    colors = category_colors("run", [f.name for f in folders])
+    for folder in folders:
         m = pd.read_json(folder / "metrics.jsonl", lines=True)
         if "knn_bacc" not in m:
             continue
         knn = m.dropna(subset=["knn_bacc"])
         offset = start_step(_flat(yaml.safe_load((folder / "config.yaml").read_text())))
-        ax.plot(knn["step"] + offset, 100 * knn["knn_bacc"], marker="o", ms=3, label=folder.name)
+        ax.plot(knn["step"] + offset, 100 * knn["knn_bacc"], marker="o", ms=3, label=folder.name,
+                color=colors[folder.name])
     ax.set_xlabel("step (a continued run counts from the step it continues)")
     ax.set_ylabel("20-NN balanced accuracy (%), PBC validation")
     ax.set_title("online kNN of the teacher during pretraining")
