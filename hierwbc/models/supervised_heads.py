@@ -62,6 +62,12 @@ class SupervisedHead(nn.Module):
         """P(node) [B, N] from this head's output."""
         return self.node_log_probs(out).exp()
 
+    def restricted(self, out: Tensor) -> Tensor:
+        """This head's output with the logits it may not predict set to -inf (after
+        :meth:`restrict`; unchanged otherwise): what :meth:`node_log_probs` reads, and what a
+        loss reads to train over the same classes (:func:`hierwbc.train.fit_head.fit_head`)."""
+        return out
+
     def restrict(self, leaves) -> SupervisedHead:
         """Predict only the leaves ``leaves`` (bool [L], ``h.leaves`` order; e.g.
         :meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves` of the training labels): every
@@ -101,10 +107,11 @@ class LeafLogitHead(SupervisedHead):
         self.allowed = None if mask is None else mask.to(next(self.parameters()).device)
         return self
 
+    def restricted(self, out: Tensor) -> Tensor:
+        return out if self.allowed is None else out.masked_fill(~self.allowed, float("-inf"))
+
     def node_log_probs(self, out: Tensor) -> Tensor:
-        if self.allowed is not None:  # the leaf softmax over the allowed leaves only
-            out = out.masked_fill(~self.allowed, float("-inf"))
-        return self._node_log_probs(out)
+        return self._node_log_probs(self.restricted(out))  # the leaf softmax over the allowed leaves
 
 
 class DepthLogitHead(SupervisedHead):
@@ -141,8 +148,11 @@ class DepthLogitHead(SupervisedHead):
         if self.allowed is None:
             return depth_log_softmax(out, self.depth, self.max_depth)
         # each depth's softmax over its allowed nodes only (a depth with none: all -inf, not NaN)
-        logp = depth_log_softmax(out.masked_fill(~self.allowed, float("-inf")), self.depth, self.max_depth)
+        logp = depth_log_softmax(self.restricted(out), self.depth, self.max_depth)
         return logp.masked_fill(~self.allowed, float("-inf"))
+
+    def restricted(self, out: Tensor) -> Tensor:
+        return out if self.allowed is None else out.masked_fill(~self.allowed, float("-inf"))
 
 
 class EmbeddingHead(SupervisedHead):

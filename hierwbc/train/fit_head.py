@@ -7,12 +7,15 @@ weights), and a head trained for a few hundred steps at a small loss (HierCE's n
 is far from converged. :func:`fit_head` refits the head on the exported backbone's own
 embeddings of the training cells, with the same loss, to convergence:
 
-    min_theta  (1/n) sum_i  L(head_theta(f(x_i)), y_i)  +  weight decay
+    min_theta  (1/n) sum_i  L(mask(head_theta(f(x_i))), y_i)  +  weight decay
 
 ``f`` frozen (the backbone, cls token [n, D]), ``L`` the registry's loss (e.g. HierCE: labels at
 any depth of the tree), AdamW with a cosine learning rate over mini-batch epochs of the cached
-embeddings (seeded). A stratified ``holdout`` of the training cells reports the leaf accuracy
-(the predicted leaf is the label or lies below it) on cells the head was not fitted on.
+embeddings (seeded). ``mask`` sets the logits of the leaves the labels do not support to -inf
+(:meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves`): the head is fitted, and predicts, over
+those leaves only, so a coarse label's mass goes to leaves it was seen with. A stratified
+``holdout`` of the training cells reports the leaf accuracy (the predicted leaf is the label or
+lies below it) on cells the head was not fitted on.
 :func:`save_classifier` writes backbone + head as one shippable weights file, in the format of
 :func:`hierwbc.train.export.export_weights` with ``head=True`` (what ``hierwbc predict`` reads).
 """
@@ -65,6 +68,10 @@ def fit_head(X: np.ndarray, nodes, hierarchy: Hierarchy | None = None, loss: str
     fit_rows = np.flatnonzero(~held)
     torch.manual_seed(seed)
     head = build_supervised_head(loss, h, X.shape[1], nlayers=1)
+    # trained and used over the same leaves: those the labels support (a leaf without cells would
+    # otherwise be a free bucket for coarse labels, and an arbitrary logit off-domain)
+    allowed = h.supported_leaves(h.nodes[i] for i in np.unique(y))
+    head.restrict(allowed)
     loss_fn = get_loss(loss, h, **loss_options)
     opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
     steps_per_epoch = math.ceil(len(fit_rows) / batch_size)
@@ -78,7 +85,7 @@ def fit_head(X: np.ndarray, nodes, hierarchy: Hierarchy | None = None, loss: str
         order = torch.as_tensor(fit_rows)[torch.randperm(len(fit_rows), generator=gen)]
         total_loss = 0.0
         for batch in order.split(batch_size):
-            value = loss_fn(head(X[batch]), targets[batch])
+            value = loss_fn(head.restricted(head(X[batch])), targets[batch])
             opt.zero_grad(set_to_none=True)
             value.backward()
             opt.step()
@@ -86,8 +93,6 @@ def fit_head(X: np.ndarray, nodes, hierarchy: Hierarchy | None = None, loss: str
             total_loss += value.item() * len(batch)
         history.append(total_loss / len(fit_rows))
     head.eval()
-    allowed = h.supported_leaves(h.nodes[i] for i in np.unique(y))
-    head.restrict(allowed)  # a leaf without training cells is never predicted
     report = {"loss": loss, "loss_options": loss_options, "epochs": epochs, "batch_size": batch_size, "lr": lr,
               "weight_decay": weight_decay, "holdout": holdout, "seed": seed, "n_fit": len(fit_rows),
               "n_holdout": int(held.sum()), "trained_leaves": [n for n, a in zip(h.leaves, allowed) if a],
