@@ -180,10 +180,9 @@ class Hierarchy(EditsMixin, IOMixin):
         a leaf never seen (e.g. ``faggot_cell`` beside PBC's ``promyelocyte``) gets no data
         pushing it up, only down, and off-domain its logit is arbitrary.
         """
-        names = sorted({str(n) for n in labels})
-        index = self.indices(names)
+        index = np.unique(self.indices({str(n) for n in labels}))
         rows = self.membership[index]                      # [u, L]: leaves under each label
-        is_leaf = np.isin(np.asarray(names, dtype=object), np.asarray(self.leaves, dtype=object))
+        is_leaf = np.isin(index, self.leaf_nodes)
         direct = rows[is_leaf].any(0)
         coarse = rows[~is_leaf]
         uncovered = ~(coarse & direct).any(1)

@@ -63,16 +63,19 @@ class SupervisedHead(nn.Module):
         return self.node_log_probs(out).exp()
 
     def restricted(self, out: Tensor) -> Tensor:
-        """This head's output with the logits it may not predict set to -inf (after
-        :meth:`restrict`; unchanged otherwise): what :meth:`node_log_probs` reads, and what a
-        loss reads to train over the same classes (:func:`hierwbc.train.fit_head.fit_head`)."""
-        return out
+        """This head's output with the logits of the columns it may not predict (the buffer
+        ``allowed``, set by :meth:`restrict`) at -inf; unchanged when unrestricted. What
+        :meth:`node_log_probs` reads, and what a loss reads to train over the same classes
+        (:func:`hierwbc.train.fit_head.fit_head`)."""
+        allowed = getattr(self, "allowed", None)
+        return out if allowed is None else out.masked_fill(~allowed, float("-inf"))
 
     def restrict(self, leaves) -> SupervisedHead:
         """Predict only the leaves ``leaves`` (bool [L], ``h.leaves`` order; e.g.
         :meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves` of the training labels): every
-        other leaf, and every node with none of them below it, gets probability 0. Training
-        (``forward`` and the loss) is unchanged; ``None`` lifts the restriction."""
+        other leaf, and every node with none of them below it, gets probability 0. ``forward``
+        is unchanged (a loss on :meth:`restricted` trains over the same leaves); ``None`` lifts
+        the restriction."""
         raise NotImplementedError(f"{type(self).__name__} ({self.input_kind}) gives no node probabilities")
 
 
@@ -106,9 +109,6 @@ class LeafLogitHead(SupervisedHead):
         self.allowed_leaves = mask = _leaf_mask(leaves, self.n_leaves)
         self.allowed = None if mask is None else mask.to(next(self.parameters()).device)
         return self
-
-    def restricted(self, out: Tensor) -> Tensor:
-        return out if self.allowed is None else out.masked_fill(~self.allowed, float("-inf"))
 
     def node_log_probs(self, out: Tensor) -> Tensor:
         return self._node_log_probs(self.restricted(out))  # the leaf softmax over the allowed leaves
@@ -150,9 +150,6 @@ class DepthLogitHead(SupervisedHead):
         # each depth's softmax over its allowed nodes only (a depth with none: all -inf, not NaN)
         logp = depth_log_softmax(self.restricted(out), self.depth, self.max_depth)
         return logp.masked_fill(~self.allowed, float("-inf"))
-
-    def restricted(self, out: Tensor) -> Tensor:
-        return out if self.allowed is None else out.masked_fill(~self.allowed, float("-inf"))
 
 
 class EmbeddingHead(SupervisedHead):
