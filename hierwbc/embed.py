@@ -8,8 +8,8 @@ The model is one of
 
 - a checkpoint file: a hierwbc training checkpoint (teacher backbone; its supervised head, when
   it gives node probabilities, fills ``obsm["node_proba"]``, over the leaves its training labels
-  support when the checkpoint lies in its run folder (``train_manifest.csv``); its config and
-  hierarchy are used),
+  support (:func:`hierwbc.train.export.checkpoint_trained_leaves`); its config and hierarchy are
+  used),
   or a DINOv2 hub / DinoBloom backbone file (:mod:`hierwbc.models.checkpoints`);
 - a model object with ``forward_features(x) -> {"x_norm_clstoken", "x_norm_patchtokens"}``;
 - a ViT size name (``vit_tiny`` ... ``vit_giant``): random initialisation (seeded), a baseline;
@@ -116,7 +116,7 @@ def _load_model(model, hierarchy, img_size, patch_size, seed):
     state = load_file(path)
     if isinstance(state, dict) and state.get("format") == "hierwbc.train":
         from .train.config import from_dict
-        from .train.export import trained_leaves
+        from .train.export import checkpoint_trained_leaves
         from .train.networks import (
             backbone_from_config,
             sup_head_state,
@@ -133,8 +133,8 @@ def _load_model(model, hierarchy, img_size, patch_size, seed):
         if head is not None:
             head.load_state_dict(head_state)
             head = head if head.has_node_probs else None
-        leaves = trained_leaves(path.resolve().parent.parent, trained_on) if head is not None else None
-        if leaves is not None:  # in its run folder: only the leaves its training labels support
+        leaves = checkpoint_trained_leaves(state, path) if head is not None else None
+        if leaves is not None:  # only the leaves its training labels support
             head.restrict(trained_on.leaf_mask(leaves))
         if hierarchy is not None and head is not None and hierarchy != trained_on:
             raise ValueError(f"{path}: its supervised head predicts the nodes of the hierarchy it was trained "

@@ -45,13 +45,17 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
 
 
 def save_checkpoint(run_dir: str | Path, step: int, model_state: dict, optimizer_state: dict, cfg, hierarchy,
-                    keep: int = 2) -> Path:
+                    keep: int = 2, trained_leaves: list[str] | None = None) -> Path:
     """Write ``step_{step}.pt`` atomically, then delete all but the ``keep`` newest.
 
-    ``model_state`` / ``optimizer_state``: from :mod:`hierwbc.train.state` (full, name-keyed)."""
+    ``model_state`` / ``optimizer_state``: from :mod:`hierwbc.train.state` (full, name-keyed);
+    ``trained_leaves``: the leaves the run's labels support (what its supervised head may predict,
+    :func:`hierwbc.train.export.checkpoint_trained_leaves`), stored when given."""
     state = {"format": FORMAT, "version": VERSION, "step": int(step), "model": model_state,
              "optimizer": optimizer_state, "config": cfg.to_dict(), "hierarchy": hierarchy.to_json(),
              "torch": str(torch.__version__)}
+    if trained_leaves is not None:
+        state["trained_leaves"] = list(trained_leaves)
     path = save_atomic(state, checkpoint_dir(run_dir) / f"step_{step:06d}.pt")
     for old in list_checkpoints(run_dir)[:-max(keep, 1)]:
         old.unlink(missing_ok=True)

@@ -23,21 +23,36 @@ from .networks import sup_head_state
 MAX_BYTES = 25 * 2 ** 20
 
 
+def supported_leaf_names(hierarchy: Hierarchy, labels) -> list[str] | None:
+    """Names of the leaves the node labels ``labels`` support
+    (:meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves`); None without any label."""
+    labels = list(dict.fromkeys(labels))
+    if not labels:
+        return None
+    return [n for n, a in zip(hierarchy.leaves, hierarchy.supported_leaves(labels)) if a]
+
+
 def trained_leaves(run_dir: Path, hierarchy: Hierarchy | str) -> list[str] | None:
-    """Names of the leaves the labelled rows of ``run_dir/train_manifest.csv`` support
-    (:meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves`; None without that file or without
-    labelled rows). ``hierarchy``: the run's tree, or its JSON as a checkpoint stores it."""
+    """:func:`supported_leaf_names` of the labelled rows of ``run_dir/train_manifest.csv`` (None
+    without that file or without labelled rows). ``hierarchy``: the run's tree, or its JSON as a
+    checkpoint stores it."""
     import pandas as pd
 
     path = Path(run_dir) / "train_manifest.csv"
     if not path.exists():
         return None
     rows = pd.read_csv(path, usecols=["node", "target"], dtype={"node": str}, keep_default_na=False)
-    labels = rows.loc[rows["target"] >= 0, "node"].unique()
-    if not len(labels):
-        return None
     h = hierarchy if isinstance(hierarchy, Hierarchy) else Hierarchy.from_json(hierarchy, source=f"{run_dir}: tree")
-    return [n for n, a in zip(h.leaves, h.supported_leaves(labels)) if a]
+    return supported_leaf_names(h, rows.loc[rows["target"] >= 0, "node"])
+
+
+def checkpoint_trained_leaves(state: dict, checkpoint: str | os.PathLike) -> list[str] | None:
+    """The leaves a training checkpoint's supervised head may predict: the list the checkpoint
+    stores (``trained_leaves``, written since 2026-12), else, for older checkpoints, the one its run
+    folder's ``train_manifest.csv`` gives (:func:`trained_leaves`); None when neither is there."""
+    if state.get("trained_leaves") is not None:
+        return list(state["trained_leaves"])
+    return trained_leaves(Path(checkpoint).resolve().parent.parent, state["hierarchy"])
 
 
 def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: bool = False,
@@ -49,8 +64,7 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: 
     with the architecture in the metadata. Raises if the file would exceed 25 MiB.
 
     With ``head``, the leaves the head may predict (``trained_leaves``: those the run's labelled
-    training rows support, :meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves`) are taken from
-    the run folder's ``train_manifest.csv`` when the checkpoint lies in one."""
+    training rows support, :func:`checkpoint_trained_leaves`) go to the metadata."""
     state = load_checkpoint(checkpoint)
     cfg = from_dict(state["config"])
     model = state["model"]
@@ -73,7 +87,7 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: 
         tensors.update(head_state)
         meta.update(sup_loss=cfg.supervised.loss, sup_head_hidden_dim=str(cfg.supervised.head_hidden_dim),
                     hierarchy=state["hierarchy"])
-        leaves = trained_leaves(Path(checkpoint).resolve().parent.parent, state["hierarchy"])
+        leaves = checkpoint_trained_leaves(state, checkpoint)
         if leaves is not None:
             meta["trained_leaves"] = leaves
     meta.update(extra_metadata or {})

@@ -49,6 +49,7 @@ from .config import TrainConfig, apply_overrides, from_dict, make_config
 from .data import StepBatchSampler, make_loader, steps_per_epoch
 from .diagnostics import KnnWatch, PlateauWatch
 from .distributed import DistInfo, barrier, init_distributed
+from .export import supported_leaf_names
 from .knn_monitor import KnnMonitor
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
@@ -285,6 +286,8 @@ class _Loop:
         self.grid = cfg.model.img_size // cfg.model.patch_size
         self.saved_step = -1
         self.monitor: KnnMonitor | None = None
+        labels = [h.nodes[i] for i in np.unique(targets[targets >= 0])]
+        self.trained_leaves = supported_leaf_names(h, labels) if cfg.supervised.loss else None  # the head's
 
     def batches(self, sampler: StepBatchSampler):
         """``(images uint8 [B, 3, H, W], targets [B], index [B])`` per step: from the decoded
@@ -387,5 +390,5 @@ class _Loop:
         self.saved_step = step
         if self.dist.is_main:
             self.last_ckpt = save_checkpoint(self.run_dir, step, model_sd, optim_sd, self.cfg, self.h,
-                                             self.cfg.keep_checkpoints)
+                                             self.cfg.keep_checkpoints, self.trained_leaves)
         barrier()

@@ -2,6 +2,7 @@
 and by short name wherever a checkpoint is taken, and clear errors."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,13 @@ def test_export_with_head_stores_the_head_and_its_hierarchy(tiny_run, tmp_path):
     expected = [leaf for leaf in h.leaves if leaf in labels
                 or any(leaf in h.leaves_under(c) and not labels & set(h.leaves_under(c)) for c in labels)]
     assert json.loads(meta["trained_leaves"]) == expected and expected
+    # the checkpoint carries the list itself: a copy outside its run folder exports the same
+    assert torch.load(tiny_run.checkpoint, weights_only=True)["trained_leaves"] == expected
+    moved = tmp_path / "elsewhere" / "step.pt"
+    moved.parent.mkdir()
+    shutil.copy(tiny_run.checkpoint, moved)
+    meta = shipped.read_weights(export_weights(moved, tmp_path / "m.safetensors", head=True))[1]
+    assert json.loads(meta["trained_leaves"]) == expected
 
 
 def test_short_name_resolves_to_the_weights_folder(tiny_run, tmp_path, monkeypatch):
