@@ -52,6 +52,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .datasets.manifest import check_manifest
 from .datasets.manifest_images import ManifestImages
+from .datasets.stain import STAIN_NORMS
 from .hierarchy import Hierarchy, default_hierarchy, hierarchy_to_uns
 from .io import atomic_write
 from .models.checkpoints import build_vit_from_state, load_backbone_state, load_file
@@ -172,14 +173,16 @@ def _obs(manifest: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFrame:
 def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, img_size: int | None = None,
           patch_size: int | None = None, batch_size: int = 64, num_workers: int = 0, device: str = "cpu",
           patch_mean: bool = False, pixel_size: int = 16, seed: int = 0, name: str | None = None,
-          progress: bool = True) -> ad.AnnData:
+          progress: bool = True, stain_norm: str | None = None) -> ad.AnnData:
     """Embed every row of ``manifest`` (see the module docstring). ``name`` overrides the model
-    name stored in ``uns["provenance"]["model"]`` (what :func:`hierwbc.evaluate.evaluate` calls it)."""
+    name stored in ``uns["provenance"]["model"]`` (what :func:`hierwbc.evaluate.evaluate` calls it).
+    ``stain_norm="reinhard"``: each image's colours moved to the PBC training images' first
+    (:mod:`hierwbc.datasets.stain`; for cells from another lab), recorded in the provenance."""
     backbone, head, hierarchy, prov, size = _load_model(model, hierarchy, img_size, patch_size, seed)
     hierarchy = hierarchy if hierarchy is not None else default_hierarchy()
     check_manifest(manifest, hierarchy)
     size = pixel_size if backbone is None else size
-    images = ManifestImages(manifest, size, np.full(len(manifest), -1))
+    images = ManifestImages(manifest, size, np.full(len(manifest), -1), stain_norm=stain_norm)
     loader = DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     cls, patches, probs = [], [], []
     if backbone is not None:
@@ -204,7 +207,8 @@ def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, 
         adata.obsm["X_patch_mean"] = torch.cat(patches).numpy()
     if probs:
         adata.obsm["node_proba"] = torch.cat(probs).numpy()
-    prov.update(model=name or prov["model"], img_size=int(size), torch=str(torch.__version__),
+    prov.update(model=name or prov["model"], img_size=int(size), stain_norm=stain_norm or "none",
+                torch=str(torch.__version__),
                 hierwbc_version=__version__, date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     adata.uns["hierarchy"] = hierarchy_to_uns(hierarchy)
     adata.uns["provenance"] = prov
@@ -230,7 +234,15 @@ def add_embed_arguments(p) -> None:
     p.add_argument("--patch-mean", action="store_true", help="also store the mean patch token (obsm X_patch_mean)")
     p.add_argument("--name", default=None, help="model name stored in uns['provenance']")
     p.add_argument("--seed", type=int, default=0)
+    add_stain_argument(p)
     p.add_argument("--no-progress", action="store_true")
+
+
+def add_stain_argument(p) -> None:
+    """``--stain-norm`` (``hierwbc embed`` and ``hierwbc predict``)."""
+    p.add_argument("--stain-norm", choices=STAIN_NORMS, default=None,
+                   help="move each image's colours to the PBC training images' first (Reinhard 2001): for "
+                        "cells stained or photographed elsewhere than the model's training data")
 
 
 def embed_main(args) -> Path:
@@ -242,7 +254,7 @@ def embed_main(args) -> Path:
     manifest = read_sources(specs, args.data_root, hierarchy=h)
     adata = embed(args.model, manifest, hierarchy=h, img_size=args.img_size, batch_size=args.batch_size,
                   num_workers=args.num_workers, device=args.device, patch_mean=args.patch_mean,
-                  seed=args.seed, name=args.name, progress=not args.no_progress,
+                  seed=args.seed, name=args.name, progress=not args.no_progress, stain_norm=args.stain_norm,
                   **({"pixel_size": args.img_size} if args.model == PIXELS and args.img_size else {}))
     out = write_h5ad(adata, args.out)
     print(f"{adata.n_obs} cells x {adata.obsm['X_cls'].shape[1]} features -> {out}")

@@ -49,7 +49,7 @@ import torch
 from .datasets.images import validate
 from .datasets.manifest import BOX_COLUMNS, resolve_label_map
 from .datasets.readers.common import scan_images
-from .embed import embed, write_h5ad
+from .embed import add_stain_argument, embed, write_h5ad
 from .evaluate.backoff import backoff_predict, class_to_node_proba
 from .evaluate.knn import knn_predict
 from .evaluate.probes import standardise
@@ -251,9 +251,11 @@ def _keys(df: pd.DataFrame, cols: list[str]) -> pd.Index:
 def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0.8,
             hierarchy: Hierarchy | None = None, label_map=None, batch_size: int = 64, progress: bool = True,
             *, k: int = 20, knn_metric: str = "euclidean", use_rep: str = "X_cls", img_size: int | None = None,
-            device: str = "cpu", num_workers: int = 0) -> ad.AnnData:
+            device: str = "cpu", num_workers: int = 0, stain_norm: str | None = None) -> ad.AnnData:
     """Predict every readable image of a folder, a manifest CSV or a manifest DataFrame (e.g.
-    :func:`hierwbc.datasets.read_dataset`'s; see the module docstring)."""
+    :func:`hierwbc.datasets.read_dataset`'s; see the module docstring). ``stain_norm="reinhard"``
+    moves each image's colours to the PBC training images' before embedding
+    (:mod:`hierwbc.datasets.stain`): for cells stained or photographed elsewhere."""
     if not 0 <= threshold <= 1:
         raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
     model = default_model() if model is None else model
@@ -277,7 +279,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     emb = uniq[key_cols].assign(dataset="predict", raw_label="", node=h.root, split="", fold=-1)
     emb = emb[["path", "dataset", "raw_label", "node", "split", "fold"] + key_cols[1:]].reset_index(drop=True)
     adata = embed(model, emb, hierarchy=h, img_size=img_size, batch_size=batch_size, num_workers=num_workers,
-                  device=device, progress=progress)
+                  device=device, progress=progress, stain_norm=stain_norm)
     X = np.asarray(adata.obsm["X_cls"])
     if ref is not None:
         if X.shape[1] != ref[0].shape[1]:
@@ -304,7 +306,8 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     source = (f"DataFrame ({len(manifest_or_folder)} rows)" if isinstance(manifest_or_folder, pd.DataFrame)
               else str(manifest_or_folder))
     out.uns["predict"] = {"source": source, "mode": "reference_knn" if ref is not None else "head",
-                          "threshold": float(threshold), "k": int(k) if ref is not None else 0,
+                          "threshold": float(threshold), "stain_norm": stain_norm or "none",
+                          "k": int(k) if ref is not None else 0,
                           "n_images": len(cells), "n_predicted": len(obs), "n_unreadable": int(bad.sum()),
                           **(_scores(h, table, obs["node"].to_numpy(dtype=object)) if "node" in obs else {})}
     out.uns["unreadable"] = unreadable.astype({"path": str, "folder": str, "kind": str, "reason": str})
@@ -346,6 +349,7 @@ def add_predict_arguments(p) -> None:
     p.add_argument("--k", type=int, default=20, help="neighbours of the reference kNN")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_stain_argument(p)
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -353,7 +357,7 @@ def predict_main(args) -> Path:
     """``hierwbc predict``: predict, write ``--out`` (+ .h5ad) atomically, print a summary."""
     adata = predict(args.source, model=args.model, reference=args.reference, threshold=args.threshold,
                     label_map=args.label_map, batch_size=args.batch_size, progress=not args.no_progress,
-                    k=args.k, device=args.device)
+                    k=args.k, device=args.device, stain_norm=args.stain_norm)
     out, h5 = write_predictions(adata, args.out)
     info = adata.uns["predict"]
     line = f"{info['n_predicted']} cells predicted, {info['n_unreadable']} unreadable -> {out} (+ {h5.name})"

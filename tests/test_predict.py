@@ -213,3 +213,23 @@ def test_cli_pair(ckpt, csv_manifest, tmp_path, capsys):
     out = predict_main(args)
     assert len(pd.read_csv(out)) == len(csv_manifest[1]) and (tmp_path / "cells.h5ad").is_file()
     assert "1 unreadable" in capsys.readouterr().out
+
+
+def test_stain_norm_predicts_as_the_normalised_images_would(ckpt, crops, tmp_path):
+    """--stain-norm reinhard = predicting copies of the images whose colours were moved to PBC's."""
+    from hierwbc.datasets.stain import reinhard
+
+    files = sorted((crops / "EOSINOPHIL").glob("*.png"))
+    for f in files:
+        Image.fromarray(reinhard(load_image(f))).save(tmp_path / f.name)
+    p = argparse.ArgumentParser()
+    add_predict_arguments(p)
+    args = p.parse_args([str(crops / "EOSINOPHIL"), "--model", ckpt, "--out", str(tmp_path / "o" / "cells.csv"),
+                         "--no-progress", "--stain-norm", "reinhard"])
+    normed = ad.read_h5ad(predict_main(args).with_suffix(".h5ad"))
+    copies = predict(tmp_path, model=ckpt, progress=False)
+    np.testing.assert_allclose(normed.obsm["X_cls"], copies.obsm["X_cls"], atol=1e-5)
+    plain = predict(crops / "EOSINOPHIL", model=ckpt, progress=False)
+    assert not np.allclose(plain.obsm["X_cls"], normed.obsm["X_cls"], atol=1e-3)
+    assert normed.uns["predict"]["stain_norm"] == "reinhard" and plain.uns["predict"]["stain_norm"] == "none"
+    assert normed.uns["provenance"]["stain_norm"] == "reinhard"

@@ -10,28 +10,33 @@ from torch.utils.data import Dataset
 
 from .images import load_image, square_resize
 from .manifest import boxes
+from .stain import normalise_stain
 
 
 class ManifestImages(Dataset):
     """Item ``i`` -> ``(image uint8 [3, size, size], target int64, i)``: row ``i``'s file (its
     box cut out when the manifest has boxes), :func:`~hierwbc.datasets.images.square_resize`.
 
-    ``targets``: node index per row (``-1`` unlabelled). A file that cannot be decoded raises
-    :class:`hierwbc.datasets.images.ImageError` naming it (the run stops; nothing is skipped).
+    ``targets``: node index per row (``-1`` unlabelled). ``stain_norm``: None, or ``"reinhard"``
+    to move each image's colours to the PBC training images' (:mod:`.stain`, before resizing).
+    A file that cannot be decoded raises :class:`hierwbc.datasets.images.ImageError` naming it
+    (the run stops; nothing is skipped).
     """
 
-    def __init__(self, manifest: pd.DataFrame, size: int, targets: np.ndarray):
+    def __init__(self, manifest: pd.DataFrame, size: int, targets: np.ndarray, stain_norm: str | None = None):
         if len(targets) != len(manifest):
             raise ValueError("one target per manifest row is needed")
         self.paths = manifest["path"].astype(str).to_numpy()
         self.boxes = boxes(manifest)
         self.size = size
         self.targets = np.asarray(targets, dtype=np.int64)
+        normalise_stain(np.zeros((1, 1, 3), np.uint8), stain_norm)  # an unknown method fails here, not in a worker
+        self.stain_norm = stain_norm
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int):
         box = None if self.boxes is None or np.isnan(self.boxes[i]).any() else self.boxes[i]
-        rgb = square_resize(load_image(self.paths[i], box=box), self.size)
+        rgb = square_resize(normalise_stain(load_image(self.paths[i], box=box), self.stain_norm), self.size)
         return torch.from_numpy(rgb).permute(2, 0, 1).contiguous(), int(self.targets[i]), i

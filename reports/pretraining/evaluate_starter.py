@@ -4,9 +4,13 @@ protocol: 1-NN, 20-NN and logistic regression, 5-fold cross-validation inside ea
 paired bootstraps against the starter. None of these images was seen in pretraining.
 
     .venv/bin/python reports/pretraining/evaluate_starter.py [--model hierwbc-tiny-pbc]
+    .venv/bin/python reports/pretraining/evaluate_starter.py --stain-norm reinhard
 
 Writes evaluation/ (the tidy tables a published report keeps: pooled, severity, significance,
-back-off; per-cell predictions are not kept) and tables/ (per-set tables, significance) here.
+back-off; per-cell predictions are not kept) and tables/ (per-set tables, significance) here;
+with ``--stain-norm reinhard`` (every image's colours first moved to the PBC training images',
+:mod:`hierwbc.datasets.stain`; all three models) to stain_reinhard/evaluation and
+stain_reinhard/tables.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import anndata as ad
 import torch
 
 from hierwbc.datasets.sources import read_sources
+from hierwbc.datasets.stain import STAIN_NORMS
 from hierwbc.embed import embed
 from hierwbc.evaluate import evaluate, report
 from hierwbc.experiment.publish import EVALUATION_TABLES
@@ -35,7 +40,9 @@ def main(argv=None) -> None:
     p.add_argument("--model", default="hierwbc-tiny-pbc")
     p.add_argument("--data-root", default=None)
     p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--stain-norm", choices=STAIN_NORMS, default=None)
     args = p.parse_args(argv)
+    out = HERE / f"stain_{args.stain_norm}" if args.stain_norm else HERE
     h = default_hierarchy()
     _, meta = read_weights(args.model)
     torch.manual_seed(0)
@@ -49,7 +56,7 @@ def main(argv=None) -> None:
             m = read_sources([source], args.data_root, h)
             if split is not None:
                 m = split_rows(m, split, 0.2, 0, source)
-            a = embed(model, m, hierarchy=h, batch_size=256, name=name)
+            a = embed(model, m, hierarchy=h, batch_size=256, name=name, stain_norm=args.stain_norm)
             a.obs["dataset"] = set_name
             parts.append(a)
         joined = ad.concat(parts, join="inner", merge="first", index_unique="-", uns_merge="first")
@@ -57,9 +64,9 @@ def main(argv=None) -> None:
         adatas[name] = joined
     res = evaluate(adatas, hierarchy=h, probes=("1nn", "20nn", "logreg"), cv=5, n_boot=args.n_boot, seed=0,
                    reference="starter")
-    res.write(HERE / "evaluation", tables=EVALUATION_TABLES)  # no per-cell predictions (MBs) in git
-    report(res, HERE / "tables")
-    print(f"wrote {HERE / 'evaluation'} and {HERE / 'tables'}")
+    res.write(out / "evaluation", tables=EVALUATION_TABLES)  # no per-cell predictions (MBs) in git
+    report(res, out / "tables")
+    print(f"wrote {out / 'evaluation'} and {out / 'tables'}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     .venv/bin/python reports/reproduction/evaluate_classifier.py --choose runs/paper_cpu   # which seed to ship
     .venv/bin/python reports/reproduction/evaluate_classifier.py --fit CHECKPOINT         # write the classifier
     .venv/bin/python reports/reproduction/evaluate_classifier.py [--model hierwbc-tiny-pbc-hierce]
+    .venv/bin/python reports/reproduction/evaluate_classifier.py --stain-norm reinhard  # classifier_reinhard.csv
 
 The shipped seed is chosen on training data only (``--choose``: the lowest supervised loss over
 the last 20 steps of each ``hierce`` seed), so no evaluation set takes part in choosing it.
@@ -23,7 +24,8 @@ predicted leaf: a leaf below a coarse label counts as that label), and the back-
 default threshold 0.8 (``backoff_accuracy``: the back-off node lies on the true label's root
 path; ``backoff_mean_depth``; ``backoff_root``: share of cells backed off to the root).
 The classifier's model card (hierwbc/weights/README.md) quotes this file; tests/test_reports.py
-checks that it does.
+checks that it does. ``--stain-norm reinhard``: the same with every image's colours first moved
+to the PBC training images' (:mod:`hierwbc.datasets.stain`), to ``classifier_reinhard.csv``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hierwbc.datasets.stain import STAIN_NORMS
 from hierwbc.evaluate.metrics import compute_metrics
 from hierwbc.experiment import load_experiment
 from hierwbc.experiment.runner import eval_manifests
@@ -91,7 +94,7 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
     return summary
 
 
-def evaluate_classifier(model: str, experiment: Path = EXPERIMENT) -> pd.DataFrame:
+def evaluate_classifier(model: str, experiment: Path = EXPERIMENT, stain_norm: str | None = None) -> pd.DataFrame:
     h = default_hierarchy()
     cfg = load_experiment(experiment)
     rows = []
@@ -99,7 +102,7 @@ def evaluate_classifier(model: str, experiment: Path = EXPERIMENT) -> pd.DataFra
         for name, manifest in eval_manifests(cfg, h).items():
             csv = Path(tmp) / f"{name}.csv"
             manifest.to_csv(csv, index=False)
-            a = predict(csv, model=model, threshold=THRESHOLD, progress=True)  # the head's own tree
+            a = predict(csv, model=model, threshold=THRESHOLD, progress=True, stain_norm=stain_norm)  # its own tree
             obs = a.obs[a.obs["node"].astype(str) != ""]
             if len(obs) != len(manifest):
                 raise ValueError(f"{name}: {len(manifest) - len(obs)} cells without a label or unreadable")
@@ -114,7 +117,7 @@ def evaluate_classifier(model: str, experiment: Path = EXPERIMENT) -> pd.DataFra
                          "backoff_accuracy": info["backoff_accuracy"],
                          "backoff_mean_depth": info["backoff_mean_depth"],
                          "backoff_root": float((obs["backoff_node"].astype(str) == h.root).mean()),
-                         "model": model})
+                         "model": model, "stain_norm": stain_norm or "none"})
     return pd.DataFrame(rows)
 
 
@@ -123,6 +126,8 @@ def main(argv=None) -> None:
     p.add_argument("--model", default="hierwbc-tiny-pbc-hierce")
     p.add_argument("--choose", metavar="RUN_DIR", help="print the hierce seeds, best first, and stop")
     p.add_argument("--fit", metavar="CHECKPOINT", help="write the classifier from this checkpoint, and stop")
+    p.add_argument("--stain-norm", choices=STAIN_NORMS, default=None,
+                   help="normalise every image's colours first (writes classifier_<method>.csv)")
     args = p.parse_args(argv)
     if args.choose:
         print(choose_seed(args.choose).to_string(index=False))
@@ -130,8 +135,9 @@ def main(argv=None) -> None:
     if args.fit:
         print(json.dumps(fit_classifier(args.fit), indent=1))
         return
-    table = evaluate_classifier(args.model)
-    table.to_csv(HERE / "classifier.csv", index=False, float_format="%.6g")
+    table = evaluate_classifier(args.model, stain_norm=args.stain_norm)
+    out = HERE / (f"classifier_{args.stain_norm}.csv" if args.stain_norm else "classifier.csv")
+    table.to_csv(out, index=False, float_format="%.6g")
     print(table.to_string(index=False))
 
 

@@ -1,0 +1,95 @@
+"""Colour (stain) normalisation of a cell image to the colours of the training data: Reinhard et
+al. 2001, "Color transfer between images", in Ruderman's decorrelated lαβ space.
+
+Another lab's stain, lamp and camera shift every colour (``../shared/data``: BCCD bluish-grey,
+segmentation_wbc yellow); a model that learned PBC's colours reads such cells as other types (the
+shipped classifier calls 277 of segmentation_wbc's 300 cells eosinophils). Reinhard's transfer
+moves each channel of the image's lαβ values to the reference's mean and standard deviation:
+
+    lab = log10(M_lms @ rgb) -> lαβ (:data:`_LMS_TO_LAB`)          per pixel, rgb in (0, 1)
+    lab' = (lab - mean(lab)) / std(lab) * std_ref + mean_ref         per channel over the image
+    rgb' = inverse of the first line                                  clipped to [0, 255]
+
+The statistics are those of the whole image as loaded (its crop box cut out): the cell and its
+surroundings. :data:`PBC_TRAIN` is the reference for the shipped models (measured on the PBC
+train split, :func:`reference_stats`). Applied by :class:`~hierwbc.datasets.manifest_images.ManifestImages`
+when asked (``embed(..., stain_norm="reinhard")``, ``hierwbc predict --stain-norm reinhard``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+_RGB_TO_LMS = np.array([[0.3811, 0.5783, 0.0402], [0.1967, 0.7244, 0.0782], [0.0241, 0.1288, 0.8444]])
+_LMS_TO_LAB = np.diag([1 / np.sqrt(3), 1 / np.sqrt(6), 1 / np.sqrt(2)]) @ np.array(
+    [[1.0, 1.0, 1.0], [1.0, 1.0, -2.0], [1.0, -1.0, 0.0]])
+_LMS_TO_RGB = np.linalg.inv(_RGB_TO_LMS)
+_LAB_TO_LMS = np.linalg.inv(_LMS_TO_LAB)
+
+STAIN_NORMS = ("reinhard",)
+
+
+@dataclass(frozen=True)
+class ColourStats:
+    """Per-channel ``mean`` and ``std`` (3 each) of an image's lαβ values."""
+
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+# reference_stats(<PBC train split>, n=1000, seed=0), the split the shipped models trained on
+PBC_TRAIN = ColourStats(mean=(-0.2258, 0.01632, 0.01047), std=(0.1856, 0.06436, 0.004792))
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """uint8 ``[..., 3]`` -> float64 lαβ ``[..., 3]`` (pixel values mapped to (0, 1) as (v + 0.5) / 256)."""
+    x = (np.asarray(rgb, dtype=np.float64) + 0.5) / 256.0
+    return np.log10(x @ _RGB_TO_LMS.T) @ _LMS_TO_LAB.T
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`rgb_to_lab`, rounded and clipped to uint8."""
+    x = (10.0 ** (np.asarray(lab, dtype=np.float64) @ _LAB_TO_LMS.T)) @ _LMS_TO_RGB.T
+    return np.clip(np.rint(x * 256.0 - 0.5), 0, 255).astype(np.uint8)
+
+
+def colour_stats(rgb: np.ndarray) -> ColourStats:
+    """lαβ mean and standard deviation of one uint8 image ``[H, W, 3]``."""
+    lab = rgb_to_lab(rgb).reshape(-1, 3)
+    return ColourStats(tuple(lab.mean(0).tolist()), tuple(lab.std(0).tolist()))
+
+
+def reinhard(rgb: np.ndarray, target: ColourStats = PBC_TRAIN) -> np.ndarray:
+    """``rgb`` uint8 ``[H, W, 3]`` with its lαβ channels moved to ``target``'s mean and std
+    (a channel without spread is only shifted)."""
+    lab = rgb_to_lab(rgb)
+    flat = lab.reshape(-1, 3)
+    mean, std = flat.mean(0), flat.std(0)
+    scale = np.where(std > 1e-8, np.asarray(target.std) / np.where(std > 1e-8, std, 1.0), 1.0)
+    return lab_to_rgb((lab - mean) * scale + np.asarray(target.mean))
+
+
+def normalise_stain(rgb: np.ndarray, method: str | None) -> np.ndarray:
+    """``method`` None: ``rgb`` unchanged; ``"reinhard"``: :func:`reinhard` to :data:`PBC_TRAIN`."""
+    if method is None:
+        return rgb
+    if method == "reinhard":
+        return reinhard(rgb)
+    raise ValueError(f"unknown stain normalisation {method!r}; known: {', '.join(STAIN_NORMS)} (or None)")
+
+
+def reference_stats(manifest: pd.DataFrame, n: int = 1000, seed: int = 0) -> ColourStats:
+    """Mean over ``n`` rows of ``manifest`` (drawn with ``seed``) of each image's
+    :func:`colour_stats`: the reference a model's training images define."""
+    from .images import load_image
+    from .manifest import boxes
+
+    rows = manifest.sample(min(n, len(manifest)), random_state=seed)
+    bx = boxes(rows)
+    stats = [colour_stats(load_image(p, None if bx is None else bx[i]))
+             for i, p in enumerate(rows["path"].astype(str))]
+    return ColourStats(tuple(np.mean([s.mean for s in stats], 0).tolist()),
+                       tuple(np.mean([s.std for s in stats], 0).tolist()))
