@@ -131,3 +131,31 @@ def test_pretraining_trials_table_reproduces_from_its_run_copies():
     assert sorted(table["run"]) == sorted(published["run"]) and "S2B" in set(table["run"])
     pd.testing.assert_frame_equal(table.reset_index(drop=True), published, check_dtype=False)
     assert table.set_index("run").loc["S2B", "from step"] == 2600
+
+
+def test_stain_normalisation_numbers_read_back():
+    """reports/pretraining's stain table from its two metrics.csv; the classifier card's sentence
+    from classifier.csv and classifier_reinhard.csv."""
+    def fold_bacc(folder):
+        m = pd.read_csv(folder / "tables" / "metrics.csv")
+        return m[(m["fold"] >= 0) & (m["metric"] == "balanced_accuracy")]
+
+    plain, normed = fold_bacc(PRETRAINING), fold_bacc(PRETRAINING / "stain_reinhard")
+    block = (PRETRAINING / "README.md").read_text().split("<!-- stain:start -->")[1].split("<!-- stain:end -->")[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.strip().splitlines()[2:]]
+    sets = {"pbc_test": "pbc_test", "BCCD": "bccd", "segmentation_wbc": "segmentation_wbc"}
+    assert len(rows) == 6
+    for cells in rows:
+        expected = cells[:2]
+        for t in (plain, normed):
+            v = {m: 100 * t[(t["model"] == m) & (t["dataset"] == sets[cells[0]])
+                            & (t["probe"] == {"20-NN": "20nn", "logreg": "logreg"}[cells[1]])]["value"].mean()
+                 for m in ("starter", "random_init")}
+            expected += [f"{v['starter']:.1f}", f"{v['random_init']:.1f}", f"{v['starter'] - v['random_init']:+.1f}"]
+        assert cells == expected
+    a = pd.read_csv(REPRODUCTION / "classifier.csv").set_index("set")["leaf_accuracy"] * 100
+    b = pd.read_csv(REPRODUCTION / "classifier_reinhard.csv").set_index("set")["leaf_accuracy"] * 100
+    sentence = (f"leaf accuracy rises on BCCD from {a['bccd']:.1f} to {b['bccd']:.1f} %\nand on segmentation_wbc from "
+                f"{a['segmentation_wbc']:.1f} to {b['segmentation_wbc']:.1f} %, and falls on pbc_test from "
+                f"{a['pbc_test']:.1f} to {b['pbc_test']:.1f} %")
+    assert sentence in CARD.read_text()
