@@ -31,7 +31,7 @@ bench: venv  # make bench BENCH_ARGS=--quick: a smoke run at small sizes, no res
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 lint: venv
-	$(BIN)/python -m ruff check hierwbc hierarchy_editor tests bench reports
+	$(BIN)/python -m ruff check hierwbc hierarchy_editor tests bench reports notebooks
 
 clean:
 	rm -rf $(VENV) runs
