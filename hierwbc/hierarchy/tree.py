@@ -171,6 +171,13 @@ class Hierarchy(EditsMixin, IOMixin):
             raise HierarchyError(f"not leaves of this tree: {bad}")
         return np.array([leaf in names for leaf in self.leaves], dtype=bool)
 
+    def leaf_names(self, mask) -> list[str]:
+        """The leaves a bool [L] mask (``leaves`` order) selects: the inverse of :meth:`leaf_mask`."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (len(self.leaves),):
+            raise ValueError(f"a leaf mask has one entry per leaf ({len(self.leaves)}), got shape {mask.shape}")
+        return [leaf for leaf, keep in zip(self.leaves, mask) if keep]
+
     def supported_leaves(self, labels: Iterable[str]) -> np.ndarray:
         """bool [L] (``leaves`` order): the leaves a set of training labels gives evidence for.
 

@@ -23,27 +23,21 @@ from .networks import sup_head_state
 MAX_BYTES = 25 * 2 ** 20
 
 
-def supported_leaf_names(hierarchy: Hierarchy, labels) -> list[str] | None:
-    """Names of the leaves the node labels ``labels`` support
-    (:meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves`); None without any label."""
-    labels = list(dict.fromkeys(labels))
-    if not labels:
-        return None
-    return [n for n, a in zip(hierarchy.leaves, hierarchy.supported_leaves(labels)) if a]
-
-
 def trained_leaves(run_dir: Path, hierarchy: Hierarchy | str) -> list[str] | None:
-    """:func:`supported_leaf_names` of the labelled rows of ``run_dir/train_manifest.csv`` (None
-    without that file or without labelled rows). ``hierarchy``: the run's tree, or its JSON as a
-    checkpoint stores it."""
+    """Names of the leaves the labelled rows of ``run_dir/train_manifest.csv`` support
+    (:meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves`; None without that file or without
+    labelled rows). ``hierarchy``: the run's tree, or its JSON as a checkpoint stores it."""
     import pandas as pd
 
     path = Path(run_dir) / "train_manifest.csv"
     if not path.exists():
         return None
     rows = pd.read_csv(path, usecols=["node", "target"], dtype={"node": str}, keep_default_na=False)
+    labels = rows.loc[rows["target"] >= 0, "node"].unique()
+    if not len(labels):
+        return None
     h = hierarchy if isinstance(hierarchy, Hierarchy) else Hierarchy.from_json(hierarchy, source=f"{run_dir}: tree")
-    return supported_leaf_names(h, rows.loc[rows["target"] >= 0, "node"])
+    return h.leaf_names(h.supported_leaves(labels))
 
 
 def checkpoint_trained_leaves(state: dict, checkpoint: str | os.PathLike) -> list[str] | None:

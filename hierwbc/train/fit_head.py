@@ -95,7 +95,7 @@ def fit_head(X: np.ndarray, nodes, hierarchy: Hierarchy | None = None, loss: str
     head.eval()
     report = {"loss": loss, "loss_options": loss_options, "epochs": epochs, "batch_size": batch_size, "lr": lr,
               "weight_decay": weight_decay, "holdout": holdout, "seed": seed, "n_fit": len(fit_rows),
-              "n_holdout": int(held.sum()), "trained_leaves": [n for n, a in zip(h.leaves, allowed) if a],
+              "n_holdout": int(held.sum()), "trained_leaves": h.leaf_names(allowed),
               "loss_per_epoch": history,
               "fit_leaf_accuracy": leaf_accuracy(h, head, X[fit_rows], y[fit_rows]),
               "holdout_leaf_accuracy": leaf_accuracy(h, head, X[held], y[held]) if held.any() else float("nan")}
@@ -115,7 +115,7 @@ def save_classifier(backbone: str | os.PathLike, head: SupervisedHead, loss: str
     meta.update(sup_loss=loss, sup_head_hidden_dim="0", hierarchy=hierarchy.to_json())
     allowed = getattr(head, "allowed_leaves", None)
     if allowed is not None:
-        meta["trained_leaves"] = [n for n, a in zip(hierarchy.leaves, allowed.tolist()) if a]
+        meta["trained_leaves"] = hierarchy.leaf_names(allowed.cpu().numpy())
     meta.update(metadata or {})
     path = save_weights(tensors, out, meta)
     if path.stat().st_size > MAX_BYTES:

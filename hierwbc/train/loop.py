@@ -49,7 +49,6 @@ from .config import TrainConfig, apply_overrides, from_dict, make_config
 from .data import StepBatchSampler, make_loader, steps_per_epoch
 from .diagnostics import KnnWatch, PlateauWatch
 from .distributed import DistInfo, barrier, init_distributed
-from .export import supported_leaf_names
 from .knn_monitor import KnnMonitor
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
@@ -286,8 +285,8 @@ class _Loop:
         self.grid = cfg.model.img_size // cfg.model.patch_size
         self.saved_step = -1
         self.monitor: KnnMonitor | None = None
-        labels = [h.nodes[i] for i in np.unique(targets[targets >= 0])]
-        self.trained_leaves = supported_leaf_names(h, labels) if cfg.supervised.loss else None  # the head's
+        labels = [h.nodes[i] for i in np.unique(targets[targets >= 0])]  # the leaves its head may predict:
+        self.trained_leaves = h.leaf_names(h.supported_leaves(labels)) if cfg.supervised.loss else None
 
     def batches(self, sampler: StepBatchSampler):
         """``(images uint8 [B, 3, H, W], targets [B], index [B])`` per step: from the decoded

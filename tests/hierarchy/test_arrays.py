@@ -134,3 +134,10 @@ def test_leaf_mask(h):
     assert h.leaf_mask(["G", "A"]).tolist() == [True, False, False, True]
     with pytest.raises(Exception, match="E"):
         h.leaf_mask(["A", "E"])  # E is no leaf
+
+
+def test_leaf_names_inverts_leaf_mask(h):
+    assert h.leaf_names([True, False, False, True]) == ["A", "G"]  # leaves order, whatever the names' order
+    assert h.leaf_names(h.leaf_mask(["G", "A"])) == ["A", "G"] and h.leaf_names([False] * 4) == []
+    with pytest.raises(ValueError, match="one entry per leaf"):
+        h.leaf_names([True, False])
