@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from .images import load_image, square_resize
 from .manifest import boxes
-from .stain import normalise_stain
+from .stain import stain_normaliser
 
 
 class ManifestImages(Dataset):
@@ -30,13 +30,13 @@ class ManifestImages(Dataset):
         self.boxes = boxes(manifest)
         self.size = size
         self.targets = np.asarray(targets, dtype=np.int64)
-        normalise_stain(np.zeros((1, 1, 3), np.uint8), stain_norm)  # an unknown method fails here, not in a worker
-        self.stain_norm = stain_norm
+        self.normalise = stain_normaliser(stain_norm)  # an unknown method fails here, not in a worker
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int):
         box = None if self.boxes is None or np.isnan(self.boxes[i]).any() else self.boxes[i]
-        rgb = square_resize(normalise_stain(load_image(self.paths[i], box=box), self.stain_norm), self.size)
+        rgb = load_image(self.paths[i], box=box)
+        rgb = square_resize(rgb if self.normalise is None else self.normalise(rgb), self.size)
         return torch.from_numpy(rgb).permute(2, 0, 1).contiguous(), int(self.targets[i]), i

@@ -18,18 +18,18 @@ when asked (``embed(..., stain_norm="reinhard")``, ``hierwbc predict --stain-nor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 _RGB_TO_LMS = np.array([[0.3811, 0.5783, 0.0402], [0.1967, 0.7244, 0.0782], [0.0241, 0.1288, 0.8444]])
 _LMS_TO_LAB = np.diag([1 / np.sqrt(3), 1 / np.sqrt(6), 1 / np.sqrt(2)]) @ np.array(
     [[1.0, 1.0, 1.0], [1.0, 1.0, -2.0], [1.0, -1.0, 0.0]])
 _LMS_TO_RGB = np.linalg.inv(_RGB_TO_LMS)
 _LAB_TO_LMS = np.linalg.inv(_LMS_TO_LAB)
-
-STAIN_NORMS = ("reinhard",)
 
 
 @dataclass(frozen=True)
@@ -56,29 +56,37 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x * 256.0 - 0.5), 0, 255).astype(np.uint8)
 
 
+def _lab_stats(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    flat = lab.reshape(-1, 3)
+    return flat.mean(0), flat.std(0)
+
+
 def colour_stats(rgb: np.ndarray) -> ColourStats:
     """lαβ mean and standard deviation of one uint8 image ``[H, W, 3]``."""
-    lab = rgb_to_lab(rgb).reshape(-1, 3)
-    return ColourStats(tuple(lab.mean(0).tolist()), tuple(lab.std(0).tolist()))
+    mean, std = _lab_stats(rgb_to_lab(rgb))
+    return ColourStats(tuple(mean.tolist()), tuple(std.tolist()))
 
 
 def reinhard(rgb: np.ndarray, target: ColourStats = PBC_TRAIN) -> np.ndarray:
     """``rgb`` uint8 ``[H, W, 3]`` with its lαβ channels moved to ``target``'s mean and std
     (a channel without spread is only shifted)."""
     lab = rgb_to_lab(rgb)
-    flat = lab.reshape(-1, 3)
-    mean, std = flat.mean(0), flat.std(0)
+    mean, std = _lab_stats(lab)
     scale = np.where(std > 1e-8, np.asarray(target.std) / np.where(std > 1e-8, std, 1.0), 1.0)
     return lab_to_rgb((lab - mean) * scale + np.asarray(target.mean))
 
 
-def normalise_stain(rgb: np.ndarray, method: str | None) -> np.ndarray:
-    """``method`` None: ``rgb`` unchanged; ``"reinhard"``: :func:`reinhard` to :data:`PBC_TRAIN`."""
+STAIN_NORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"reinhard": reinhard}  # to PBC_TRAIN
+
+
+def stain_normaliser(method: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The function ``uint8 [H, W, 3] -> uint8 [H, W, 3]`` a method name stands for (None: none);
+    an unknown name raises, naming the known ones."""
     if method is None:
-        return rgb
-    if method == "reinhard":
-        return reinhard(rgb)
-    raise ValueError(f"unknown stain normalisation {method!r}; known: {', '.join(STAIN_NORMS)} (or None)")
+        return None
+    if method not in STAIN_NORMS:
+        raise ValueError(f"unknown stain normalisation {method!r}; known: {', '.join(STAIN_NORMS)} (or None)")
+    return STAIN_NORMS[method]
 
 
 def reference_stats(manifest: pd.DataFrame, n: int = 1000, seed: int = 0) -> ColourStats:
@@ -89,7 +97,8 @@ def reference_stats(manifest: pd.DataFrame, n: int = 1000, seed: int = 0) -> Col
 
     rows = manifest.sample(min(n, len(manifest)), random_state=seed)
     bx = boxes(rows)
+    paths = rows["path"].astype(str)
     stats = [colour_stats(load_image(p, None if bx is None else bx[i]))
-             for i, p in enumerate(rows["path"].astype(str))]
+             for i, p in enumerate(tqdm(paths, desc="colour statistics", leave=False))]
     return ColourStats(tuple(np.mean([s.mean for s in stats], 0).tolist()),
                        tuple(np.mean([s.std for s in stats], 0).tolist()))
