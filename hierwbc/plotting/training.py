@@ -70,7 +70,15 @@ def training_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], terms: S
                 ax.plot(df["step"].to_numpy()[ok], _smooth(df[term].to_numpy(dtype=float)[ok], 1 if checks else smooth),
                         color=palette[name], lw=1.2, label=name, gid=f"run:{name}", marker="o" if checks else None,
                         ms=3)
-        ax.set_title("kNN balanced accuracy (validation)" if term == "knn_bacc" else term, fontsize=9)
+                shifted = f"{term}_shifted"  # the monitor's lab-shifted score (knn_lab_shift): dashed
+                if checks and shifted in df and df[shifted].notna().any():
+                    ok = df[shifted].notna().to_numpy()
+                    ax.plot(df["step"].to_numpy()[ok], df[shifted].to_numpy(dtype=float)[ok], color=palette[name],
+                            lw=1.0, ls="--", marker="s", ms=3, gid=f"run:{name}:shifted")
+        title = "kNN balanced accuracy (validation)" if term == "knn_bacc" else term
+        if any(f"{term}_shifted" in df for df in runs.values()):
+            title += "\ndashed: as if from another lab"
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("step")
     if len(runs) > 1:  # every run, also those without a line in the last panel (``sup`` of unsup)
         from matplotlib.lines import Line2D

@@ -165,6 +165,8 @@ class TrainConfig:
     knn_queries: int | None = None       # at most this many validation rows (stratified); None: all
     knn_patience: int = 3                # plateau warning after this many falling kNN checks in a row
     knn_min_delta: float = 0.01          # a fall: below the previous check and this far below the best
+    knn_lab_shift: bool = False          # also kNN of the validation cells as if from another lab
+                                         # (train/lab_shift.py: tight framing, stain perturbation)
     fsdp: str = "auto"                   # "auto" (vit_large and larger when distributed), "on", "off"
     compile: bool = False
     data: DataConfig = field(default_factory=DataConfig)

@@ -50,6 +50,7 @@ from .data import StepBatchSampler, make_loader, steps_per_epoch
 from .diagnostics import KnnWatch, PlateauWatch
 from .distributed import DistInfo, barrier, init_distributed
 from .knn_monitor import KnnMonitor
+from .lab_shift import lab_shifted
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
 from .param_groups import apply_schedule, param_groups
@@ -224,7 +225,9 @@ def build_knn_monitor(cfg: TrainConfig, h: Hierarchy, manifest: pd.DataFrame, ta
                       progress: bool = True) -> KnnMonitor | None:
     """The online kNN monitor of a run: ``knn_references`` labelled training rows (stratified)
     as references, the labelled held-out validation rows (at most ``knn_queries``) as queries,
-    both decoded once at ``model.img_size`` (cached in ``data.cache_dir``). None, with a
+    both decoded once at ``model.img_size`` (cached in ``data.cache_dir``); with
+    ``knn_lab_shift`` also the validation rows as if from another lab (from their
+    ``data.cache_size`` copies, else ``model.img_size``). None, with a
     warning saying why, when either side has no labelled row (the run goes on unmonitored)."""
     labelled = manifest.assign(target=targets)[targets >= 0].reset_index(drop=True)
     refs = stratified_subset(labelled, cfg.knn_references, cfg.seed)
@@ -237,8 +240,11 @@ def build_knn_monitor(cfg: TrainConfig, h: Hierarchy, manifest: pd.DataFrame, ta
                       "both are needed", stacklevel=2)
         return None
     size, where = cfg.model.img_size, cfg.data.cache_dir
+    shifted = (lab_shifted(cached_images(val, cfg.data.cache_size or size, where, progress=progress), size,
+                           seed=cfg.seed) if cfg.knn_lab_shift else None)
     return KnnMonitor(h, cached_images(refs, size, where, progress=progress), refs["target"].to_numpy(),
-                      cached_images(val, size, where, progress=progress), h.indices(val["node"]), k=cfg.knn_k)
+                      cached_images(val, size, where, progress=progress), h.indices(val["node"]), k=cfg.knn_k,
+                      shifted_queries=shifted)
 
 
 def _as_config(config, overrides: dict) -> TrainConfig:

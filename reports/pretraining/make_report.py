@@ -1,14 +1,15 @@
 """Rebuild reports/pretraining/ from the pretraining runs (trials and the long run).
 
     .venv/bin/python reports/pretraining/make_report.py \
-        [--runs runs/pretrain_trials runs/pretrain runs/pretrain_trials2]
+        [--runs runs/pretrain_trials runs/pretrain runs/pretrain_trials2 runs/pretrain_trials3]
 
 Each run folder's config.yaml and a thinned metrics.jsonl (every 10th step and every kNN check)
 are copied into ``runs/<name>/`` here; the table (trials.csv, trials.md) and the figure
 (knn_curves.png) are computed from those copies only, so every number in this folder can be
 traced to a file in it. A run that continues another (``model.pretrained`` names a weights file
 exported at ``step<N>``, e.g. ``stage1_step002600.safetensors``) counts its steps from N in the
-table's ``from step`` column and on the figure's step axis.
+table's ``from step`` column and on the figure's step axis; one that continues the shipped starter
+by name counts from the step that starter had reached when the run was made (``CONTINUED_AT``).
 """
 
 from __future__ import annotations
@@ -37,9 +38,17 @@ KEYS = ("max_steps", "knn_every", "model.img_size", "model.patch_size", "model.l
         "optim.warmup_steps", "optim.freeze_last_layer_steps", "optim.weight_decay", "crops.jitter", "seed")
 
 
+# runs that continue the shipped starter by name: the step it stood at then (stage 1's 2,600 + S2B's 1,800)
+CONTINUED_AT = {"hierwbc-tiny-pbc": 4400}
+
+
 def start_step(cfg: dict) -> int:
-    """The step a run continues from: N of ``step<N>`` in its ``model.pretrained`` file name, else 0."""
-    m = re.search(r"step_?(\d+)", Path(str(cfg.get("model.pretrained") or "")).name)
+    """The step a run continues from: N of ``step<N>`` in its ``model.pretrained`` file name, the
+    shipped starter's step (``CONTINUED_AT``), else 0."""
+    name = str(cfg.get("model.pretrained") or "")
+    if name in CONTINUED_AT:
+        return CONTINUED_AT[name]
+    m = re.search(r"step_?(\d+)", Path(name).name)
     return int(m.group(1)) if m else 0
 
 
@@ -119,7 +128,8 @@ def figure() -> None:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", nargs="*", default=["runs/pretrain_trials", "runs/pretrain", "runs/pretrain_trials2"])
+    p.add_argument("--runs", nargs="*", default=["runs/pretrain_trials", "runs/pretrain", "runs/pretrain_trials2",
+                                              "runs/pretrain_trials3"])
     args = p.parse_args(argv)
     dirs = []
     for r in map(Path, args.runs):

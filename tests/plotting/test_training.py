@@ -40,3 +40,17 @@ def test_smoothing_is_a_trailing_mean():
     x = np.array([4.0, 2.0, 6.0, 8.0])
     np.testing.assert_allclose(_smooth(x, 3), [4, 3, 4, 16 / 3])
     np.testing.assert_array_equal(_smooth(x, 1), x)
+
+
+def test_lab_shifted_knn_is_drawn_dashed_in_the_knn_panel():
+    import pandas as pd
+    a = pd.DataFrame({"step": [0, 1, 2, 2], "loss": [3.0, 2.0, 1.0, np.nan],
+                      "knn_bacc": [np.nan, np.nan, np.nan, 0.5], "knn_bacc_shifted": [np.nan, np.nan, np.nan, 0.3]})
+    a.loc[0, ["knn_bacc", "knn_bacc_shifted"]] = [0.4, 0.2]
+    fig = training_curves({"s3": a, "plain": a.drop(columns="knn_bacc_shifted")})
+    knn_ax = fig.axes[1]
+    assert knn_ax.get_title().endswith("dashed: as if from another lab")
+    lines = {ln.get_gid(): ln for ln in knn_ax.get_lines()}
+    assert set(lines) == {"run:s3", "run:s3:shifted", "run:plain"}
+    assert lines["run:s3:shifted"].get_linestyle() == "--"
+    np.testing.assert_allclose(lines["run:s3:shifted"].get_ydata(), [0.2, 0.3])

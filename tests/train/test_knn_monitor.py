@@ -111,12 +111,12 @@ def test_a_run_logs_knn_at_start_every_n_steps_and_at_the_end(data_root, tmp_pat
     cfg = {**TINY, "model.img_size": 28, "data.limit": 96, "data.root": str(data_root),
            "data.val_fraction": 0.25, "knn_every": 2, "knn_references": 40, "knn_queries": 30,
            "data.cache_size": 40, "data.cache_dir": str(tmp_path / "cache"),
-           "crops.local_crops_number": 2, "crops.local_crops_size": 14}
+           "crops.local_crops_number": 2, "crops.local_crops_size": 14, "knn_lab_shift": True}
     result = fit(None, preset="unsup", max_steps=5, out=str(tmp_path / "run"), progress=False, **cfg)
     rows = [json.loads(x) for x in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
     knn = [r for r in rows if "knn_bacc" in r]
     assert [r["step"] for r in knn] == [0, 2, 4, 5]
-    assert all(0 <= r["knn_bacc"] <= 1 for r in knn)
+    assert all(0 <= r["knn_bacc"] <= 1 and 0 <= r["knn_bacc_shifted"] <= 1 for r in knn)
     assert [r["step"] for r in rows if "loss" in r] == [0, 1, 2, 3, 4]
     train = pd.read_csv(result.run_dir / "train_manifest.csv")
     val = validation_rows(make_config("unsup", overrides=cfg), default_hierarchy())
