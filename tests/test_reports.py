@@ -159,3 +159,21 @@ def test_stain_normalisation_numbers_read_back():
                 f"{a['segmentation_wbc']:.1f} to {b['segmentation_wbc']:.1f} %, and falls on pbc_test from "
                 f"{a['pbc_test']:.1f} to {b['pbc_test']:.1f} %")
     assert sentence in CARD.read_text()
+
+
+def test_lab_shift_numbers_read_back():
+    """reports/pretraining's lab-shift table is lab_shift_knn.csv; the classifier trials quoted
+    there are the CSV / fit files of reports/reproduction/classifier_trials."""
+    lab_shift = _module(PRETRAINING / "lab_shift_knn.py")
+    table = pd.read_csv(PRETRAINING / "lab_shift_knn.csv")
+    text = (PRETRAINING / "README.md").read_text()
+    block = text.split("<!-- labshift:start -->")[1].split("<!-- labshift:end -->")[0]
+    assert block.strip() == lab_shift.markdown_table(table).strip()
+    assert {"random_init", "S2B/step_001800"} <= set(table["checkpoint"])
+    trials = REPRODUCTION / "classifier_trials"
+    for name in ("linear_lab_shift", "mlp512_framing_stain"):
+        leaf = pd.read_csv(trials / f"{name}.csv").set_index("set")["leaf_accuracy"] * 100
+        fit = json.loads((trials / f"{name}.fit.json").read_text())
+        for value in (leaf["bccd"], leaf["segmentation_wbc"], 100 * fit["holdout_leaf_accuracy_plain"],
+                      100 * fit["holdout_leaf_accuracy_lab_shifted"]):
+            assert f"{value:.1f} %" in text.replace("\n", " ")

@@ -15,7 +15,9 @@ embeddings (seeded). ``mask`` sets the logits of the leaves the labels do not su
 (:meth:`~hierwbc.hierarchy.Hierarchy.supported_leaves`): the head is fitted, and predicts, over
 those leaves only, so a coarse label's mass goes to leaves it was seen with. A stratified
 ``holdout`` of the training cells reports the leaf accuracy (the predicted leaf is the label or
-lies below it) on cells the head was not fitted on.
+lies below it) on cells the head was not fitted on. Several views of one cell (e.g. as if from
+another lab, :mod:`hierwbc.train.lab_shift`) share a ``groups`` id and are held out together; with
+``views`` (a name per row) the held-out accuracy is also reported per view.
 :func:`save_classifier` writes backbone + head as one shippable weights file, in the format of
 :func:`hierwbc.train.export.export_weights` with ``head=True`` (what ``hierwbc predict`` reads).
 """
@@ -49,25 +51,33 @@ def leaf_accuracy(h: Hierarchy, head: SupervisedHead, X: torch.Tensor, y: np.nda
 
 def fit_head(X: np.ndarray, nodes, hierarchy: Hierarchy | None = None, loss: str = "hierce", *,
              epochs: int = 60, batch_size: int = 256, lr: float = 3e-3, weight_decay: float = 1e-4,
-             holdout: float = 0.1, seed: int = 0, progress: bool = True,
-             **loss_options: Any) -> tuple[SupervisedHead, dict]:
-    """Fit a linear ``loss`` head on embeddings ``X`` [n, D] of cells labelled ``nodes`` [n]
-    (tree node names, any depth). Returns ``(head, report)``: ``report`` holds the settings, the
-    loss per epoch and the leaf accuracy on the fitted cells and on the held-out ones."""
+             holdout: float = 0.1, seed: int = 0, progress: bool = True, groups=None, views=None,
+             hidden_dim: int = 0, **loss_options: Any) -> tuple[SupervisedHead, dict]:
+    """Fit a linear ``loss`` head (``hidden_dim`` > 0: one hidden GELU layer) on embeddings
+    ``X`` [n, D] of cells labelled ``nodes`` [n] (tree node names, any depth); ``groups`` [n]:
+    rows of one cell (held out together; default: each row its own), ``views`` [n]: a view name
+    per row. Returns ``(head, report)``: ``report`` holds the settings, the loss per epoch and
+    the leaf accuracy on the fitted cells and on the held-out ones (``holdout_leaf_accuracy``,
+    and ``..._<view>`` per view)."""
     h = hierarchy if hierarchy is not None else default_hierarchy()
     y = h.indices(list(nodes))
     X = torch.as_tensor(np.asarray(X, dtype=np.float32))
     if len(X) != len(y):
         raise ValueError(f"{len(X)} embeddings but {len(y)} labels")
     rng = np.random.default_rng(seed)
-    held = np.zeros(len(y), bool)
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+    if len(groups) != len(y) or (views is not None and len(views) != len(y)):
+        raise ValueError(f"{len(y)} labels but {len(groups)} groups / {len(views) if views is not None else '-'} views")
+    first = np.unique(groups, return_index=True)[1]  # one row per cell: its label decides the stratum
+    held_groups = []
     if holdout > 0:  # stratified by label: the same share of every node
-        for node in np.unique(y):
-            rows = np.flatnonzero(y == node)
-            held[rng.permutation(rows)[: round(holdout * len(rows))]] = True
+        for node in np.unique(y[first]):
+            cells = groups[first[y[first] == node]]
+            held_groups.append(rng.permutation(cells)[: round(holdout * len(cells))])
+    held = np.isin(groups, np.concatenate(held_groups)) if held_groups else np.zeros(len(y), bool)
     fit_rows = np.flatnonzero(~held)
     torch.manual_seed(seed)
-    head = build_supervised_head(loss, h, X.shape[1], nlayers=1)
+    head = build_supervised_head(loss, h, X.shape[1], nlayers=2 if hidden_dim else 1, hidden_dim=max(hidden_dim, 1))
     # trained and used over the same leaves: those the labels support (a leaf without cells would
     # otherwise be a free bucket for coarse labels, and an arbitrary logit off-domain)
     allowed = h.supported_leaves(h.nodes[i] for i in np.unique(y))
@@ -93,12 +103,17 @@ def fit_head(X: np.ndarray, nodes, hierarchy: Hierarchy | None = None, loss: str
             total_loss += value.item() * len(batch)
         history.append(total_loss / len(fit_rows))
     head.eval()
-    report = {"loss": loss, "loss_options": loss_options, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+    report = {"loss": loss, "loss_options": loss_options, "hidden_dim": hidden_dim, "epochs": epochs,
+              "batch_size": batch_size, "lr": lr,
               "weight_decay": weight_decay, "holdout": holdout, "seed": seed, "n_fit": len(fit_rows),
               "n_holdout": int(held.sum()), "trained_leaves": h.leaf_names(allowed),
               "loss_per_epoch": history,
               "fit_leaf_accuracy": leaf_accuracy(h, head, X[fit_rows], y[fit_rows]),
               "holdout_leaf_accuracy": leaf_accuracy(h, head, X[held], y[held]) if held.any() else float("nan")}
+    for view in ([] if views is None else np.unique(np.asarray(views))):
+        rows = held & (np.asarray(views) == view)
+        report[f"holdout_leaf_accuracy_{view}"] = (leaf_accuracy(h, head, X[rows], y[rows]) if rows.any()
+                                                   else float("nan"))
     return head, report
 
 
@@ -112,7 +127,9 @@ def save_classifier(backbone: str | os.PathLike, head: SupervisedHead, loss: str
     tensors = {k: v for k, v in tensors.items() if k.startswith("backbone.")}
     tensors.update({f"sup_head.{k}": v for k, v in head.state_dict().items()})
     meta = {k: v for k, v in meta.items() if k not in ("format", "trained_leaves")}  # not the file's own head's
-    meta.update(sup_loss=loss, sup_head_hidden_dim="0", hierarchy=hierarchy.to_json())
+    linear = [m for m in head.modules() if isinstance(m, torch.nn.Linear)]
+    hidden = linear[0].out_features if len(linear) > 1 else 0  # one hidden layer at most (fit_head's)
+    meta.update(sup_loss=loss, sup_head_hidden_dim=str(hidden), hierarchy=hierarchy.to_json())
     allowed = getattr(head, "allowed_leaves", None)
     if allowed is not None:
         meta["trained_leaves"] = hierarchy.leaf_names(allowed.cpu().numpy())

@@ -221,19 +221,26 @@ def augment_configs(cfg: TrainConfig) -> tuple[AugmentConfig, AugmentConfig]:
     return global_cfg, local_cfg
 
 
-def build_knn_monitor(cfg: TrainConfig, h: Hierarchy, manifest: pd.DataFrame, targets: np.ndarray,
-                      progress: bool = True) -> KnnMonitor | None:
-    """The online kNN monitor of a run: ``knn_references`` labelled training rows (stratified)
-    as references, the labelled held-out validation rows (at most ``knn_queries``) as queries,
-    both decoded once at ``model.img_size`` (cached in ``data.cache_dir``); with
-    ``knn_lab_shift`` also the validation rows as if from another lab (from their
-    ``data.cache_size`` copies, else ``model.img_size``). None, with a
-    warning saying why, when either side has no labelled row (the run goes on unmonitored)."""
+def knn_rows(cfg: TrainConfig, h: Hierarchy, manifest: pd.DataFrame, targets: np.ndarray
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(references, validation)`` rows of a run's kNN monitor: ``knn_references`` labelled
+    training rows (stratified, ``target`` column) and the labelled held-out validation rows (at
+    most ``knn_queries``, stratified), fixed by ``cfg.seed`` and ``data.split_seed``."""
     labelled = manifest.assign(target=targets)[targets >= 0].reset_index(drop=True)
     refs = stratified_subset(labelled, cfg.knn_references, cfg.seed)
     val = validation_rows(cfg, h)
     val = val[val["node"].astype(str) != ""].reset_index(drop=True)
-    val = stratified_subset(val, cfg.knn_queries, cfg.seed)
+    return refs, stratified_subset(val, cfg.knn_queries, cfg.seed)
+
+
+def build_knn_monitor(cfg: TrainConfig, h: Hierarchy, manifest: pd.DataFrame, targets: np.ndarray,
+                      progress: bool = True) -> KnnMonitor | None:
+    """The online kNN monitor of a run on its :func:`knn_rows`, both decoded once at
+    ``model.img_size`` (cached in ``data.cache_dir``); with ``knn_lab_shift`` also the
+    validation rows as if from another lab (from their ``data.cache_size`` copies, else
+    ``model.img_size``). None, with a warning saying why, when either side has no labelled row
+    (the run goes on unmonitored)."""
+    refs, val = knn_rows(cfg, h, manifest, targets)
     if not len(refs) or not len(val):
         warnings.warn(f"online kNN monitor off: {len(refs)} labelled training rows and {len(val)} labelled "
                       f"validation rows (data.val_fraction = {cfg.data.val_fraction} of {cfg.data.sources}); "

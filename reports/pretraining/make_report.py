@@ -35,7 +35,8 @@ BASE = HERE.parent.parent / "experiments" / "pretrain_cpu.yaml"
 KEYS = ("max_steps", "knn_every", "model.img_size", "model.patch_size", "model.layerscale", "crops.local_crops_number",
         "crops.local_crops_size", "batch_size", "dino.head_n_prototypes", "teacher.teacher_temp",
         "teacher.momentum_teacher", "teacher.final_momentum_teacher", "teacher.momentum_steps", "optim.base_lr",
-        "optim.warmup_steps", "optim.freeze_last_layer_steps", "optim.weight_decay", "crops.jitter", "seed")
+        "optim.warmup_steps", "optim.freeze_last_layer_steps", "optim.weight_decay", "crops.global_crops_scale",
+        "crops.jitter", "seed")
 
 
 # runs that continue the shipped starter by name: the step it stood at then (stage 1's 2,600 + S2B's 1,800)

@@ -4,6 +4,10 @@
     .venv/bin/python reports/reproduction/evaluate_classifier.py --fit CHECKPOINT         # write the classifier
     .venv/bin/python reports/reproduction/evaluate_classifier.py [--model hierwbc-tiny-pbc-hierce]
     .venv/bin/python reports/reproduction/evaluate_classifier.py --stain-norm reinhard  # classifier_reinhard.csv
+    .venv/bin/python reports/reproduction/evaluate_classifier.py --fit CHECKPOINT --lab-views 3 \
+        --out runs/classifier_trials/lab3.safetensors       # a head also fitted on lab-shifted views
+    .venv/bin/python reports/reproduction/evaluate_classifier.py --model runs/classifier_trials/lab3.safetensors \
+        --table reports/reproduction/classifier_trials/lab3.csv
 
 The shipped seed is chosen on training data only (``--choose``: the lowest supervised loss over
 the last 20 steps of each ``hierce`` seed), so no evaluation set takes part in choosing it.
@@ -66,13 +70,20 @@ def choose_seed(run_dir: str | Path, model: str = "hierce", last: int = 20) -> p
     return pd.DataFrame(rows).sort_values("sup_last").reset_index(drop=True)
 
 
-def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPERIMENT) -> dict:
-    """Export ``checkpoint``'s teacher, fit a HierCE head on its embeddings of the PBC train
-    split and write backbone + head to ``out``; returns the fit's report."""
+def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPERIMENT, lab_views: int = 0,
+                   hidden_dim: int = 0, epochs: int = 60, cache_dir: str = "runs/cache") -> dict:
+    """Export ``checkpoint``'s teacher, fit a HierCE head (``hidden_dim``: one hidden layer; 0:
+    linear) on its embeddings of the PBC train split, each cell shown as PBC shows it and as
+    ``lab_views`` lab-shifted copies (:mod:`hierwbc.train.lab_shift`, from 128 px copies cached
+    in ``cache_dir``; the PBC views repeated as often, so both weigh the same), and write
+    backbone + head to ``out``; returns the fit's report."""
     from hierwbc.datasets import read_dataset
+    from hierwbc.datasets.cache import cached_images
     from hierwbc.embed import embed
+    from hierwbc.models.shipped import backbone_from_weights, read_weights
     from hierwbc.train.export import export_weights
     from hierwbc.train.fit_head import fit_head, save_classifier
+    from hierwbc.train.lab_shift import embed_lab_views
     from hierwbc.train.prepare import split_rows
 
     h = default_hierarchy()
@@ -84,12 +95,23 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
     with tempfile.TemporaryDirectory() as tmp:
         backbone = export_weights(checkpoint, Path(tmp) / "backbone.safetensors")
         X = embed(backbone, train, hierarchy=h, batch_size=cfg.embed_batch_size, progress=True).obsm["X_cls"]
-        head, report = fit_head(X, train["node"].astype(str), h, "hierce", alpha=0.5, seed=0)
+        nodes = train["node"].astype(str).to_numpy()
+        n, plain = len(train), max(lab_views, 1)  # plain views repeated: both domains weigh the same
+        parts = [X] * plain
+        if lab_views:
+            tensors, meta = read_weights(backbone)
+            parts.append(embed_lab_views(backbone_from_weights(tensors, meta), cached_images(train, 128, cache_dir),
+                                         int(meta["img_size"]), lab_views))
+        head, report = fit_head(np.concatenate(parts), np.tile(nodes, plain + lab_views), h, "hierce", alpha=0.5,
+                                seed=0, hidden_dim=hidden_dim, epochs=epochs,
+                                groups=np.tile(np.arange(n), plain + lab_views),
+                                views=np.repeat(["plain", "lab_shifted"], [n * plain, n * lab_views]))
         summary = {k: v for k, v in report.items() if k != "loss_per_epoch"}
-        summary.update(checkpoint=str(checkpoint), n_train_split=len(train),
+        summary.update(checkpoint=str(checkpoint), n_train_split=len(train), lab_views=lab_views,
                        final_loss=report["loss_per_epoch"][-1])
         save_classifier(backbone, head, "hierce", h, out, {"head_fit": json.dumps(summary, sort_keys=True)})
-    (HERE / "classifier_fit.json").write_text(json.dumps({**summary, "loss_per_epoch": report["loss_per_epoch"]},
+    fit_json = HERE / "classifier_fit.json" if Path(out) == SHIPPED else Path(out).with_suffix(".fit.json")
+    fit_json.write_text(json.dumps({**summary, "loss_per_epoch": report["loss_per_epoch"]},
                                                          indent=1))
     return summary
 
@@ -126,6 +148,14 @@ def main(argv=None) -> None:
     p.add_argument("--model", default="hierwbc-tiny-pbc-hierce")
     p.add_argument("--choose", metavar="RUN_DIR", help="print the hierce seeds, best first, and stop")
     p.add_argument("--fit", metavar="CHECKPOINT", help="write the classifier from this checkpoint, and stop")
+    p.add_argument("--lab-views", type=int, default=0,
+                   help="with --fit: also fit on this many lab-shifted copies of each cell (train/lab_shift.py)")
+    p.add_argument("--hidden-dim", type=int, default=0, help="with --fit: the head's hidden layer (0: linear)")
+    p.add_argument("--epochs", type=int, default=60, help="with --fit: passes over the embeddings")
+    p.add_argument("--out", type=Path, default=SHIPPED, help="with --fit: the classifier file")
+    p.add_argument("--table", type=Path, default=None,
+                   help="where the evaluation goes (default: classifier.csv here, classifier_<method>.csv with "
+                        "--stain-norm)")
     p.add_argument("--stain-norm", choices=STAIN_NORMS, default=None,
                    help="normalise every image's colours first (writes classifier_<method>.csv)")
     args = p.parse_args(argv)
@@ -133,10 +163,12 @@ def main(argv=None) -> None:
         print(choose_seed(args.choose).to_string(index=False))
         return
     if args.fit:
-        print(json.dumps(fit_classifier(args.fit), indent=1))
+        print(json.dumps(fit_classifier(args.fit, args.out, lab_views=args.lab_views,
+                                                   hidden_dim=args.hidden_dim, epochs=args.epochs), indent=1))
         return
     table = evaluate_classifier(args.model, stain_norm=args.stain_norm)
-    out = HERE / (f"classifier_{args.stain_norm}.csv" if args.stain_norm else "classifier.csv")
+    out = args.table or HERE / (f"classifier_{args.stain_norm}.csv" if args.stain_norm else "classifier.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False, float_format="%.6g")
     print(table.to_string(index=False))
 

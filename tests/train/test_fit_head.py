@@ -75,3 +75,19 @@ def test_leaves_without_training_cells_are_never_predicted():
     leaves = h.indices(h.leaves)
     assert (p[:, leaves[6:]] == 0).all()
     np.testing.assert_allclose(p[:, leaves[:6]].sum(1), 1, atol=1e-5)
+
+
+def test_views_of_one_cell_are_held_out_together_and_scored_per_view():
+    # noise embeddings, each cell twice (an exact copy as its second view): with groups the copy of a
+    # held-out cell is held out too, so nothing memorised helps (chance); without, the copy leaks
+    h, _, nodes = _toy(signal=False)
+    X = np.random.default_rng(3).normal(size=(len(nodes), 192)).astype(np.float32)  # separable: memorised
+    X2, nodes2 = np.concatenate([X, X]), np.concatenate([nodes, nodes])
+    groups, views = np.tile(np.arange(len(X)), 2), np.repeat(["plain", "copy"], len(X))
+    _, grouped = fit_head(X2, nodes2, h, epochs=60, batch_size=16, groups=groups, views=views, progress=False)
+    _, leaky = fit_head(X2, nodes2, h, epochs=60, batch_size=16, progress=False)
+    assert grouped["n_holdout"] == 48  # 24 cells, both views
+    assert grouped["holdout_leaf_accuracy"] <= 0.45 and leaky["holdout_leaf_accuracy"] >= 0.8
+    assert grouped["holdout_leaf_accuracy_plain"] == grouped["holdout_leaf_accuracy_copy"]
+    with pytest.raises(ValueError, match="groups"):
+        fit_head(X2, nodes2, h, groups=groups[:5], progress=False)

@@ -44,7 +44,7 @@ def test_centre_boxes_are_the_central_fraction():
 
 def test_lab_shifted_frames_tightly_perturbs_stains_and_is_deterministic():
     images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
-    plain = lab_shifted(images, 16, seed=0, zoom=0.5, sigma=0.0, beta_max=0.0)
+    plain = lab_shifted(images, 16, seed=0, zoom=0.5, sigma=0.0, beta_max=0.0, gain=0.0, blur=None)
     no = torch.zeros(6, dtype=torch.bool)
     crop = crop_flip_rotate(images.float() / 255, centre_boxes(6, 32, 32, 0.5), 16, no, no, torch.zeros(6))
     assert plain.shape == (6, 3, 16, 16) and plain.dtype == torch.uint8
@@ -53,6 +53,15 @@ def test_lab_shifted_frames_tightly_perturbs_stains_and_is_deterministic():
     assert torch.equal(shifted, lab_shifted(images, 16, seed=0))
     assert not torch.equal(shifted, lab_shifted(images, 16, seed=1))
     assert (shifted.float() - plain.float()).abs().mean() > 2  # stains moved
+
+
+def test_white_balance_scales_channels_and_blur_keeps_the_mean():
+    flat = torch.full((50, 3, 32, 32), 200, dtype=torch.uint8)  # a flat grey field: the stain step leaves
+    out = lab_shifted(flat, 16, seed=3, sigma=0.0, beta_max=0.0, gain=0.3, blur=(0.5, 1.5)).float() / 200
+    per_channel = out.mean(dim=(2, 3))  # its concentrations (alpha 1, beta 0), so only the gains show
+    assert (per_channel >= 0.7 - 0.01).all() and (per_channel <= 1.0 + 0.01).all()
+    assert per_channel.std() > 0.05  # the casts differ between images and channels
+    assert (out.std(dim=(2, 3)) < 0.01).all()  # blurring a flat field leaves it flat
 
 
 def test_monitor_reports_the_shifted_queries_with_the_same_references():
@@ -69,3 +78,41 @@ def test_monitor_reports_the_shifted_queries_with_the_same_references():
     assert shifted["knn_bacc"] > 0.99 and shifted["knn_bacc_shifted"] <= 0.3
     with pytest.raises(ValueError, match="must match the queries"):
         KnnMonitor(h, refs, nodes[ref_cls], queries, nodes[query_cls], shifted_queries=queries[:5])
+
+
+def test_a_zoom_range_frames_each_image_within_it():
+    boxes = centre_boxes(3, 100, 100, torch.tensor([0.4, 0.6, 0.8]))
+    expected = [[30.0, 30.0, 40.0, 40.0], [20.0, 20.0, 60.0, 60.0], [10.0, 10.0, 80.0, 80.0]]
+    torch.testing.assert_close(boxes, torch.tensor(expected))
+    ring = torch.zeros(1, 3, 40, 40, dtype=torch.uint8)
+    ring[..., 8:32, 8:32] = 255  # a white square filling the central 60 %
+    images = ring.expand(64, 3, 40, 40)
+    out = lab_shifted(images, 20, seed=0, zoom=(0.4, 0.8), sigma=0.0, beta_max=0.0, gain=0.0, blur=None).float()
+    white = (out.mean(dim=(1, 2, 3)) / 255).numpy()  # share of the view the square fills
+    assert (white > 0.5).all() and white.max() - white.min() > 0.3  # zoom 0.4: all white; 0.8: ~56 %
+
+
+class MeanColourWithWeights(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(1))
+        self.embed_dim = 3
+
+    def forward_features(self, x):
+        return {"x_norm_clstoken": self.scale * x.mean(dim=(2, 3))}
+
+
+def test_lab_views_are_view_major_seeded_and_chunk_independent_in_shape():
+    from hierwbc.train.lab_shift import embed_lab_views
+
+    images = torch.randint(0, 256, (5, 3, 24, 24), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    model = MeanColourWithWeights()
+    X = embed_lab_views(model, images, 12, views=2, chunk=2, progress=False)
+    assert X.shape == (10, 3)
+    again = embed_lab_views(model, images, 12, views=2, chunk=2, progress=False)
+    np.testing.assert_array_equal(X, again)
+    # row v * n + i is cell i's view v: view 0, chunk 0 is lab_shifted(images[:2], seed=1)
+    from hierwbc.train.augment import normalize
+    first = lab_shifted(images[:2], 12, seed=1, zoom=(0.4, 0.8)).float() / 255
+    np.testing.assert_allclose(X[:2], normalize(first).mean(dim=(2, 3)).numpy(), atol=1e-5)
+    assert not np.allclose(X[:5], X[5:])  # the two views differ
