@@ -29,9 +29,13 @@ leaf, and the root is always available), ``lineage`` / ``lineage_proba`` (depth-
 the leaf), ``top{1,2,3}_leaf`` / ``top{1,2,3}_proba``, and with labels ``node`` (the true
 label, "" when unknown). Labels come from ``label_map`` (applied to the class sub-folder
 names, or to a CSV's ``raw_label``/``folder`` column) or from a CSV's ``node`` column; without
-them nothing is used as a label. ``uns["predict"]`` holds the settings and, with labels, the
-scores; ``uns["unreadable"]`` one row per image that could not be decoded (``row``, ``path``,
-``folder``, ``kind``, ``reason``): never silently dropped; ``uns["skipped"]`` the non-image
+them nothing is used as a label. ``colour_distance`` / ``off_domain``: how far the image's colour
+statistics lie from the model's training images' and whether beyond the 99 % of those
+(:mod:`hierwbc.datasets.colour_domain`; by default for models trained on PBC, whose calls on
+off-domain cells are unreliable: 8.5 % leaf accuracy on BCCD for the shipped classifier).
+``uns["predict"]`` holds the settings and, with labels, the scores; ``uns["unreadable"]`` one
+row per image that could not be decoded (``row``, ``path``, ``folder``, ``kind``, ``reason``):
+never silently dropped; ``uns["skipped"]`` the non-image
 and hidden files of an input folder.
 """
 
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import anndata as ad
@@ -46,6 +51,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .datasets.colour_domain import ColourDomain, image_features, pbc_train_domain
 from .datasets.images import validate
 from .datasets.manifest import BOX_COLUMNS, resolve_label_map
 from .datasets.readers.common import scan_images
@@ -251,11 +257,16 @@ def _keys(df: pd.DataFrame, cols: list[str]) -> pd.Index:
 def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0.8,
             hierarchy: Hierarchy | None = None, label_map=None, batch_size: int = 64, progress: bool = True,
             *, k: int = 20, knn_metric: str = "euclidean", use_rep: str = "X_cls", img_size: int | None = None,
-            device: str = "cpu", num_workers: int = 0, stain_norm: str | None = None) -> ad.AnnData:
+            device: str = "cpu", num_workers: int = 0, stain_norm: str | None = None,
+            colour_domain="auto") -> ad.AnnData:
     """Predict every readable image of a folder, a manifest CSV or a manifest DataFrame (e.g.
     :func:`hierwbc.datasets.read_dataset`'s; see the module docstring). ``stain_norm="reinhard"``
     moves each image's colours to the PBC training images' before embedding
-    (:mod:`hierwbc.datasets.stain`): for cells stained or photographed elsewhere."""
+    (:mod:`hierwbc.datasets.stain`): for cells stained or photographed elsewhere.
+    ``colour_domain``: the off-domain check (module docstring): ``"auto"`` (the PBC train split's
+    for a model trained on PBC alone, else none), None (none), a
+    :class:`~hierwbc.datasets.colour_domain.ColourDomain` or the path of one's JSON file. More
+    than ``OFF_DOMAIN_WARN`` of the cells off-domain gives a warning."""
     if not 0 <= threshold <= 1:
         raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
     model = default_model() if model is None else model
@@ -296,6 +307,10 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
                               "checkpoint with such a head (e.g. HierCE), or reference= / --reference")
     pos = _keys(uniq, key_cols).get_indexer(_keys(ok, key_cols))
     table = predictions(h, node_p, threshold, score).iloc[pos].reset_index(drop=True)
+    domain = _colour_domain(colour_domain, adata.uns["provenance"], reference=ref is not None)
+    if domain is not None:
+        distance = domain.distance(image_features(uniq, progress=progress))[pos]
+        table["colour_distance"], table["off_domain"] = distance, distance > domain.threshold
     obs = pd.concat([ok.reset_index(drop=True), table], axis=1)
     obs.index = ok.index.astype(str)
     out = ad.AnnData(obs=obs)
@@ -309,10 +324,41 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
                           "threshold": float(threshold), "stain_norm": stain_norm or "none",
                           "k": int(k) if ref is not None else 0,
                           "n_images": len(cells), "n_predicted": len(obs), "n_unreadable": int(bad.sum()),
+                          "colour_domain": domain.name if domain is not None else "none",
+                          "colour_threshold": domain.threshold if domain is not None else float("nan"),
+                          "n_off_domain": int(obs["off_domain"].sum()) if domain is not None else -1,
                           **(_scores(h, table, obs["node"].to_numpy(dtype=object)) if "node" in obs else {})}
     out.uns["unreadable"] = unreadable.astype({"path": str, "folder": str, "kind": str, "reason": str})
     out.uns["skipped"] = skipped.astype(str)
+    if domain is not None and len(obs) and obs["off_domain"].mean() > OFF_DOMAIN_WARN:
+        warnings.warn(off_domain_message(out.uns["predict"]), stacklevel=2)
     return out
+
+
+OFF_DOMAIN_WARN = 0.1  # more off-domain cells than this share: a warning (in-domain: ~1 % by construction)
+
+
+def off_domain_message(info: dict) -> str:
+    """The warning for a prediction whose cells look unlike the model's training images."""
+    return (f"{info['n_off_domain']} of {info['n_predicted']} cells look unlike the model's training images "
+            f"({info['colour_domain']}: colour distance > {info['colour_threshold']:.1f}, obs 'off_domain'); its "
+            "calls on them are unreliable (the shipped classifier: 8.5 % leaf accuracy on BCCD). Use a reference "
+            "atlas of your own lab's labelled cells (--reference) or fine-tune, and check the calls by eye")
+
+
+def _colour_domain(colour_domain, provenance: dict, reference: bool) -> ColourDomain | None:
+    """The off-domain check to apply (see :func:`predict`)."""
+    if colour_domain is None or isinstance(colour_domain, ColourDomain):
+        return colour_domain
+    if colour_domain != "auto":
+        return ColourDomain.read(colour_domain)
+    if reference:
+        return None  # the reference atlas, not the model's training images, decides what is known
+    try:
+        sources = json.loads(provenance.get("config") or "{}").get("data", {}).get("sources")
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return pbc_train_domain() if sources == ["pbc"] else None
 
 
 # ----------------------------------------------------------------------------- writing
@@ -350,14 +396,20 @@ def add_predict_arguments(p) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_stain_argument(p)
+    p.add_argument("--colour-domain", default="auto",
+                   help="off-domain check: 'auto' (the PBC training images' colours, for models trained on PBC), "
+                        "'none', or a colour domain JSON file (hierwbc.datasets.colour_domain)")
     p.add_argument("--no-progress", action="store_true")
 
 
 def predict_main(args) -> Path:
     """``hierwbc predict``: predict, write ``--out`` (+ .h5ad) atomically, print a summary."""
-    adata = predict(args.source, model=args.model, reference=args.reference, threshold=args.threshold,
-                    label_map=args.label_map, batch_size=args.batch_size, progress=not args.no_progress,
-                    k=args.k, device=args.device, stain_norm=args.stain_norm)
+    with warnings.catch_warnings():  # the off-domain warning is printed below, as a line of the summary
+        warnings.filterwarnings("ignore", message=".* look unlike the model's training images")
+        adata = predict(args.source, model=args.model, reference=args.reference, threshold=args.threshold,
+                        label_map=args.label_map, batch_size=args.batch_size, progress=not args.no_progress,
+                        k=args.k, device=args.device, stain_norm=args.stain_norm,
+                        colour_domain=None if args.colour_domain == "none" else args.colour_domain)
     out, h5 = write_predictions(adata, args.out)
     info = adata.uns["predict"]
     line = f"{info['n_predicted']} cells predicted, {info['n_unreadable']} unreadable -> {out} (+ {h5.name})"
@@ -365,4 +417,6 @@ def predict_main(args) -> Path:
         line += (f"; leaf accuracy {info['leaf_accuracy']:.3f}, back-off accuracy {info['backoff_accuracy']:.3f} "
                  f"at threshold {info['threshold']:g} ({info['n_labelled']} labelled)")
     print(line)
+    if info["n_off_domain"] > OFF_DOMAIN_WARN * max(info["n_predicted"], 1):
+        print(f"warning: {off_domain_message(info)}")
     return out

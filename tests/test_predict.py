@@ -233,3 +233,34 @@ def test_stain_norm_predicts_as_the_normalised_images_would(ckpt, crops, tmp_pat
     assert not np.allclose(plain.obsm["X_cls"], normed.obsm["X_cls"], atol=1e-3)
     assert normed.uns["predict"]["stain_norm"] == "reinhard" and plain.uns["predict"]["stain_norm"] == "none"
     assert normed.uns["provenance"]["stain_norm"] == "reinhard"
+
+
+def test_off_domain_cells_are_flagged_and_warned_about(ckpt, crops, data_root, tmp_path):
+    """A model trained on PBC (the default sources) flags other labs' cells, per cell, by the
+    shipped PBC colour domain; PBC's own test cells pass; 'none' switches the check off."""
+    from hierwbc.datasets.colour_domain import colour_features, pbc_train_domain
+    from hierwbc.train.prepare import split_rows
+
+    with pytest.warns(UserWarning, match="look unlike the model's training images"):
+        a = predict(crops, model=ckpt, progress=False)
+    domain = pbc_train_domain()
+    expected = domain.distance(np.stack([colour_features(load_image(p)) for p in a.obs["path"]]))
+    np.testing.assert_allclose(a.obs["colour_distance"].to_numpy(dtype=float), expected, rtol=1e-9)
+    assert a.obs["off_domain"].all() and a.uns["predict"]["n_off_domain"] == len(a.obs)
+    assert a.uns["predict"]["colour_domain"] == domain.name
+    pbc = split_rows(read_dataset("pbc", data_root, hierarchy=H), "test", 0.2, 0).sample(20, random_state=1)
+    b = predict(pbc[["path", "node"]], model=ckpt, progress=False)
+    assert b.obs["off_domain"].mean() <= 0.1
+    c = predict(crops, model=ckpt, progress=False, colour_domain=None)
+    assert "off_domain" not in c.obs and c.uns["predict"]["colour_domain"] == "none"
+    p = argparse.ArgumentParser()
+    add_predict_arguments(p)
+    args = p.parse_args([str(crops), "--model", ckpt, "--out", str(tmp_path / "cells.csv"), "--no-progress"])
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        out = predict_main(args)
+    assert f"warning: {len(a.obs)} of {len(a.obs)} cells look unlike" in printed.getvalue()
+    assert "off_domain" in pd.read_csv(out).columns

@@ -177,3 +177,17 @@ def test_lab_shift_numbers_read_back():
         for value in (leaf["bccd"], leaf["segmentation_wbc"], 100 * fit["holdout_leaf_accuracy_plain"],
                       100 * fit["holdout_leaf_accuracy_lab_shifted"]):
             assert f"{value:.1f} %" in text.replace("\n", " ")
+
+
+def test_colour_domain_numbers_read_back():
+    """The classifier card's off-domain shares are reports/reproduction/colour_domain.csv's, and the
+    packaged domain file is the one that script fitted (its threshold is in the CSV)."""
+    from hierwbc.datasets.colour_domain import pbc_train_domain
+
+    t = pd.read_csv(REPRODUCTION / "colour_domain.csv").set_index("set")
+    card = CARD.read_text().replace("\n", " ")
+    shares = [100 * t.loc[s, "off_domain"] for s in ("pbc_test", "bccd", "segmentation_wbc")]
+    assert (f"Flagged (`reports/reproduction/colour_domain.csv`, `colour_domain.py`): {shares[0]:.1f} % of "
+            f"pbc_test's cells, {shares[1]:.0f} % of BCCD's and {shares[2]:.0f} % of segmentation_wbc's") in card
+    assert pbc_train_domain().threshold == pytest.approx(t["threshold"].iloc[0], rel=1e-5)
+    assert t.loc["pbc_train (fitted)", "off_domain"] == pytest.approx(0.01, abs=1e-3)

@@ -1,0 +1,58 @@
+"""The colour-domain check: features of a flat image, Mahalanobis distance against a naive
+reference, the threshold as the quantile of a known distribution, the JSON file, and on real
+images: PBC test cells in the shipped PBC domain, BCCD / segmentation_wbc cells out of it."""
+
+import numpy as np
+import pytest
+
+from hierwbc.datasets import read_dataset
+from hierwbc.datasets.colour_domain import ColourDomain, colour_features, image_features, pbc_train_domain
+from hierwbc.datasets.stain import rgb_to_lab
+from hierwbc.hierarchy import default_hierarchy
+from hierwbc.train.prepare import split_rows
+
+
+def test_a_flat_image_has_its_pixels_colour_and_no_spread():
+    rgb = np.zeros((40, 30, 3), np.uint8) + np.array([200, 120, 180], np.uint8)
+    f = colour_features(rgb)
+    np.testing.assert_allclose(f[:3], rgb_to_lab(rgb[:1, :1])[0, 0], atol=1e-9)
+    np.testing.assert_allclose(f[3:], np.log(1e-4))
+
+
+def test_distance_is_mahalanobis_and_the_threshold_its_quantile():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(6, 6))
+    cov = A @ A.T + 0.5 * np.eye(6)
+    X = rng.multivariate_normal(np.arange(6.0), cov, size=20000)
+    d = ColourDomain.fit(X, "toy", quantile=0.99)
+    assert d.distance(np.asarray(d.mean))[0] == pytest.approx(0.0, abs=1e-9)
+    q = X[:5]
+    P = np.linalg.inv(np.cov(X, rowvar=False))
+    naive = [float(np.sqrt((x - X.mean(0)) @ P @ (x - X.mean(0)))) for x in q]
+    np.testing.assert_allclose(d.distance(q), naive, rtol=1e-9)
+    assert d.threshold == pytest.approx(np.sqrt(16.812), rel=0.03)  # chi-square, 6 dof, 0.99: 16.812
+    assert (d.distance(X) > d.threshold).mean() == pytest.approx(0.01, abs=1e-3)
+
+
+def test_the_json_file_round_trips_and_a_bad_one_names_itself(tmp_path):
+    X = np.random.default_rng(1).normal(size=(50, 6))
+    d = ColourDomain.fit(X, "toy")
+    (tmp_path / "d.json").write_text(d.to_json())
+    assert ColourDomain.read(tmp_path / "d.json") == d
+    (tmp_path / "bad.json").write_text('{"name": "x"}')
+    with pytest.raises(ValueError, match="bad.json"):
+        ColourDomain.read(tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="n > 6"):
+        ColourDomain.fit(X[:5], "too few")
+
+
+@pytest.mark.realdata
+def test_pbc_test_cells_are_in_the_shipped_domain_and_other_labs_cells_are_not(data_root):
+    h, domain = default_hierarchy(), pbc_train_domain()
+    assert domain.n == 1000 and domain.quantile == 0.99
+    pbc = split_rows(read_dataset("pbc", data_root, hierarchy=h), "test", 0.2, 0).sample(60, random_state=0)
+    sets = {"pbc_test": pbc, "bccd": read_dataset("bccd", data_root, hierarchy=h).head(40),
+            "segmentation_wbc": read_dataset("segmentation_wbc", data_root, hierarchy=h).head(40)}
+    off = {name: (domain.distance(image_features(m, progress=False)) > domain.threshold).mean()
+           for name, m in sets.items()}
+    assert off["pbc_test"] <= 0.05 and off["bccd"] == 1.0 and off["segmentation_wbc"] == 1.0
