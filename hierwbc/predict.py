@@ -30,9 +30,10 @@ the leaf), ``top{1,2,3}_leaf`` / ``top{1,2,3}_proba``, and with labels ``node`` 
 label, "" when unknown). Labels come from ``label_map`` (applied to the class sub-folder
 names, or to a CSV's ``raw_label``/``folder`` column) or from a CSV's ``node`` column; without
 them nothing is used as a label. ``colour_distance`` / ``off_domain``: how far the image's colour
-statistics lie from the model's training images' and whether beyond the 99 % of those
-(:mod:`hierwbc.datasets.colour_domain`; by default for models trained on PBC, whose calls on
-off-domain cells are unreliable: 8.5 % leaf accuracy on BCCD for the shipped classifier).
+statistics lie from those of the images the calls rest on (the reference atlas' images, or the
+PBC train split's for a model trained on PBC) and whether beyond the 99 % of those
+(:mod:`hierwbc.datasets.colour_domain`): calls on off-domain cells are unreliable (8.5 % leaf
+accuracy on BCCD for the shipped classifier).
 ``uns["predict"]`` holds the settings and, with labels, the scores; ``uns["unreadable"]`` one
 row per image that could not be decoded (``row``, ``path``, ``folder``, ``kind``, ``reason``):
 never silently dropped; ``uns["skipped"]`` the non-image
@@ -163,7 +164,8 @@ def _reference(reference, use_rep: str, hierarchy: Hierarchy | None):
     nodes = ref.obs["node"].astype(object).to_numpy()
     keep = pd.notna(nodes) & (nodes != "")
     X = np.asarray(ref.obsm[use_rep])[keep]
-    return X, h.indices(nodes[keep]), h, dict(ref.uns.get("provenance", {}))
+    images = ref.obs.loc[keep, [c for c in ["path", *BOX_COLUMNS] if c in ref.obs]]
+    return X, h.indices(nodes[keep]), h, dict(ref.uns.get("provenance", {})), images
 
 
 def knn_node_proba(X_ref, y_ref, X, hierarchy: Hierarchy, k: int = 20, metric: str = "euclidean",
@@ -263,8 +265,9 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     :func:`hierwbc.datasets.read_dataset`'s; see the module docstring). ``stain_norm="reinhard"``
     moves each image's colours to the PBC training images' before embedding
     (:mod:`hierwbc.datasets.stain`): for cells stained or photographed elsewhere.
-    ``colour_domain``: the off-domain check (module docstring): ``"auto"`` (the PBC train split's
-    for a model trained on PBC alone, else none), None (none), a
+    ``colour_domain``: the off-domain check (module docstring): ``"auto"`` (with a reference:
+    fitted on up to 1,000 of its images when they are on this machine; else the PBC train split's
+    for a model trained on PBC alone; else none), None (none), a
     :class:`~hierwbc.datasets.colour_domain.ColourDomain` or the path of one's JSON file. More
     than ``OFF_DOMAIN_WARN`` of the cells off-domain gives a warning."""
     if not 0 <= threshold <= 1:
@@ -272,7 +275,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     model = default_model() if model is None else model
     ref, head = None, None
     if reference is not None:
-        Xr, yr, h, ref_prov = _reference(reference, use_rep, hierarchy)
+        Xr, yr, h, ref_prov, ref_images = _reference(reference, use_rep, hierarchy)
         ref = (Xr, yr)
         img_size = img_size or (int(ref_prov["img_size"]) if "img_size" in ref_prov else None)
     else:
@@ -307,7 +310,8 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
                               "checkpoint with such a head (e.g. HierCE), or reference= / --reference")
     pos = _keys(uniq, key_cols).get_indexer(_keys(ok, key_cols))
     table = predictions(h, node_p, threshold, score).iloc[pos].reset_index(drop=True)
-    domain = _colour_domain(colour_domain, adata.uns["provenance"], reference=ref is not None)
+    domain = _colour_domain(colour_domain, adata.uns["provenance"], ref_images if ref is not None else None,
+                            progress)
     if domain is not None:
         distance = domain.distance(image_features(uniq, progress=progress))[pos]
         table["colour_distance"], table["off_domain"] = distance, distance > domain.threshold
@@ -346,14 +350,24 @@ def off_domain_message(info: dict) -> str:
             "atlas of your own lab's labelled cells (--reference) or fine-tune, and check the calls by eye")
 
 
-def _colour_domain(colour_domain, provenance: dict, reference: bool) -> ColourDomain | None:
-    """The off-domain check to apply (see :func:`predict`)."""
+REFERENCE_DOMAIN_CELLS = 1000  # reference images the automatic check of the reference mode is fitted on
+
+
+def _colour_domain(colour_domain, provenance: dict, reference: pd.DataFrame | None,
+                   progress: bool = True) -> ColourDomain | None:
+    """The off-domain check to apply (see :func:`predict`); ``reference``: the reference atlas'
+    image rows (``path`` and boxes) in the reference mode, else None."""
     if colour_domain is None or isinstance(colour_domain, ColourDomain):
         return colour_domain
     if colour_domain != "auto":
         return ColourDomain.read(colour_domain)
-    if reference:
-        return None  # the reference atlas, not the model's training images, decides what is known
+    if reference is not None:  # the atlas, not the model's training images, decides what is known
+        if "path" not in reference or not all(Path(p).is_file() for p in reference["path"].astype(str)):
+            return None  # its images are not here: no check
+        rows = reference.drop_duplicates().sample(min(REFERENCE_DOMAIN_CELLS, len(reference)), random_state=0)
+        if len(rows) <= 6:
+            return None
+        return ColourDomain.fit(image_features(rows, progress=progress), f"reference atlas ({len(rows)} images)")
     try:
         sources = json.loads(provenance.get("config") or "{}").get("data", {}).get("sources")
     except (TypeError, ValueError, AttributeError):

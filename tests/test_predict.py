@@ -264,3 +264,22 @@ def test_off_domain_cells_are_flagged_and_warned_about(ckpt, crops, data_root, t
         out = predict_main(args)
     assert f"warning: {len(a.obs)} of {len(a.obs)} cells look unlike" in printed.getvalue()
     assert "off_domain" in pd.read_csv(out).columns
+
+
+def test_reference_mode_checks_against_the_atlas_own_images(ckpt, crops, data_root, tmp_path):
+    """With a reference, the automatic check is fitted on the atlas' images (here PBC cells): the
+    BCCD crops fall outside it; an atlas whose images are not on this machine gets no check."""
+    from hierwbc.datasets.colour_domain import ColourDomain, image_features
+
+    w = str(export_weights(ckpt, tmp_path / "backbone.safetensors"))
+    pbc = read_dataset("pbc", data_root).groupby("raw_label").head(6).reset_index(drop=True)
+    atlas = embed(w, pbc, progress=False)
+    with pytest.warns(UserWarning, match="look unlike"):
+        a = predict(crops, model=w, reference=atlas, progress=False)
+    info = a.uns["predict"]
+    assert info["colour_domain"] == f"reference atlas ({len(pbc)} images)" and a.obs["off_domain"].all()
+    own = ColourDomain.fit(image_features(pbc, progress=False), "x")
+    assert info["colour_threshold"] == pytest.approx(own.threshold)  # all of them: fewer than 1,000
+    atlas.obs["path"] = [f"/nowhere/{i}.png" for i in range(atlas.n_obs)]
+    b = predict(crops, model=w, reference=atlas, progress=False)
+    assert "off_domain" not in b.obs and b.uns["predict"]["colour_domain"] == "none"
