@@ -32,8 +32,8 @@ names, or to a CSV's ``raw_label``/``folder`` column) or from a CSV's ``node`` c
 them nothing is used as a label. ``colour_distance`` / ``off_domain``: how far the image's colour
 statistics lie from those of the images the calls rest on (the reference atlas' images, or the
 PBC train split's for a model trained on PBC) and whether beyond the 99 % of those
-(:mod:`hierwbc.datasets.colour_domain`): calls on off-domain cells are unreliable (8.5 % leaf
-accuracy on BCCD for the shipped classifier).
+(:mod:`hierwbc.datasets.colour_domain`): calls on off-domain cells are unreliable (the shipped
+classifier's on BCCD and segmentation_wbc: its model card, ``hierwbc/weights/README.md``).
 ``uns["predict"]`` holds the settings and, with labels, the scores; ``uns["unreadable"]`` one
 row per image that could not be decoded (``row``, ``path``, ``folder``, ``kind``, ``reason``):
 never silently dropped; ``uns["skipped"]`` the non-image
@@ -343,11 +343,12 @@ OFF_DOMAIN_WARN = 0.1  # more off-domain cells than this share: a warning (in-do
 
 
 def off_domain_message(info: dict) -> str:
-    """The warning for a prediction whose cells look unlike the model's training images."""
-    return (f"{info['n_off_domain']} of {info['n_predicted']} cells look unlike the model's training images "
-            f"({info['colour_domain']}: colour distance > {info['colour_threshold']:.1f}, obs 'off_domain'); its "
-            "calls on them are unreliable (the shipped classifier: 8.5 % leaf accuracy on BCCD). Use a reference "
-            "atlas of your own lab's labelled cells (--reference) or fine-tune, and check the calls by eye")
+    """The warning for a prediction whose cells look unlike the images its calls rest on."""
+    return (f"{info['n_off_domain']} of {info['n_predicted']} cells look unlike the images the calls rest on "
+            f"({info['colour_domain']}: colour distance > {info['colour_threshold']:.1f}, obs 'off_domain'); "
+            "calls on them are unreliable (the shipped classifier fails on other labs' cells: see its model card). "
+            "Use a reference atlas of your own lab's labelled cells (--reference) or fine-tune, and check the "
+            "calls by eye")
 
 
 REFERENCE_DOMAIN_CELLS = 1000  # reference images the automatic check of the reference mode is fitted on
@@ -419,7 +420,7 @@ def add_predict_arguments(p) -> None:
 def predict_main(args) -> Path:
     """``hierwbc predict``: predict, write ``--out`` (+ .h5ad) atomically, print a summary."""
     with warnings.catch_warnings():  # the off-domain warning is printed below, as a line of the summary
-        warnings.filterwarnings("ignore", message=".* look unlike the model's training images")
+        warnings.filterwarnings("ignore", message=".* look unlike the images the calls rest on")
         adata = predict(args.source, model=args.model, reference=args.reference, threshold=args.threshold,
                         label_map=args.label_map, batch_size=args.batch_size, progress=not args.no_progress,
                         k=args.k, device=args.device, stain_norm=args.stain_norm,

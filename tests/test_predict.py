@@ -241,7 +241,7 @@ def test_off_domain_cells_are_flagged_and_warned_about(ckpt, crops, data_root, t
     from hierwbc.datasets.colour_domain import colour_features, pbc_train_domain
     from hierwbc.train.prepare import split_rows
 
-    with pytest.warns(UserWarning, match="look unlike the model's training images"):
+    with pytest.warns(UserWarning, match="look unlike the images the calls rest on"):
         a = predict(crops, model=ckpt, progress=False)
     domain = pbc_train_domain()
     expected = domain.distance(np.stack([colour_features(load_image(p)) for p in a.obs["path"]]))

@@ -1,7 +1,8 @@
 """Does an image look like the images a model was trained on? A colour-statistics check.
 
-A model trained on one lab's images is not to be trusted on another's (the shipped classifier:
-69.8 % leaf accuracy on PBC's own test cells, 8.5 % on BCCD's); the user should be told, per cell.
+A model trained on one lab's images is not to be trusted on another's (the shipped classifier on
+BCCD and segmentation_wbc: its model card, ``hierwbc/weights/README.md``); the user should be
+told, per cell.
 Each image is summarised by six numbers, the means and log standard deviations of its lαβ
 channels (:mod:`.stain`, Ruderman's decorrelated colour space) after resizing it to
 ``FEATURE_SIZE`` px, and compared with the training images' distribution of the same six numbers
