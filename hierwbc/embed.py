@@ -173,23 +173,28 @@ def _obs(manifest: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFrame:
 def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, img_size: int | None = None,
           patch_size: int | None = None, batch_size: int = 64, num_workers: int = 0, device: str = "cpu",
           patch_mean: bool = False, pixel_size: int = 16, seed: int = 0, name: str | None = None,
-          progress: bool = True, stain_norm: str | None = None) -> ad.AnnData:
+          progress: bool = True, stain_norm: str | None = None, colour_features: bool = False) -> ad.AnnData:
     """Embed every row of ``manifest`` (see the module docstring). ``name`` overrides the model
     name stored in ``uns["provenance"]["model"]`` (what :func:`hierwbc.evaluate.evaluate` calls it).
     ``stain_norm="reinhard"``: each image's colours moved to the PBC training images' first
-    (:mod:`hierwbc.datasets.stain`; for cells from another lab), recorded in the provenance."""
+    (:mod:`hierwbc.datasets.stain`; for cells from another lab), recorded in the provenance.
+    ``colour_features``: also ``obsm["colour_features"]`` [n, 6], each image's colour statistics
+    as decoded (:func:`hierwbc.datasets.stain.colour_features`; the off-domain check of predict)."""
     backbone, head, hierarchy, prov, size = _load_model(model, hierarchy, img_size, patch_size, seed)
     hierarchy = hierarchy if hierarchy is not None else default_hierarchy()
     check_manifest(manifest, hierarchy)
     size = pixel_size if backbone is None else size
-    images = ManifestImages(manifest, size, np.full(len(manifest), -1), stain_norm=stain_norm)
+    images = ManifestImages(manifest, size, np.full(len(manifest), -1), stain_norm=stain_norm,
+                            with_colour=colour_features)
     loader = DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=num_workers)
-    cls, patches, probs = [], [], []
+    cls, patches, probs, colours = [], [], [], []
     if backbone is not None:
         backbone = backbone.to(device).eval()
         head = head.to(device).eval() if head is not None else None
     with torch.inference_mode():
-        for x, _, _ in tqdm(loader, desc=f"embed {prov['model']}", disable=not progress):
+        for x, *rest in tqdm(loader, desc=f"embed {prov['model']}", disable=not progress):
+            if colour_features:
+                colours.append(rest[2])
             x = x.to(device).float() / 255.0
             if backbone is None:
                 cls.append(x.flatten(1).cpu())
@@ -207,6 +212,8 @@ def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, 
         adata.obsm["X_patch_mean"] = torch.cat(patches).numpy()
     if probs:
         adata.obsm["node_proba"] = torch.cat(probs).numpy()
+    if colour_features:
+        adata.obsm["colour_features"] = torch.cat(colours).numpy() if colours else np.zeros((0, 6))
     prov.update(model=name or prov["model"], img_size=int(size), stain_norm=stain_norm or "none",
                 torch=str(torch.__version__),
                 hierwbc_version=__version__, date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))

@@ -30,10 +30,11 @@ the leaf), ``top{1,2,3}_leaf`` / ``top{1,2,3}_proba``, and with labels ``node`` 
 label, "" when unknown). Labels come from ``label_map`` (applied to the class sub-folder
 names, or to a CSV's ``raw_label``/``folder`` column) or from a CSV's ``node`` column; without
 them nothing is used as a label. ``colour_distance`` / ``off_domain``: how far the image's colour
-statistics lie from those of the images the calls rest on (the reference atlas' images, or the
-PBC train split's for a model trained on PBC) and whether beyond the 99 % of those
-(:mod:`hierwbc.datasets.colour_domain`): calls on off-domain cells are unreliable (the shipped
-classifier's on BCCD and segmentation_wbc: its model card, ``hierwbc/weights/README.md``).
+statistics (as captured, before any ``stain_norm``; read in the embedding pass) lie from those
+of the images the calls rest on (the reference atlas' images, or the PBC train split's for a
+model trained on PBC) and whether beyond the 99 % of those (:mod:`hierwbc.datasets.colour_domain`):
+calls on off-domain cells are unreliable (the shipped classifier's on BCCD and segmentation_wbc:
+its model card, ``hierwbc/weights/README.md``).
 ``uns["predict"]`` holds the settings and, with labels, the scores; ``uns["unreadable"]`` one
 row per image that could not be decoded (``row``, ``path``, ``folder``, ``kind``, ``reason``):
 never silently dropped; ``uns["skipped"]`` the non-image
@@ -267,7 +268,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     (:mod:`hierwbc.datasets.stain`): for cells stained or photographed elsewhere.
     ``colour_domain``: the off-domain check (module docstring): ``"auto"`` (with a reference:
     fitted on up to 1,000 of its images when they are on this machine; else the PBC train split's
-    for a model trained on PBC alone; else none), None (none), a
+    for a model trained on PBC alone; else none), None or "none" (none), a
     :class:`~hierwbc.datasets.colour_domain.ColourDomain` or the path of one's JSON file. More
     than ``OFF_DOMAIN_WARN`` of the cells off-domain gives a warning."""
     if not 0 <= threshold <= 1:
@@ -292,8 +293,9 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     uniq = ok.drop_duplicates(key_cols)  # a file (and box) listed twice is embedded once
     emb = uniq[key_cols].assign(dataset="predict", raw_label="", node=h.root, split="", fold=-1)
     emb = emb[["path", "dataset", "raw_label", "node", "split", "fold"] + key_cols[1:]].reset_index(drop=True)
+    check = colour_domain not in (None, "none")  # colour statistics read in the embedding pass (one decode)
     adata = embed(model, emb, hierarchy=h, img_size=img_size, batch_size=batch_size, num_workers=num_workers,
-                  device=device, progress=progress, stain_norm=stain_norm)
+                  device=device, progress=progress, stain_norm=stain_norm, colour_features=check)
     X = np.asarray(adata.obsm["X_cls"])
     if ref is not None:
         if X.shape[1] != ref[0].shape[1]:
@@ -310,10 +312,10 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
                               "checkpoint with such a head (e.g. HierCE), or reference= / --reference")
     pos = _keys(uniq, key_cols).get_indexer(_keys(ok, key_cols))
     table = predictions(h, node_p, threshold, score).iloc[pos].reset_index(drop=True)
-    domain = _colour_domain(colour_domain, adata.uns["provenance"], ref_images if ref is not None else None,
-                            progress)
+    domain = (_colour_domain(colour_domain, adata.uns["provenance"], ref_images if ref is not None else None,
+                             progress) if check else None)
     if domain is not None:
-        distance = domain.distance(image_features(uniq, progress=progress))[pos]
+        distance = domain.distance(adata.obsm["colour_features"])[pos]
         table["colour_distance"], table["off_domain"] = distance, distance > domain.threshold
     obs = pd.concat([ok.reset_index(drop=True), table], axis=1)
     obs.index = ok.index.astype(str)
@@ -334,8 +336,10 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
                           **(_scores(h, table, obs["node"].to_numpy(dtype=object)) if "node" in obs else {})}
     out.uns["unreadable"] = unreadable.astype({"path": str, "folder": str, "kind": str, "reason": str})
     out.uns["skipped"] = skipped.astype(str)
-    if domain is not None and len(obs) and obs["off_domain"].mean() > OFF_DOMAIN_WARN:
-        warnings.warn(off_domain_message(out.uns["predict"]), stacklevel=2)
+    info = out.uns["predict"]
+    info["off_domain_warning"] = off_domain_message(info) if info["n_off_domain"] > OFF_DOMAIN_WARN * len(obs) else ""
+    if info["off_domain_warning"]:
+        warnings.warn(info["off_domain_warning"], stacklevel=2)
     return out
 
 
@@ -356,18 +360,18 @@ REFERENCE_DOMAIN_CELLS = 1000  # reference images the automatic check of the ref
 
 def _colour_domain(colour_domain, provenance: dict, reference: pd.DataFrame | None,
                    progress: bool = True) -> ColourDomain | None:
-    """The off-domain check to apply (see :func:`predict`); ``reference``: the reference atlas'
-    image rows (``path`` and boxes) in the reference mode, else None."""
-    if colour_domain is None or isinstance(colour_domain, ColourDomain):
+    """The off-domain check to apply (see :func:`predict`; ``colour_domain`` not None / "none");
+    ``reference``: the reference atlas' image rows (``path`` and boxes) in the reference mode."""
+    if isinstance(colour_domain, ColourDomain):
         return colour_domain
     if colour_domain != "auto":
         return ColourDomain.read(colour_domain)
     if reference is not None:  # the atlas, not the model's training images, decides what is known
-        if "path" not in reference or not all(Path(p).is_file() for p in reference["path"].astype(str)):
-            return None  # its images are not here: no check
-        rows = reference.drop_duplicates().sample(min(REFERENCE_DOMAIN_CELLS, len(reference)), random_state=0)
-        if len(rows) <= 6:
+        if "path" not in reference:
             return None
+        rows = reference.drop_duplicates().sample(min(REFERENCE_DOMAIN_CELLS, len(reference)), random_state=0)
+        if len(rows) <= 6 or not all(Path(p).is_file() for p in rows["path"].astype(str)):
+            return None  # too few, or its images are not on this machine: no check
         return ColourDomain.fit(image_features(rows, progress=progress), f"reference atlas ({len(rows)} images)")
     try:
         sources = json.loads(provenance.get("config") or "{}").get("data", {}).get("sources")
@@ -412,19 +416,19 @@ def add_predict_arguments(p) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_stain_argument(p)
     p.add_argument("--colour-domain", default="auto",
-                   help="off-domain check: 'auto' (the PBC training images' colours, for models trained on PBC), "
-                        "'none', or a colour domain JSON file (hierwbc.datasets.colour_domain)")
+                   help="off-domain check: 'auto' (with --reference: its images' colours; else the PBC training "
+                        "images', for models trained on PBC), 'none', or a colour domain JSON file "
+                        "(hierwbc.datasets.colour_domain)")
     p.add_argument("--no-progress", action="store_true")
 
 
 def predict_main(args) -> Path:
     """``hierwbc predict``: predict, write ``--out`` (+ .h5ad) atomically, print a summary."""
     with warnings.catch_warnings():  # the off-domain warning is printed below, as a line of the summary
-        warnings.filterwarnings("ignore", message=".* look unlike the images the calls rest on")
+        warnings.filterwarnings("ignore", message=r".* cells look unlike the images the calls rest on")
         adata = predict(args.source, model=args.model, reference=args.reference, threshold=args.threshold,
                         label_map=args.label_map, batch_size=args.batch_size, progress=not args.no_progress,
-                        k=args.k, device=args.device, stain_norm=args.stain_norm,
-                        colour_domain=None if args.colour_domain == "none" else args.colour_domain)
+                        k=args.k, device=args.device, stain_norm=args.stain_norm, colour_domain=args.colour_domain)
     out, h5 = write_predictions(adata, args.out)
     info = adata.uns["predict"]
     line = f"{info['n_predicted']} cells predicted, {info['n_unreadable']} unreadable -> {out} (+ {h5.name})"
@@ -432,6 +436,6 @@ def predict_main(args) -> Path:
         line += (f"; leaf accuracy {info['leaf_accuracy']:.3f}, back-off accuracy {info['backoff_accuracy']:.3f} "
                  f"at threshold {info['threshold']:g} ({info['n_labelled']} labelled)")
     print(line)
-    if info["n_off_domain"] > OFF_DOMAIN_WARN * max(info["n_predicted"], 1):
-        print(f"warning: {off_domain_message(info)}")
+    if info["off_domain_warning"]:
+        print(f"warning: {info['off_domain_warning']}")
     return out

@@ -238,7 +238,8 @@ def test_stain_norm_predicts_as_the_normalised_images_would(ckpt, crops, tmp_pat
 def test_off_domain_cells_are_flagged_and_warned_about(ckpt, crops, data_root, tmp_path):
     """A model trained on PBC (the default sources) flags other labs' cells, per cell, by the
     shipped PBC colour domain; PBC's own test cells pass; 'none' switches the check off."""
-    from hierwbc.datasets.colour_domain import colour_features, pbc_train_domain
+    from hierwbc.datasets.colour_domain import pbc_train_domain
+    from hierwbc.datasets.stain import colour_features
     from hierwbc.train.prepare import split_rows
 
     with pytest.warns(UserWarning, match="look unlike the images the calls rest on"):

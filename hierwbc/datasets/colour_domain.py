@@ -4,16 +4,16 @@ A model trained on one lab's images is not to be trusted on another's (the shipp
 BCCD and segmentation_wbc: its model card, ``hierwbc/weights/README.md``); the user should be
 told, per cell.
 Each image is summarised by six numbers, the means and log standard deviations of its lαβ
-channels (:mod:`.stain`, Ruderman's decorrelated colour space) after resizing it to
-``FEATURE_SIZE`` px, and compared with the training images' distribution of the same six numbers
+channels (:func:`.stain.colour_features`: Ruderman's decorrelated colour space, every k-th pixel), and
+compared with the training images' distribution of the same six numbers
 by the Mahalanobis distance
 
     d(x) = sqrt((f(x) - mu)^T P (f(x) - mu)),   mu, P = mean and inverse covariance over training images
 
 A cell is *off-domain* when ``d`` exceeds ``threshold``, the ``quantile`` (0.99) of ``d`` over
 the training images it was fitted on: about 1 % of in-domain cells are flagged by construction.
-:data:`PBC_TRAIN_DOMAIN` (package data ``weights/pbc_train_colour_domain.json``) is the PBC train
-split's, for the shipped models; ``reports/reproduction/colour_domain.py`` fits it and measures
+:func:`pbc_train_domain` (package data ``weights/pbc_train_colour_domain.json``) is the PBC
+train split's, for the shipped models; ``reports/reproduction/colour_domain.py`` fits it and measures
 how often each evaluation set is flagged.
 """
 
@@ -27,34 +27,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .images import load_image, square_resize
-from .manifest import boxes
-from .stain import _lab_stats, rgb_to_lab
+from .manifest_images import ManifestImages
+from .stain import FEATURE_SIZE
 
-FEATURE_SIZE = 64  # colour statistics barely change with size; 64 px keeps a pass over a set quick
-_STD_FLOOR = 1e-4  # a flat channel's log std stays finite
 PBC_TRAIN_FILE = Path(__file__).resolve().parents[1] / "weights" / "pbc_train_colour_domain.json"
 
 
-def colour_features(rgb: np.ndarray) -> np.ndarray:
-    """uint8 ``[H, W, 3]`` -> float64 [6]: lαβ channel means, then log channel standard deviations,
-    of the image resized to ``FEATURE_SIZE`` px."""
-    mean, std = _lab_stats(rgb_to_lab(square_resize(rgb, FEATURE_SIZE)))
-    return np.concatenate([mean, np.log(np.maximum(std, _STD_FLOOR))])
-
-
-def image_features(manifest: pd.DataFrame, progress: bool = True) -> np.ndarray:
-    """:func:`colour_features` of every row of ``manifest`` (its crop box cut out): float64 [n, 6].
-    A file that cannot be decoded raises naming it."""
-    bx = boxes(manifest)
-    paths = manifest["path"].astype(str).to_numpy()
-    out = np.empty((len(paths), 6))
-    for i, path in enumerate(tqdm(paths, desc="colour statistics", disable=not progress, leave=False)):
-        box = None if bx is None or np.isnan(bx[i]).any() else bx[i]
-        out[i] = colour_features(load_image(path, box=box))
-    return out
+def image_features(manifest: pd.DataFrame, progress: bool = True, num_workers: int = 0) -> np.ndarray:
+    """:func:`~.stain.colour_features` of every row of ``manifest`` (its crop box cut out, as
+    :class:`~.manifest_images.ManifestImages` decodes it): float64 [n, 6]. A file that cannot be
+    decoded raises naming it."""
+    images = ManifestImages(manifest, FEATURE_SIZE, np.full(len(manifest), -1), with_colour=True)
+    loader = DataLoader(images, batch_size=256, shuffle=False, num_workers=num_workers)
+    out = [f for *_, f in tqdm(loader, desc="colour statistics", disable=not progress, leave=False)]
+    return torch.cat(out).numpy() if out else np.zeros((0, 6))
 
 
 @dataclass(frozen=True)
@@ -72,7 +62,7 @@ class ColourDomain:
 
     @classmethod
     def fit(cls, features: np.ndarray, name: str, quantile: float = 0.99) -> ColourDomain:
-        """From training images' :func:`colour_features` [n, 6] (n > 6)."""
+        """From training images' :func:`~.stain.colour_features` [n, 6] (n > 6)."""
         features = np.asarray(features, dtype=np.float64)
         if features.ndim != 2 or features.shape[1] != 6 or len(features) <= 6:
             raise ValueError(f"need [n > 6, 6] colour features, got {features.shape}")
@@ -90,7 +80,7 @@ class ColourDomain:
     def to_json(self) -> str:
         return json.dumps({"name": self.name, "mean": self.mean, "precision": self.precision,
                            "threshold": self.threshold, "quantile": self.quantile, "n": self.n,
-                           "features": "lab means, log lab stds at 64 px (hierwbc.datasets.colour_domain)"},
+                           "features": "lab means, log lab stds (hierwbc.datasets.stain.colour_features)"},
                           indent=1) + "\n"
 
     @classmethod

@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from .images import load_image, square_resize
 from .manifest import boxes
-from .stain import stain_normaliser
+from .stain import colour_features, stain_normaliser
 
 
 class ManifestImages(Dataset):
@@ -20,10 +20,13 @@ class ManifestImages(Dataset):
     ``targets``: node index per row (``-1`` unlabelled). ``stain_norm``: None, or ``"reinhard"``
     to move each image's colours to the PBC training images' (:mod:`.stain`, before resizing).
     A file that cannot be decoded raises :class:`hierwbc.datasets.images.ImageError` naming it
-    (the run stops; nothing is skipped).
+    (the run stops; nothing is skipped). ``with_colour``: items get a fourth entry, the
+    :func:`~.stain.colour_features` [6] of the image as decoded (before any stain normalisation):
+    the image is decoded once for both.
     """
 
-    def __init__(self, manifest: pd.DataFrame, size: int, targets: np.ndarray, stain_norm: str | None = None):
+    def __init__(self, manifest: pd.DataFrame, size: int, targets: np.ndarray, stain_norm: str | None = None,
+                 with_colour: bool = False):
         if len(targets) != len(manifest):
             raise ValueError("one target per manifest row is needed")
         self.paths = manifest["path"].astype(str).to_numpy()
@@ -31,12 +34,14 @@ class ManifestImages(Dataset):
         self.size = size
         self.targets = np.asarray(targets, dtype=np.int64)
         self.normalise = stain_normaliser(stain_norm)  # an unknown method fails here, not in a worker
+        self.with_colour = with_colour
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int):
         box = None if self.boxes is None or np.isnan(self.boxes[i]).any() else self.boxes[i]
-        rgb = load_image(self.paths[i], box=box)
-        rgb = square_resize(rgb if self.normalise is None else self.normalise(rgb), self.size)
-        return torch.from_numpy(rgb).permute(2, 0, 1).contiguous(), int(self.targets[i]), i
+        raw = load_image(self.paths[i], box=box)
+        rgb = square_resize(raw if self.normalise is None else self.normalise(raw), self.size)
+        item = torch.from_numpy(rgb).permute(2, 0, 1).contiguous(), int(self.targets[i]), i
+        return (*item, torch.from_numpy(colour_features(raw))) if self.with_colour else item

@@ -67,6 +67,20 @@ def colour_stats(rgb: np.ndarray) -> ColourStats:
     return ColourStats(tuple(mean.tolist()), tuple(std.tolist()))
 
 
+FEATURE_SIZE = 64  # colour statistics on a pixel grid of about this side: cheap beside decoding
+_STD_FLOOR = 1e-4  # a flat channel's log std stays finite
+
+
+def colour_features(rgb: np.ndarray) -> np.ndarray:
+    """uint8 ``[H, W, 3]`` -> float64 [6]: :func:`colour_stats` as six numbers, the lαβ means then
+    the log standard deviations (what :mod:`.colour_domain` compares), over every k-th pixel of
+    every k-th row, ``k = min(H, W) // FEATURE_SIZE`` (an unbiased sample of the pixels: no
+    smoothing, so the spread does not depend on the image's resolution)."""
+    step = max(1, min(rgb.shape[:2]) // FEATURE_SIZE)
+    mean, std = _lab_stats(rgb_to_lab(rgb[::step, ::step].reshape(-1, 3)))  # [n, 3]: one matmul
+    return np.concatenate([mean, np.log(np.maximum(std, _STD_FLOOR))])
+
+
 def reinhard(rgb: np.ndarray, target: ColourStats = PBC_TRAIN) -> np.ndarray:
     """``rgb`` uint8 ``[H, W, 3]`` with its lαβ channels moved to ``target``'s mean and std
     (a channel without spread is only shifted)."""

@@ -28,10 +28,13 @@ recipe is not rewarded for matching its own augmentation exactly. Deterministic 
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from .augment import crop_flip_rotate, gaussian_blur, make_generator, to_float_images
+from .knn_monitor import embed_images
 
 # Ruifrok & Johnston (2001) optical-density vectors of haematoxylin, eosin and DAB (as skimage)
 RUIFROK_HED = ((0.65, 0.70, 0.29), (0.07, 0.99, 0.11), (0.27, 0.57, 0.78))
@@ -90,11 +93,6 @@ def embed_lab_views(backbone, images: Tensor, size: int, views: int, seed: int =
     [n, 3, H, W] (view-major: rows ``v * n + i`` are cell ``i``'s view ``v``), each view and chunk
     of ``chunk`` cells with its own seed (``seed + 1000 v + chunk index``), framing drawn per image
     in ``zoom``: e.g. to fit a classifier head that has seen cells as other labs show them."""
-    import numpy as np
-    from tqdm.auto import tqdm
-
-    from .knn_monitor import embed_images
-
     device = next(backbone.parameters()).device
     out = []
     for view in tqdm(range(views), desc=f"embed {views} lab-shifted views", disable=not progress):

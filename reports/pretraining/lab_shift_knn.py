@@ -74,15 +74,15 @@ def scores(backbone, refs: torch.Tensor, ref_y, queries: dict[str, torch.Tensor]
     """The table's columns for one backbone (module docstring)."""
     device = torch.device("cpu")
     ref = embed_images(backbone, refs, device)
+    embedded = {name: embed_images(backbone, images, device) for name, images in queries.items()}
     row = {}
-    for name, images in queries.items():
-        s = knn_scores(h, ref, ref_y, embed_images(backbone, images, device), query_y, k)
+    for name, query in embedded.items():
+        s = knn_scores(h, ref, ref_y, query, query_y, k)
         row[name] = s["knn_bacc"]
         if name in ("knn_bacc", "knn_bacc_shifted"):
             row[name.replace("bacc", "acc")] = s["knn_acc"]
-    shifted = embed_images(backbone, queries["knn_bacc_shifted"], device)
-    row["shifted_references"] = knn_scores(h, embed_images(backbone, shifted_refs, device), ref_y, shifted,
-                                           query_y, k)["knn_bacc"]
+    row["shifted_references"] = knn_scores(h, embed_images(backbone, shifted_refs, device), ref_y,
+                                           embedded["knn_bacc_shifted"], query_y, k)["knn_bacc"]
     return row
 
 

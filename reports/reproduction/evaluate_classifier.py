@@ -111,8 +111,7 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
                        final_loss=report["loss_per_epoch"][-1])
         save_classifier(backbone, head, "hierce", h, out, {"head_fit": json.dumps(summary, sort_keys=True)})
     fit_json = HERE / "classifier_fit.json" if Path(out) == SHIPPED else Path(out).with_suffix(".fit.json")
-    fit_json.write_text(json.dumps({**summary, "loss_per_epoch": report["loss_per_epoch"]},
-                                                         indent=1))
+    fit_json.write_text(json.dumps({**summary, "loss_per_epoch": report["loss_per_epoch"]}, indent=1))
     return summary
 
 

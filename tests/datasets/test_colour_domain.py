@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hierwbc.datasets import read_dataset
-from hierwbc.datasets.colour_domain import ColourDomain, colour_features, image_features, pbc_train_domain
-from hierwbc.datasets.stain import rgb_to_lab
+from hierwbc.datasets.colour_domain import ColourDomain, image_features, pbc_train_domain
+from hierwbc.datasets.stain import colour_features, rgb_to_lab
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.train.prepare import split_rows
 
@@ -56,3 +56,25 @@ def test_pbc_test_cells_are_in_the_shipped_domain_and_other_labs_cells_are_not(d
     off = {name: (domain.distance(image_features(m, progress=False)) > domain.threshold).mean()
            for name, m in sets.items()}
     assert off["pbc_test"] <= 0.05 and off["bccd"] == 1.0 and off["segmentation_wbc"] == 1.0
+
+
+@pytest.mark.realdata
+def test_colour_features_come_from_the_decoding_embed_does(data_root, monkeypatch):
+    """embed(colour_features=True) reads each image once: the features are those of the box-cut
+    image as decoded (BCCD boxes), the same as image_features, and before stain normalisation."""
+    import hierwbc.datasets.manifest_images as mi
+    from hierwbc.datasets import load_image
+    from hierwbc.datasets.manifest import boxes
+    from hierwbc.embed import embed
+
+    m = read_dataset("bccd", data_root, hierarchy=default_hierarchy()).head(12).reset_index(drop=True)
+    bx = boxes(m)
+    expected = np.stack([colour_features(load_image(p, box=bx[i])) for i, p in enumerate(m["path"])])
+    calls = []
+    real = mi.load_image
+    monkeypatch.setattr(mi, "load_image", lambda *a, **kw: calls.append(a[0]) or real(*a, **kw))
+    a = embed("pixels", m, colour_features=True, stain_norm="reinhard", progress=False)
+    assert len(calls) == len(m)  # one decode per image for the embedding and the colours
+    np.testing.assert_allclose(a.obsm["colour_features"], expected, rtol=1e-12)
+    np.testing.assert_allclose(image_features(m, progress=False), expected, rtol=1e-12)
+    assert "colour_features" not in embed("pixels", m, progress=False).obsm

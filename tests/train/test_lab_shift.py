@@ -102,7 +102,7 @@ class MeanColourWithWeights(torch.nn.Module):
         return {"x_norm_clstoken": self.scale * x.mean(dim=(2, 3))}
 
 
-def test_lab_views_are_view_major_seeded_and_chunk_independent_in_shape():
+def test_lab_views_are_view_major_and_seeded_per_view_and_chunk():
     from hierwbc.train.lab_shift import embed_lab_views
 
     images = torch.randint(0, 256, (5, 3, 24, 24), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
