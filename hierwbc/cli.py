@@ -15,6 +15,7 @@ import argparse
 import importlib
 import os
 import sys
+from pathlib import Path
 
 DEBUG_ENV = "HIERWBC_DEBUG"
 
@@ -179,7 +180,10 @@ def _add_train(sub) -> None:
                  "data.root": a.data_root, "model.arch": a.model, "model.pretrained": a.pretrained,
                  "model.img_size": a.img_size, "model.patch_size": a.patch_size, "batch_size": a.batch_size,
                  "max_steps": a.max_steps, "epochs": a.epochs, "supervised.alpha": a.alpha, "out": a.out}
-        overrides = [f"{k}={v}" for k, v in flags.items() if v is not None] + list(a.overrides)
+        resume, overrides = a.resume, list(a.overrides)
+        if isinstance(resume, str) and "=" in resume and not Path(resume).exists():
+            resume, overrides = True, [resume, *overrides]  # `--resume key=value`: an override, not a file
+        overrides = [f"{k}={v}" for k, v in flags.items() if v is not None] + overrides
         preset = a.preset
         if preset is None and a.config is None:
             preset = "unsup"
@@ -187,7 +191,7 @@ def _add_train(sub) -> None:
                           overrides=([f"preset={preset}"] if preset and a.config else []) + overrides)
         from .train.distributed import get_rank
 
-        result = fit(cfg, resume=a.resume, progress=not a.no_progress)
+        result = fit(cfg, resume=resume, progress=not a.no_progress)
         if get_rank() == 0:
             print(f"run folder: {result.run_dir}\nlast checkpoint: {result.checkpoint}")
 

@@ -169,6 +169,28 @@ def test_malformed_option_is_argparses_error(capsys):
     assert e.value.code == 2 and "argument --set: 'max_steps' is not of the form SECTION.KEY=VALUE" in err
 
 
+@pytest.mark.parametrize("argv, resume, max_steps", [
+    (["--resume", "max_steps=7"], True, 7),                       # an override after --resume
+    (["max_steps=7", "--resume"], True, 7),
+    (["--resume", "run/checkpoints/step_000005.pt"], "run/checkpoints/step_000005.pt", None),
+    ([], False, None),
+])
+def test_train_resume_does_not_swallow_an_override(monkeypatch, argv, resume, max_steps):
+    from hierwbc.train import loop
+
+    seen = {}
+
+    def fake_fit(cfg, resume, progress):
+        seen.update(cfg=cfg, resume=resume)
+        return type("Result", (), {"run_dir": "r", "checkpoint": "c"})()
+
+    monkeypatch.setattr(loop, "fit", fake_fit)
+    main(["train", "--preset", "unsup", "--out", "run", "--no-progress", *argv])
+    assert seen["resume"] == resume
+    if max_steps is not None:
+        assert seen["cfg"].max_steps == max_steps
+
+
 def test_lazy_subcommand_options(capsys):
     with pytest.raises(SystemExit) as e:
         main(["embed", "--help"])

@@ -70,13 +70,31 @@ def choose_seed(run_dir: str | Path, model: str = "hierce", last: int = 20) -> p
     return pd.DataFrame(rows).sort_values("sup_last").reset_index(drop=True)
 
 
+def held_out_rows(run_dir: str | Path) -> pd.DataFrame:
+    """The PBC train-split cells that the run in ``run_dir`` held out of its training (its
+    ``data.val_fraction``: every train-split cell not in its ``train_manifest.csv``), labelled at
+    PBC's own precision."""
+    from hierwbc.datasets import read_dataset
+    from hierwbc.train.prepare import split_rows
+
+    trained = set(pd.read_csv(Path(run_dir) / "train_manifest.csv")["path"])
+    train = split_rows(read_dataset("pbc", None, hierarchy=default_hierarchy()), "train", 0.2, 0)
+    held = train[~train["path"].isin(trained)].reset_index(drop=True)
+    if held.empty:
+        raise ValueError(f"{run_dir}: its run trained on every PBC train-split cell (no data.val_fraction)")
+    return held
+
+
 def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPERIMENT, lab_views: int = 0,
-                   hidden_dim: int = 0, epochs: int = 60, cache_dir: str = "runs/cache") -> dict:
+                   hidden_dim: int = 0, epochs: int = 60, cache_dir: str = "runs/cache",
+                   train_rows: str | Path | None = None) -> dict:
     """Export ``checkpoint``'s teacher, fit a HierCE head (``hidden_dim``: one hidden layer; 0:
     linear) on its embeddings of the PBC train split, each cell shown as PBC shows it and as
     ``lab_views`` lab-shifted copies (:mod:`hierwbc.train.lab_shift`, from 128 px copies cached
     in ``cache_dir``; the PBC views repeated as often, so both weigh the same), and write
-    backbone + head to ``out``; returns the fit's report."""
+    backbone + head to ``out``; returns the fit's report. ``train_rows``: a manifest (e.g. the
+    run's ``train_manifest.csv``) whose cells alone are fitted on, at PBC's own label precision
+    (default: the whole train split, as the grid trained on it)."""
     from hierwbc.datasets import read_dataset
     from hierwbc.datasets.cache import cached_images
     from hierwbc.embed import embed
@@ -89,6 +107,11 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
     h = default_hierarchy()
     cfg = load_experiment(experiment)
     train = split_rows(read_dataset("pbc", None, hierarchy=h), "train", 0.2, 0)
+    if train_rows is not None:
+        keep = set(pd.read_csv(train_rows)["path"])
+        if not keep <= set(train["path"]):
+            raise ValueError(f"{train_rows}: {len(keep - set(train['path']))} cells outside the PBC train split")
+        train = train[train["path"].isin(keep)].reset_index(drop=True)
     seen = {name: set(m["path"]) & set(train["path"]) for name, m in eval_manifests(cfg, h).items()}
     if any(seen.values()):
         raise ValueError(f"evaluation cells in the head's training cells: { {k: len(v) for k, v in seen.items()} }")
@@ -107,6 +130,8 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
                                 groups=np.tile(np.arange(n), plain + lab_views),
                                 views=np.repeat(["plain", "lab_shifted"], [n * plain, n * lab_views]))
         summary = {k: v for k, v in report.items() if k != "loss_per_epoch"}
+        if train_rows is not None:
+            summary["train_rows"] = str(train_rows)
         summary.update(checkpoint=str(checkpoint), n_train_split=len(train), lab_views=lab_views,
                        final_loss=report["loss_per_epoch"][-1])
         save_classifier(backbone, head, "hierce", h, out, {"head_fit": json.dumps(summary, sort_keys=True)})
@@ -115,12 +140,15 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
     return summary
 
 
-def evaluate_classifier(model: str, experiment: Path = EXPERIMENT, stain_norm: str | None = None) -> pd.DataFrame:
+def evaluate_classifier(model: str, experiment: Path = EXPERIMENT, stain_norm: str | None = None,
+                        extra_sets: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Score ``model``'s own predictions on the experiment's evaluation sets (after
+    ``extra_sets``, e.g. a run's held-out PBC cells, :func:`held_out_rows`)."""
     h = default_hierarchy()
     cfg = load_experiment(experiment)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, manifest in eval_manifests(cfg, h).items():
+        for name, manifest in {**(extra_sets or {}), **eval_manifests(cfg, h)}.items():
             csv = Path(tmp) / f"{name}.csv"
             manifest.to_csv(csv, index=False)
             a = predict(csv, model=model, threshold=THRESHOLD, progress=True, stain_norm=stain_norm)  # its own tree
@@ -152,6 +180,10 @@ def main(argv=None) -> None:
     p.add_argument("--hidden-dim", type=int, default=0, help="with --fit: the head's hidden layer (0: linear)")
     p.add_argument("--epochs", type=int, default=60, help="with --fit: passes over the embeddings")
     p.add_argument("--out", type=Path, default=SHIPPED, help="with --fit: the classifier file")
+    p.add_argument("--train-rows", type=Path, default=None,
+                   help="with --fit: fit only on these cells (a run's train_manifest.csv; default: the train split)")
+    p.add_argument("--held-out", metavar="RUN_DIR", default=None,
+                   help="also score the PBC train-split cells that this run held out (set 'pbc_val')")
     p.add_argument("--table", type=Path, default=None,
                    help="where the evaluation goes (default: classifier.csv here, classifier_<method>.csv with "
                         "--stain-norm)")
@@ -163,9 +195,11 @@ def main(argv=None) -> None:
         return
     if args.fit:
         print(json.dumps(fit_classifier(args.fit, args.out, lab_views=args.lab_views,
-                                                   hidden_dim=args.hidden_dim, epochs=args.epochs), indent=1))
+                                                   hidden_dim=args.hidden_dim, epochs=args.epochs,
+                                                   train_rows=args.train_rows), indent=1))
         return
-    table = evaluate_classifier(args.model, stain_norm=args.stain_norm)
+    extra = {"pbc_val": held_out_rows(args.held_out)} if args.held_out else None
+    table = evaluate_classifier(args.model, stain_norm=args.stain_norm, extra_sets=extra)
     out = args.table or HERE / (f"classifier_{args.stain_norm}.csv" if args.stain_norm else "classifier.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False, float_format="%.6g")
