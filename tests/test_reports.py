@@ -191,3 +191,25 @@ def test_colour_domain_numbers_read_back():
             f"pbc_test's cells, {shares[1]:.0f} % of BCCD's and {shares[2]:.0f} % of segmentation_wbc's") in card
     assert pbc_train_domain().threshold == pytest.approx(t["threshold"].iloc[0], rel=1e-5)
     assert t.loc["pbc_train (fitted)", "off_domain"] == pytest.approx(0.01, abs=1e-3)
+
+
+@pytest.mark.realdata
+def test_held_out_rows_are_the_train_split_cells_a_run_did_not_train_on(tmp_path, data_root, monkeypatch):
+    """evaluate_classifier.held_out_rows: the PBC train-split cells missing from a run's
+    train_manifest.csv, none of them trained on, together the whole split."""
+    from hierwbc.datasets import read_dataset
+    from hierwbc.hierarchy import default_hierarchy
+    from hierwbc.train.prepare import split_rows
+
+    monkeypatch.setenv("HIERWBC_DATA", str(data_root))
+    ec = _module(REPRODUCTION / "evaluate_classifier.py")
+    train = split_rows(read_dataset("pbc", data_root, hierarchy=default_hierarchy()), "train", 0.2, 0)
+    trained = train.sample(frac=0.8, random_state=0)
+    trained.to_csv(tmp_path / "train_manifest.csv", index=False)
+    held = ec.held_out_rows(tmp_path)
+    assert len(held) == len(train) - len(trained)
+    assert not set(held["path"]) & set(trained["path"])
+    assert set(held["path"]) | set(trained["path"]) == set(train["path"])
+    train.to_csv(tmp_path / "train_manifest.csv", index=False)  # a run without held-out cells
+    with pytest.raises(ValueError, match="no data.val_fraction"):
+        ec.held_out_rows(tmp_path)

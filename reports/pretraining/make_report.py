@@ -2,11 +2,15 @@
 
     .venv/bin/python reports/pretraining/make_report.py \
         [--runs runs/pretrain_trials runs/pretrain runs/pretrain_trials2 runs/pretrain_trials3]
+    # the classifier runs of reports/reproduction (HierCE continued from the starter):
+    .venv/bin/python reports/pretraining/make_report.py --runs runs/classifier_cpu runs/classifier_cpu3000 \
+        --out reports/reproduction/classifier_trials --base experiments/classifier_cpu.yaml
 
 Each run folder's config.yaml and a thinned metrics.jsonl (every 10th step and every kNN check)
 are copied into ``runs/<name>/`` here; the table (trials.csv, trials.md) and the figure
 (knn_curves.png) are computed from those copies only, so every number in this folder can be
-traced to a file in it. A run that continues another (``model.pretrained`` names a weights file
+traced to a file in it (``--out``: another folder; ``--base``: the config the settings column
+is written against). A run that continues another (``model.pretrained`` names a weights file
 exported at ``step<N>``, e.g. ``stage1_step002600.safetensors``) counts its steps from N in the
 table's ``from step`` column and on the figure's step axis; one that continues the shipped starter
 by name counts from the step that starter had reached when the run was made (``CONTINUED_AT``).
@@ -63,12 +67,12 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def collect(run_dirs: list[Path]) -> None:
-    """Copy config.yaml and the thinned metrics of each run into runs/<name>/."""
+def collect(run_dirs: list[Path], folder: Path = HERE) -> None:
+    """Copy config.yaml and the thinned metrics of each run into ``folder``/runs/<name>/."""
     for run in run_dirs:
         if not (run / "metrics.jsonl").exists():
             continue
-        dest = HERE / "runs" / run.name
+        dest = folder / "runs" / run.name
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(run / "config.yaml", dest / "config.yaml")
         if (run / "precision.json").exists():
@@ -83,63 +87,69 @@ def collect(run_dirs: list[Path]) -> None:
         (dest / "metrics.jsonl").write_text("\n".join(keep) + "\n")
 
 
-def table() -> pd.DataFrame:
-    base = _flat(yaml.safe_load(BASE.read_text()))
+def table(folder: Path = HERE, base_config: Path = BASE) -> pd.DataFrame:
+    """One row per run copied into ``folder``/runs: its settings that differ from
+    ``base_config``, steps, minutes, final losses and its kNN checks."""
+    base = _flat(yaml.safe_load(base_config.read_text()))
     rows = []
-    for folder in sorted((HERE / "runs").iterdir()):
-        cfg = _flat(yaml.safe_load((folder / "config.yaml").read_text()))
-        m = pd.read_json(folder / "metrics.jsonl", lines=True)
+    for run in sorted((folder / "runs").iterdir()):
+        cfg = _flat(yaml.safe_load((run / "config.yaml").read_text()))
+        m = pd.read_json(run / "metrics.jsonl", lines=True)
         steps = m.dropna(subset=["loss"]) if "loss" in m else m.iloc[:0]
         knn = m.dropna(subset=["knn_bacc"]) if "knn_bacc" in m else m.iloc[:0]
         last = steps.tail(10)
         # every 10th step is kept: its seconds stand for the 10 steps around it
         seconds = float((cfg["batch_size"] / steps["images_per_s"]).sum() * 10) if len(steps) else 0.0
-        row = {"run": folder.name,
+        row = {"run": run.name,
                "from step": start_step(cfg),
                "settings": ", ".join(f"{k}={cfg[k]}" for k in KEYS if k in cfg and cfg[k] != base.get(k)) or "base",
                "steps": int(steps["step"].max() + 1) if len(steps) else 0,
                "minutes (from images/s)": round(seconds / 60, 1),
                "final dino": round(float(last["dino"].mean()), 3) if len(last) else None,
                "target entropy": round(float(last["dino_target_entropy"].mean()), 3) if len(last) else None,
+               **({"final sup": round(float(last["sup"].mean()), 3)} if "sup" in last and last["sup"].notna().any()
+                  else {}),
                "knn_bacc at checks": " ".join(f"{int(s)}:{100 * v:.1f}" for s, v in zip(knn["step"], knn["knn_bacc"])),
                "best knn_bacc": round(100 * float(knn["knn_bacc"].max()), 1) if len(knn) else None}
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def figure() -> None:
+def figure(folder: Path = HERE) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
-    folders = sorted((HERE / "runs").iterdir())
-    colors = category_colors("run", [f.name for f in folders])
-    for folder in folders:
-        m = pd.read_json(folder / "metrics.jsonl", lines=True)
+    runs = sorted((folder / "runs").iterdir())
+    colors = category_colors("run", [r.name for r in runs])
+    for run in runs:
+        m = pd.read_json(run / "metrics.jsonl", lines=True)
         if "knn_bacc" not in m:
             continue
         knn = m.dropna(subset=["knn_bacc"])
-        offset = start_step(_flat(yaml.safe_load((folder / "config.yaml").read_text())))
-        ax.plot(knn["step"] + offset, 100 * knn["knn_bacc"], marker="o", ms=3, label=folder.name,
-                color=colors[folder.name])
+        offset = start_step(_flat(yaml.safe_load((run / "config.yaml").read_text())))
+        ax.plot(knn["step"] + offset, 100 * knn["knn_bacc"], marker="o", ms=3, label=run.name,
+                color=colors[run.name])
     ax.set_xlabel("step (a continued run counts from the step it continues)")
     ax.set_ylabel("20-NN balanced accuracy (%), PBC validation")
-    ax.set_title("online kNN of the teacher during pretraining")
+    ax.set_title("online kNN of the teacher during training")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(HERE / "knn_curves.png", dpi=120)
+    fig.savefig(folder / "knn_curves.png", dpi=120)
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", nargs="*", default=["runs/pretrain_trials", "runs/pretrain", "runs/pretrain_trials2",
                                               "runs/pretrain_trials3"])
+    p.add_argument("--out", type=Path, default=HERE, help="the report folder (default: this one)")
+    p.add_argument("--base", type=Path, default=BASE, help="the config the settings column is written against")
     args = p.parse_args(argv)
     dirs = []
     for r in map(Path, args.runs):
         dirs += [r] if (r / "metrics.jsonl").exists() else sorted(d for d in r.glob("*") if d.is_dir())
-    collect(dirs)
-    t = table()
-    t.to_csv(HERE / "trials.csv", index=False)
-    (HERE / "trials.md").write_text(to_markdown(t))
-    figure()
+    collect(dirs, args.out)
+    t = table(args.out, args.base)
+    t.to_csv(args.out / "trials.csv", index=False)
+    (args.out / "trials.md").write_text(to_markdown(t))
+    figure(args.out)
     print(t.to_string(index=False))
 
 
