@@ -5,12 +5,15 @@ paired bootstraps against the starter. None of these images was seen in pretrain
 
     .venv/bin/python reports/pretraining/evaluate_starter.py [--model hierwbc-tiny-pbc]
     .venv/bin/python reports/pretraining/evaluate_starter.py --stain-norm reinhard
+    .venv/bin/python reports/pretraining/evaluate_starter.py --compare hierce=runs/a/checkpoints/step_001500.pt \
+        unsup=runs/b/checkpoints/step_001500.pt --reference hierce --out reports/reproduction/long_budget
 
 Writes evaluation/ (the tidy tables a published report keeps: pooled, severity, significance,
 back-off; per-cell predictions are not kept) and tables/ (per-set tables, significance) here;
 with ``--stain-norm reinhard`` (every image's colours first moved to the PBC training images',
 :mod:`hierwbc.datasets.stain`; all three models) to stain_reinhard/evaluation and
-stain_reinhard/tables.
+stain_reinhard/tables. ``--compare NAME=CHECKPOINT ...`` adds models (checkpoints or weights
+files), ``--reference`` names the model every other is tested against, ``--out`` the folder.
 """
 
 from __future__ import annotations
@@ -41,14 +44,23 @@ def main(argv=None) -> None:
     p.add_argument("--data-root", default=None)
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--stain-norm", choices=STAIN_NORMS, default=None)
+    p.add_argument("--compare", nargs="*", default=[], metavar="NAME=CHECKPOINT",
+                   help="more models to evaluate beside the starter, random weights and pixels")
+    p.add_argument("--reference", default="starter", help="the model the bootstraps test every other against")
+    p.add_argument("--out", type=Path, default=None, help="default: this folder (stain_<method>/ with --stain-norm)")
     args = p.parse_args(argv)
-    out = HERE / f"stain_{args.stain_norm}" if args.stain_norm else HERE
+    out = args.out or (HERE / f"stain_{args.stain_norm}" if args.stain_norm else HERE)
+    if bad := [item for item in args.compare if "=" not in item]:
+        raise SystemExit(f"--compare takes NAME=CHECKPOINT, not {bad}")
+    extra = dict(item.split("=", 1) for item in args.compare)
     h = default_hierarchy()
     _, meta = read_weights(args.model)
     torch.manual_seed(0)
     random = build_vit(meta["arch"], img_size=int(meta["img_size"]), patch_size=int(meta["patch_size"]),
                        init_values=float(meta.get("layerscale", 0)) or None)
-    models = {"starter": args.model, "random_init": random, "pixels": "pixels"}
+    models = {**extra, "starter": args.model, "random_init": random, "pixels": "pixels"}
+    if args.reference not in models:
+        raise SystemExit(f"--reference {args.reference!r} is none of {list(models)}")
     adatas = {}
     for name, model in models.items():
         parts = []
@@ -63,7 +75,7 @@ def main(argv=None) -> None:
         joined.obs["dataset"] = joined.obs["dataset"].astype("category")
         adatas[name] = joined
     res = evaluate(adatas, hierarchy=h, probes=("1nn", "20nn", "logreg"), cv=5, n_boot=args.n_boot, seed=0,
-                   reference="starter")
+                   reference=args.reference)
     res.write(out / "evaluation", tables=EVALUATION_TABLES)  # no per-cell predictions (MBs) in git
     report(res, out / "tables")
     print(f"wrote {out / 'evaluation'} and {out / 'tables'}")
