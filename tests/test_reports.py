@@ -213,3 +213,20 @@ def test_held_out_rows_are_the_train_split_cells_a_run_did_not_train_on(tmp_path
     train.to_csv(tmp_path / "train_manifest.csv", index=False)  # a run without held-out cells
     with pytest.raises(ValueError, match="no data.val_fraction"):
         ec.held_out_rows(tmp_path)
+
+
+def test_classifier_choice_table_reads_back():
+    """The table that chose the shipped classifier (reports/reproduction/README.md) is the pbc_val
+    row of each candidate's CSV in classifier_trials/, and the shipped one scores as classifier.csv."""
+    text = (REPRODUCTION / "README.md").read_text()
+    block = text.split("<!-- classifier-choice:start -->")[1].split("<!-- classifier-choice:end -->")[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.strip().splitlines()[2:]]
+    files = ["grid_seed1_valrows", "long1500", "long3000"]
+    assert len(rows) == len(files)
+    for cells, name in zip(rows, files):
+        r = pd.read_csv(REPRODUCTION / "classifier_trials" / f"{name}.csv").set_index("set").loc["pbc_val"]
+        assert cells[1:] == [f"{100 * r['leaf_accuracy']:.1f}", f"{100 * r['balanced_accuracy']:.1f}",
+                             f"{100 * r['backoff_accuracy']:.1f}", f"{100 * r['backoff_root']:.1f}"], name
+    shipped = pd.read_csv(REPRODUCTION / "classifier.csv").set_index("set")
+    chosen = pd.read_csv(REPRODUCTION / "classifier_trials" / "long3000.csv").set_index("set")
+    pd.testing.assert_frame_equal(shipped.drop(columns="model"), chosen.drop(columns="model"))

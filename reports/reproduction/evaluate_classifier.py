@@ -1,27 +1,31 @@
 """The shipped HierCE classifier (``hierwbc predict``'s default) on the report's evaluation sets.
 
-    .venv/bin/python reports/reproduction/evaluate_classifier.py --choose runs/paper_cpu   # which seed to ship
-    .venv/bin/python reports/reproduction/evaluate_classifier.py --fit CHECKPOINT         # write the classifier
-    .venv/bin/python reports/reproduction/evaluate_classifier.py [--model hierwbc-tiny-pbc-hierce]
+    .venv/bin/python reports/reproduction/evaluate_classifier.py --fit CHECKPOINT [--train-rows CSV]  # write it
+    .venv/bin/python reports/reproduction/evaluate_classifier.py [--model hierwbc-tiny-pbc-hierce] [--held-out RUN]
     .venv/bin/python reports/reproduction/evaluate_classifier.py --stain-norm reinhard  # classifier_reinhard.csv
+    .venv/bin/python reports/reproduction/evaluate_classifier.py --choose runs/paper_cpu   # the grid's hierce seeds
     .venv/bin/python reports/reproduction/evaluate_classifier.py --fit CHECKPOINT --lab-views 3 \
         --out runs/classifier_trials/lab3.safetensors       # a head also fitted on lab-shifted views
     .venv/bin/python reports/reproduction/evaluate_classifier.py --model runs/classifier_trials/lab3.safetensors \
         --table reports/reproduction/classifier_trials/lab3.csv
 
-The shipped seed is chosen on training data only (``--choose``: the lowest supervised loss over
-the last 20 steps of each ``hierce`` seed), so no evaluation set takes part in choosing it.
-``--fit``: its teacher backbone is exported, the PBC train split (the grid's training cells,
-labels at PBC's own precision) embedded with it, and a linear HierCE head (alpha 0.5, as the
-grid's ``hierce``) fitted on those embeddings (:func:`hierwbc.train.fit_head.fit_head`; 10 %
-of the cells held out to report its accuracy); the backbone and head go to
-``hierwbc/weights/hierwbc-tiny-pbc-hierce.safetensors``, the fit's report to
-``classifier_fit.json`` here. Why refit: the head trained in the grid reads the *student*'s cls
-token, 100 steps at HierCE's small loss; on the exported *teacher* it gave 30 % leaf accuracy on
-pbc_test and never cleared the 0.8 back-off threshold at any node.
+The shipped classifier is the starter continued with HierCE for 3,000 steps
+(``experiments/classifier_cpu.yaml``; README.md here, "The shipped classifier"):
+``--fit runs/classifier_cpu3000/checkpoints/step_003000.pt --train-rows
+runs/classifier_cpu3000/train_manifest.csv``. ``--fit`` exports the checkpoint's teacher
+backbone, embeds the PBC train split (``--train-rows``: only the cells that run trained on,
+at PBC's own label precision) and fits a linear HierCE head (alpha 0.5) on those embeddings
+(:func:`hierwbc.train.fit_head.fit_head`; 10 % of the cells held out to report its accuracy);
+backbone and head go to ``hierwbc/weights/hierwbc-tiny-pbc-hierce.safetensors``, the fit's
+report to ``classifier_fit.json`` here. Why refit: a trainer's head reads the *student*'s cls
+token; the exported backbone is the *teacher* (for the grid's 100-step ``hierce`` head: 30 %
+leaf accuracy on pbc_test, the 0.8 back-off threshold never cleared). ``--choose``: the grid's
+``hierce`` seeds ranked on training data (the lowest supervised loss over the last 20 steps),
+how the classifier shipped before was picked.
 
 Writes ``classifier.csv`` here: for each set of ``experiments/paper_cpu.yaml`` (the same cells
-as the report's tables: pbc_test, BCCD, segmentation_wbc, none seen in training) the predictions
+as the report's tables: pbc_test, BCCD, segmentation_wbc, none seen in training), after
+``--held-out RUN``'s ``pbc_val`` (the PBC train-split cells that run held out), the predictions
 of the classifier's own head (:func:`hierwbc.predict.predict`, no probe fitted on the set),
 scored at each set's label precision (:func:`hierwbc.evaluate.metrics.compute_metrics` on the
 predicted leaf: a leaf below a coarse label counts as that label), and the back-off at the
