@@ -230,3 +230,29 @@ def test_classifier_choice_table_reads_back():
     shipped = pd.read_csv(REPRODUCTION / "classifier.csv").set_index("set")
     chosen = pd.read_csv(REPRODUCTION / "classifier_trials" / "long3000.csv").set_index("set")
     pd.testing.assert_frame_equal(shipped.drop(columns="model"), chosen.drop(columns="model"))
+
+
+def test_longer_training_summary_reads_back():
+    """reports/reproduction's 'Longer training' table is summarise.py's, computed from that
+    folder's metrics and significance CSVs."""
+    from hierwbc.evaluate.report import to_markdown
+
+    summarise = _module(REPRODUCTION / "longer_training" / "summarise.py")
+    table = summarise.summary()
+    text = (REPRODUCTION / "README.md").read_text()
+    block = text.split("<!-- longer:start -->")[1].split("<!-- longer:end -->")[0]
+    assert block.strip() == to_markdown(table).strip()
+    assert (REPRODUCTION / "longer_training" / "summary.md").read_text().strip() == block.strip()
+    assert len(table) == 9 and table["hierce_1500"].between(0, 100).all()
+
+
+def test_classifier_runs_table_reproduces_from_its_run_copies():
+    """classifier_trials/trials.csv is make_report.py's table of the classifier runs' copies
+    (classifier_trials/runs/), settings written against experiments/classifier_cpu.yaml."""
+    make_report = _module(PRETRAINING / "make_report.py")
+    folder = REPRODUCTION / "classifier_trials"
+    table = make_report.table(folder, REPO / "experiments" / "classifier_cpu.yaml")
+    published = pd.read_csv(folder / "trials.csv")
+    pd.testing.assert_frame_equal(table.reset_index(drop=True), published, check_dtype=False)
+    best = table.set_index("run")["best knn_bacc"]
+    assert best["classifier_cpu3000"] > best["classifier_cpu"] > best["unsup_cpu1500"] > 50.3  # the starter's
