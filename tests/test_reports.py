@@ -194,24 +194,31 @@ def test_colour_domain_numbers_read_back():
 
 
 @pytest.mark.realdata
-def test_held_out_rows_are_the_train_split_cells_a_run_did_not_train_on(tmp_path, data_root, monkeypatch):
-    """evaluate_classifier.held_out_rows: the PBC train-split cells missing from a run's
-    train_manifest.csv, none of them trained on, together the whole split."""
+def test_run_rows_split_the_train_split_as_the_run_did(tmp_path, data_root):
+    """evaluate_classifier.run_rows: from a run's config.yaml, the PBC train-split cells it trained
+    on and those it held out (what its trainer read: training_rows / validation_rows)."""
     from hierwbc.datasets import read_dataset
     from hierwbc.hierarchy import default_hierarchy
-    from hierwbc.train.prepare import split_rows
+    from hierwbc.train.config import make_config
+    from hierwbc.train.prepare import split_rows, training_rows, validation_rows
 
-    monkeypatch.setenv("HIERWBC_DATA", str(data_root))
     ec = _module(REPRODUCTION / "evaluate_classifier.py")
-    train = split_rows(read_dataset("pbc", data_root, hierarchy=default_hierarchy()), "train", 0.2, 0)
-    trained = train.sample(frac=0.8, random_state=0)
-    trained.to_csv(tmp_path / "train_manifest.csv", index=False)
-    held = ec.held_out_rows(tmp_path)
-    assert len(held) == len(train) - len(trained)
+    h = default_hierarchy()
+    train = split_rows(read_dataset("pbc", data_root, hierarchy=h), "train", 0.2, 0)
+    cfg = make_config("unsup", overrides=[f"data.root={data_root}", "data.sources=pbc", "data.split=train",
+                                          "data.val_fraction=0.2", "data.coarsen_fraction=0.3"])
+    (tmp_path / "config.yaml").write_text(cfg.to_yaml())
+    trained, held = ec.run_rows(tmp_path)
+    assert set(trained["path"]) == set(training_rows(cfg, h)[0]["path"])
+    assert list(held["path"]) == list(validation_rows(cfg, h)["path"])
     assert not set(held["path"]) & set(trained["path"])
     assert set(held["path"]) | set(trained["path"]) == set(train["path"])
-    train.to_csv(tmp_path / "train_manifest.csv", index=False)  # a run without held-out cells
-    with pytest.raises(ValueError, match="no data.val_fraction"):
+    assert len(held) == pytest.approx(0.2 * len(train), abs=10)
+    labels = train.set_index("path")["node"]  # PBC's own labels, not the run's coarsened ones
+    assert (trained.set_index("path")["node"] == labels[trained["path"]]).all()
+    (tmp_path / "config.yaml").write_text(make_config(
+        "unsup", overrides=[f"data.root={data_root}", "data.sources=pbc", "data.split=train"]).to_yaml())
+    with pytest.raises(ValueError, match="held out no cells"):
         ec.held_out_rows(tmp_path)
 
 
@@ -243,7 +250,13 @@ def test_longer_training_summary_reads_back():
     block = text.split("<!-- longer:start -->")[1].split("<!-- longer:end -->")[0]
     assert block.strip() == to_markdown(table).strip()
     assert (REPRODUCTION / "longer_training" / "summary.md").read_text().strip() == block.strip()
-    assert len(table) == 9 and table["hierce_1500"].between(0, 100).all()
+    assert len(table) == 9
+    for s in summarise.SETS:  # HierCE minus unsup: the bootstrap's reference minus other, pooled over folds
+        sig = pd.read_csv(REPRODUCTION / "longer_training" / "tables" / f"significance_{s}.csv")
+        sig = sig[(sig["Metric"] == "bAcc") & (sig["Other"] == "unsup_1500")].set_index("Task")
+        for _, r in table[table["set"] == s].iterrows():
+            expected = 100 * (sig.loc[r["probe"], "Reference value"] - sig.loc[r["probe"], "Other value"])
+            assert float(r["hierce - unsup"].split()[0]) == pytest.approx(expected, abs=0.06), (s, r["probe"])
 
 
 def test_classifier_runs_table_reproduces_from_its_run_copies():
@@ -256,3 +269,21 @@ def test_classifier_runs_table_reproduces_from_its_run_copies():
     pd.testing.assert_frame_equal(table.reset_index(drop=True), published, check_dtype=False)
     best = table.set_index("run")["best knn_bacc"]
     assert best["classifier_cpu3000"] > best["classifier_cpu"] > best["unsup_cpu1500"] > 50.3  # the starter's
+
+
+def test_classifier_card_counts_are_classifier_calls():
+    """The off-domain counts the classifier's card quotes are classifier_calls.csv's."""
+    calls = pd.read_csv(REPRODUCTION / "classifier_calls.csv")
+    bccd, seg = calls[calls["set"] == "bccd"], calls[calls["set"] == "segmentation_wbc"]
+    promyelocyte = bccd[bccd["pred_leaf"] == "promyelocyte"]
+    numbers = ((f"names {promyelocyte['cells'].sum()} of {bccd['cells'].sum()} cells promyelocytes "
+                f"({promyelocyte[promyelocyte['node'] == 'neutrophil']['cells'].sum()} of its "
+                f"{bccd[bccd['node'] == 'neutrophil']['cells'].sum()} neutrophils) and "
+                f"{promyelocyte[promyelocyte['backoff_node'] == 'promyelocyte']['cells'].sum()} keep that call"),
+               (f"names {seg[seg['pred_leaf'] == 'eosinophil']['cells'].sum()} of the {seg['cells'].sum()} cells "
+                "eosinophils"))
+    card = " ".join(CARD.read_text().split())
+    for text in numbers:
+        assert text in card
+    scores = pd.read_csv(REPRODUCTION / "classifier.csv").set_index("set")["n"]
+    assert calls.groupby("set")["cells"].sum().to_dict() == scores.to_dict()  # every cell counted once

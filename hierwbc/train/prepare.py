@@ -61,7 +61,10 @@ def split_rows(m: pd.DataFrame, split: str | None, test_fraction: float, split_s
     return m
 
 
-def _train_and_validation(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, pd.DataFrame]:
+def train_and_validation_rows(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(train, validation)``: the rows of ``data.split`` a run trains on and the
+    ``data.val_fraction`` it holds out, both with their original labels (before any coarsening,
+    ``data.limit`` or hiding; :func:`training_rows` applies those)."""
     d = cfg.data
     m = split_rows(read_sources(d.sources, d.root, hierarchy), d.split, d.test_fraction, d.split_seed, d.sources)
     if d.val_fraction <= 0:
@@ -73,13 +76,13 @@ def _train_and_validation(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, pd.D
 def validation_rows(cfg, hierarchy: Hierarchy) -> pd.DataFrame:
     """The held-out validation rows (``data.val_fraction`` of ``data.split``; empty when 0), with
     their original labels (no coarsening, no hiding)."""
-    return _train_and_validation(cfg, hierarchy)[1]
+    return train_and_validation_rows(cfg, hierarchy)[1]
 
 
 def training_rows(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, np.ndarray]:
     """``(manifest, targets)`` of the rows this run trains on (see the module docstring)."""
     d = cfg.data
-    m = _train_and_validation(cfg, hierarchy)[0]
+    m = train_and_validation_rows(cfg, hierarchy)[0]
     if d.coarsen_fraction > 0:
         m = coarsen(m, d.coarsen_fraction, seed=cfg.seed, hierarchy=hierarchy)
     m = stratified_subset(m, d.limit, cfg.seed)

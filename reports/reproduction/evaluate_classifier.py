@@ -1,6 +1,6 @@
 """The shipped HierCE classifier (``hierwbc predict``'s default) on the report's evaluation sets.
 
-    .venv/bin/python reports/reproduction/evaluate_classifier.py --fit CHECKPOINT [--train-rows CSV]  # write it
+    .venv/bin/python reports/reproduction/evaluate_classifier.py --fit CHECKPOINT [--rows-of RUN]  # write it
     .venv/bin/python reports/reproduction/evaluate_classifier.py [--model hierwbc-tiny-pbc-hierce] [--held-out RUN]
     .venv/bin/python reports/reproduction/evaluate_classifier.py --stain-norm reinhard  # classifier_reinhard.csv
     .venv/bin/python reports/reproduction/evaluate_classifier.py --choose runs/paper_cpu   # the grid's hierce seeds
@@ -11,13 +11,13 @@
 
 The shipped classifier is the starter continued with HierCE for 3,000 steps
 (``experiments/classifier_cpu.yaml``; README.md here, "The shipped classifier"):
-``--fit runs/classifier_cpu3000/checkpoints/step_003000.pt --train-rows
-runs/classifier_cpu3000/train_manifest.csv``. ``--fit`` exports the checkpoint's teacher
-backbone, embeds the PBC train split (``--train-rows``: only the cells that run trained on,
-at PBC's own label precision) and fits a linear HierCE head (alpha 0.5) on those embeddings
-(:func:`hierwbc.train.fit_head.fit_head`; 10 % of the cells held out to report its accuracy);
-backbone and head go to ``hierwbc/weights/hierwbc-tiny-pbc-hierce.safetensors``, the fit's
-report to ``classifier_fit.json`` here. Why refit: a trainer's head reads the *student*'s cls
+``--fit runs/classifier_cpu3000/checkpoints/step_003000.pt --rows-of runs/classifier_cpu3000``.
+``--fit`` exports the checkpoint's teacher backbone, embeds the PBC train split (``--rows-of
+RUN``: only the cells that run trained on, at PBC's own label precision) and fits a linear
+HierCE head (alpha 0.5) on those embeddings (:func:`hierwbc.train.fit_head.fit_head`; 10 % of
+the cells held out to report its accuracy); backbone and head go to
+``hierwbc/weights/hierwbc-tiny-pbc-hierce.safetensors``, the fit's report to
+``classifier_fit.json`` here. Why refit: a trainer's head reads the *student*'s cls
 token; the exported backbone is the *teacher* (for the grid's 100-step ``hierce`` head: 30 %
 leaf accuracy on pbc_test, the 0.8 back-off threshold never cleared). ``--choose``: the grid's
 ``hierce`` seeds ranked on training data (the lowest supervised loss over the last 20 steps),
@@ -30,7 +30,8 @@ of the classifier's own head (:func:`hierwbc.predict.predict`, no probe fitted o
 scored at each set's label precision (:func:`hierwbc.evaluate.metrics.compute_metrics` on the
 predicted leaf: a leaf below a coarse label counts as that label), and the back-off at the
 default threshold 0.8 (``backoff_accuracy``: the back-off node lies on the true label's root
-path; ``backoff_mean_depth``; ``backoff_root``: share of cells backed off to the root).
+path; ``backoff_mean_depth``; ``backoff_root``: share of cells backed off to the root), and
+``classifier_calls.csv``: cells per set, true node, predicted leaf and back-off node.
 The classifier's model card (hierwbc/weights/README.md) quotes this file; tests/test_reports.py
 checks that it does. ``--stain-norm reinhard``: the same with every image's colours first moved
 to the PBC training images' (:mod:`hierwbc.datasets.stain`), to ``classifier_reinhard.csv``.
@@ -74,31 +75,37 @@ def choose_seed(run_dir: str | Path, model: str = "hierce", last: int = 20) -> p
     return pd.DataFrame(rows).sort_values("sup_last").reset_index(drop=True)
 
 
-def held_out_rows(run_dir: str | Path) -> pd.DataFrame:
-    """The PBC train-split cells that the run in ``run_dir`` held out of its training (its
-    ``data.val_fraction``: every train-split cell not in its ``train_manifest.csv``), labelled at
-    PBC's own precision."""
-    from hierwbc.datasets import read_dataset
-    from hierwbc.train.prepare import split_rows
+def run_rows(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(trained, held_out)``: the cells of the training run in ``run_dir`` (its config.yaml)
+    that it trained on and that it held out (``data.val_fraction``), at their own labels'
+    precision (:func:`hierwbc.train.prepare.train_and_validation_rows`)."""
+    import yaml
 
-    trained = set(pd.read_csv(Path(run_dir) / "train_manifest.csv")["path"])
-    train = split_rows(read_dataset("pbc", None, hierarchy=default_hierarchy()), "train", 0.2, 0)
-    held = train[~train["path"].isin(trained)].reset_index(drop=True)
+    from hierwbc.train.config import from_dict
+    from hierwbc.train.prepare import train_and_validation_rows
+
+    cfg = from_dict(yaml.safe_load((Path(run_dir) / "config.yaml").read_text()))
+    return train_and_validation_rows(cfg, default_hierarchy())
+
+
+def held_out_rows(run_dir: str | Path) -> pd.DataFrame:
+    """The cells the run in ``run_dir`` held out of its training (:func:`run_rows`)."""
+    held = run_rows(run_dir)[1]
     if held.empty:
-        raise ValueError(f"{run_dir}: its run trained on every PBC train-split cell (no data.val_fraction)")
+        raise ValueError(f"{run_dir}: its run held out no cells (data.val_fraction 0)")
     return held
 
 
 def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPERIMENT, lab_views: int = 0,
                    hidden_dim: int = 0, epochs: int = 60, cache_dir: str = "runs/cache",
-                   train_rows: str | Path | None = None) -> dict:
+                   rows_of: str | Path | None = None) -> dict:
     """Export ``checkpoint``'s teacher, fit a HierCE head (``hidden_dim``: one hidden layer; 0:
     linear) on its embeddings of the PBC train split, each cell shown as PBC shows it and as
     ``lab_views`` lab-shifted copies (:mod:`hierwbc.train.lab_shift`, from 128 px copies cached
     in ``cache_dir``; the PBC views repeated as often, so both weigh the same), and write
-    backbone + head to ``out``; returns the fit's report. ``train_rows``: a manifest (e.g. the
-    run's ``train_manifest.csv``) whose cells alone are fitted on, at PBC's own label precision
-    (default: the whole train split, as the grid trained on it)."""
+    backbone + head to ``out``; returns the fit's report. ``rows_of``: a training run whose
+    trained cells alone are fitted on (:func:`run_rows`; default: the whole PBC train split, as
+    the grid trained on it)."""
     from hierwbc.datasets import read_dataset
     from hierwbc.datasets.cache import cached_images
     from hierwbc.embed import embed
@@ -110,12 +117,8 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
 
     h = default_hierarchy()
     cfg = load_experiment(experiment)
-    train = split_rows(read_dataset("pbc", None, hierarchy=h), "train", 0.2, 0)
-    if train_rows is not None:
-        keep = set(pd.read_csv(train_rows)["path"])
-        if not keep <= set(train["path"]):
-            raise ValueError(f"{train_rows}: {len(keep - set(train['path']))} cells outside the PBC train split")
-        train = train[train["path"].isin(keep)].reset_index(drop=True)
+    train = (split_rows(read_dataset("pbc", None, hierarchy=h), "train", 0.2, 0) if rows_of is None
+             else run_rows(rows_of)[0])
     seen = {name: set(m["path"]) & set(train["path"]) for name, m in eval_manifests(cfg, h).items()}
     if any(seen.values()):
         raise ValueError(f"evaluation cells in the head's training cells: { {k: len(v) for k, v in seen.items()} }")
@@ -134,8 +137,8 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
                                 groups=np.tile(np.arange(n), plain + lab_views),
                                 views=np.repeat(["plain", "lab_shifted"], [n * plain, n * lab_views]))
         summary = {k: v for k, v in report.items() if k != "loss_per_epoch"}
-        if train_rows is not None:
-            summary["train_rows"] = str(train_rows)
+        if rows_of is not None:
+            summary["rows_of"] = str(rows_of)
         summary.update(checkpoint=str(checkpoint), n_train_split=len(train), lab_views=lab_views,
                        final_loss=report["loss_per_epoch"][-1])
         save_classifier(backbone, head, "hierce", h, out, {"head_fit": json.dumps(summary, sort_keys=True)})
@@ -145,12 +148,13 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
 
 
 def evaluate_classifier(model: str, experiment: Path = EXPERIMENT, stain_norm: str | None = None,
-                        extra_sets: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                        extra_sets: dict[str, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score ``model``'s own predictions on the experiment's evaluation sets (after
-    ``extra_sets``, e.g. a run's held-out PBC cells, :func:`held_out_rows`)."""
+    ``extra_sets``, e.g. a run's held-out PBC cells, :func:`held_out_rows`): ``(scores, calls)``,
+    one row of scores per set, and the cells per set, true node, predicted leaf and back-off node."""
     h = default_hierarchy()
     cfg = load_experiment(experiment)
-    rows = []
+    rows, calls = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name, manifest in {**(extra_sets or {}), **eval_manifests(cfg, h)}.items():
             csv = Path(tmp) / f"{name}.csv"
@@ -159,6 +163,8 @@ def evaluate_classifier(model: str, experiment: Path = EXPERIMENT, stain_norm: s
             obs = a.obs[a.obs["node"].astype(str) != ""]
             if len(obs) != len(manifest):
                 raise ValueError(f"{name}: {len(manifest) - len(obs)} cells without a label or unreadable")
+            calls.append(obs.groupby(["node", "pred_leaf", "backoff_node"], observed=True).size()
+                         .rename("cells").reset_index().assign(set=name))
             truth, leaf = h.indices(obs["node"].astype(str).to_numpy()), h.indices(obs["pred_leaf"].astype(str))
             # at the set's label precision: a leaf below a coarse label (neutrophil, ...) is that label
             pred = np.where(h.ancestors[leaf, truth], truth, leaf)
@@ -171,7 +177,8 @@ def evaluate_classifier(model: str, experiment: Path = EXPERIMENT, stain_norm: s
                          "backoff_mean_depth": info["backoff_mean_depth"],
                          "backoff_root": float((obs["backoff_node"].astype(str) == h.root).mean()),
                          "model": model, "stain_norm": stain_norm or "none"})
-    return pd.DataFrame(rows)
+    calls = pd.concat(calls, ignore_index=True).astype({"node": str, "pred_leaf": str, "backoff_node": str})
+    return pd.DataFrame(rows), calls[["set", "node", "pred_leaf", "backoff_node", "cells"]]
 
 
 def main(argv=None) -> None:
@@ -184,8 +191,8 @@ def main(argv=None) -> None:
     p.add_argument("--hidden-dim", type=int, default=0, help="with --fit: the head's hidden layer (0: linear)")
     p.add_argument("--epochs", type=int, default=60, help="with --fit: passes over the embeddings")
     p.add_argument("--out", type=Path, default=SHIPPED, help="with --fit: the classifier file")
-    p.add_argument("--train-rows", type=Path, default=None,
-                   help="with --fit: fit only on these cells (a run's train_manifest.csv; default: the train split)")
+    p.add_argument("--rows-of", metavar="RUN_DIR", default=None,
+                   help="with --fit: fit only on the cells this training run trained on (default: the train split)")
     p.add_argument("--held-out", metavar="RUN_DIR", default=None,
                    help="also score the PBC train-split cells that this run held out (set 'pbc_val')")
     p.add_argument("--table", type=Path, default=None,
@@ -200,13 +207,14 @@ def main(argv=None) -> None:
     if args.fit:
         print(json.dumps(fit_classifier(args.fit, args.out, lab_views=args.lab_views,
                                                    hidden_dim=args.hidden_dim, epochs=args.epochs,
-                                                   train_rows=args.train_rows), indent=1))
+                                                   rows_of=args.rows_of), indent=1))
         return
     extra = {"pbc_val": held_out_rows(args.held_out)} if args.held_out else None
-    table = evaluate_classifier(args.model, stain_norm=args.stain_norm, extra_sets=extra)
+    table, calls = evaluate_classifier(args.model, stain_norm=args.stain_norm, extra_sets=extra)
     out = args.table or HERE / (f"classifier_{args.stain_norm}.csv" if args.stain_norm else "classifier.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False, float_format="%.6g")
+    calls.to_csv(out.with_name(f"{out.stem}_calls.csv"), index=False)  # what each true class was called
     print(table.to_string(index=False))
 
 
