@@ -1,6 +1,6 @@
 """The verdict tables of reports/reproduction, computed from the CSVs in this folder only.
 
-    .venv/bin/python reports/reproduction/verdict.py [FOLDER]    # writes FOLDER/verdict.md
+    .venv/bin/python reports/reproduction/verdict.py [FOLDER] [--level N]   # writes FOLDER/verdict.md
 
 Reads ``tables/fold_metrics.csv`` (per seed, per fold) and ``evaluation/significance.csv`` (the
 seed-aware paired bootstrap, rows ``seed = -1``: cells and training seeds resampled, every model
@@ -19,7 +19,7 @@ README hold it unchanged.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import pandas as pd
@@ -90,15 +90,18 @@ def _row(cells) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def verdict_markdown(folder: str | Path = HERE) -> str:
+def verdict_markdown(folder: str | Path = HERE, level: int = 3) -> str:
+    """The verdict text of ``folder``; its section headings are Markdown headings of ``level``
+    (3 in reports/reproduction/README.md, 4 where a section of it quotes another folder's)."""
     folder = Path(folder)
+    h = "#" * level
     metrics = long_metrics(pd.read_csv(folder / "tables" / "fold_metrics.csv"))
     sig = pd.read_csv(folder / "evaluation" / "significance.csv")
     means = seed_means(metrics)
     models = set(metrics["model"])
     n_seeds = metrics.loc[metrics["model"] == REFERENCE, "seed"].nunique()
     sets = [s for s in SETS if s in set(metrics["dataset"])]
-    out = [f"### 1. HierCE against each model ({n_seeds} training seeds)", "",
+    out = [f"{h} 1. HierCE against each model ({n_seeds} training seeds)", "",
            ("HierCE minus the other model, in points, with the 95 % interval of the seed-aware paired "
             "bootstrap (cells and training seeds resampled); **bold**: the interval excludes 0."), ""]
     cols = [(p, m) for m in CLAIM_METRICS for p in PROBES]
@@ -119,7 +122,7 @@ def verdict_markdown(folder: str | Path = HERE) -> str:
     for rival, signs in tally.items():
         out.append(_row([rival, str(signs.count(1)), str(signs.count(-1)), str(signs.count(0))]))
 
-    out += ["", f"### 2. Mistake severity (mean ± std over {n_seeds} seeds; LCA in edges, lower is better)", ""]
+    out += ["", f"{h} 2. Mistake severity (mean ± std over {n_seeds} seeds; LCA in edges, lower is better)", ""]
     severity_models = [m for m in (REFERENCE, "ce", "unsup", "supcon", "hiersupcon", "starter") if m in models]
     scols = [(p, m) for m in SEVERITY_METRICS for p in PROBES]
     out += [_row(["model", "set", *[f"{PROBE_NAMES[p]} {SEVERITY_METRICS[m]}" for p, m in scols]]),
@@ -136,7 +139,7 @@ def verdict_markdown(folder: str | Path = HERE) -> str:
 
     alphas = {m: a for m, a in ALPHAS.items() if m in models}
     if len(alphas) > 1:
-        out += ["", f"### 3. Alpha (HierCE's weighting of the tree levels; mean ± std over {n_seeds} seeds)", ""]
+        out += ["", f"{h} 3. Alpha (HierCE's weighting of the tree levels; mean ± std over {n_seeds} seeds)", ""]
         acols = [(p, m) for m in CLAIM_METRICS for p in PROBES]
         out += [_row(["alpha", "set", *[f"{PROBE_NAMES[p]} {CLAIM_METRICS[m]}" for p, m in acols]]),
                 _row(["---"] * (2 + len(acols)))]
@@ -147,8 +150,12 @@ def verdict_markdown(folder: str | Path = HERE) -> str:
 
 
 def main(argv=None) -> None:
-    folder = Path((argv or sys.argv[1:] or [HERE])[0])
-    text = verdict_markdown(folder)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("folder", nargs="?", type=Path, default=HERE)
+    p.add_argument("--level", type=int, default=3, help="Markdown level of the section headings")
+    args = p.parse_args(argv)
+    folder = args.folder
+    text = verdict_markdown(folder, args.level)
     (folder / "verdict.md").write_text(text)
     print(text)
 

@@ -1,0 +1,54 @@
+"""The experiment and training files in ``experiments/`` load and validate, and the longer
+comparison's ``hierce`` is the shipped classifier's recipe (``classifier_cpu.yaml``) key for key,
+so its runs are the classifier's runs with other seeds."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hierwbc.experiment import load_experiment
+from hierwbc.train.config import make_config
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+FILES = sorted(EXPERIMENTS.glob("*.yaml"))
+
+
+def _is_experiment(path: Path) -> bool:
+    return "models" in (yaml.safe_load(path.read_text()) or {})
+
+
+def test_there_are_experiment_and_training_files():
+    assert {"paper_cpu.yaml", "longer_cpu.yaml", "classifier_cpu.yaml", "pretrain_cpu.yaml"} <= {f.name for f in FILES}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_shipped_file_validates(path):
+    if _is_experiment(path):
+        cfg = load_experiment(path)
+        for name in cfg.models:
+            for seed in cfg.seeds:
+                preset, overrides = cfg.model_overrides(name, seed)
+                assert make_config(preset, overrides=overrides).seed == seed
+    else:
+        make_config(file=path)
+
+
+def _without(d: dict, *keys: str) -> dict:
+    return {k: v for k, v in d.items() if k not in keys}
+
+
+def test_longer_comparison_hierce_is_the_classifier_recipe():
+    cfg = load_experiment(EXPERIMENTS / "longer_cpu.yaml")
+    classifier = make_config(file=EXPERIMENTS / "classifier_cpu.yaml").to_dict()
+    preset, overrides = cfg.model_overrides("hierce", 0)
+    hierce = make_config(preset, overrides=overrides).to_dict()
+    assert _without(hierce, "out") == _without(classifier, "out")
+    # ce and unsup differ from it only in the supervised term
+    for name, loss in (("ce", "ce"), ("unsup", None)):
+        preset, overrides = cfg.model_overrides(name, 1)
+        other = make_config(preset, overrides=overrides).to_dict()
+        assert other["supervised"]["loss"] == loss and other["seed"] == 1
+        assert _without(other, "out", "supervised", "seed", "preset") == _without(hierce, "out", "supervised", "seed",
+                                                                                    "preset")
+    assert cfg.reference == "hierce" and cfg.seeds == [0, 1, 2]
