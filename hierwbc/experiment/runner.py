@@ -59,6 +59,15 @@ def train_models(cfg: ExperimentConfig, names=None, progress: bool = True) -> di
     return done
 
 
+def train_seconds(metrics, batch_size: int) -> float:
+    """Seconds spent in training steps: the sum of the logged step times
+    (``batch_size / images_per_s``). The time between sittings of a resumed run and the kNN
+    checks are not counted (a wall-clock difference of the ``time`` column would count both)."""
+    if "images_per_s" not in metrics:
+        return 0.0
+    return float((batch_size / metrics["images_per_s"].dropna()).sum())
+
+
 def _train_one(cfg: ExperimentConfig, name: str, seed: int, progress: bool) -> dict:
     preset, overrides = cfg.model_overrides(name, seed)
     tcfg = make_config(preset, overrides=overrides)
@@ -70,7 +79,7 @@ def _train_one(cfg: ExperimentConfig, name: str, seed: int, progress: bool) -> d
     m = result.metrics
     record = {"model": name, "seed": seed, "preset": preset, "steps": int(result.step),
               "checkpoint": str(result.checkpoint), "wall_s_this_sitting": time.perf_counter() - t0,
-              "train_s": float(m["time"].diff().iloc[1:].sum()) if len(m) > 1 else 0.0,
+              "train_s": train_seconds(m, tcfg.batch_size),
               "median_images_per_s": float(m["images_per_s"].median()) if len(m) else 0.0,
               "final_loss": {k: float(m[k].iloc[-5:].mean()) for k in ("loss", "dino", "ibot", "koleo", "sup")
                              if k in m},
