@@ -251,12 +251,15 @@ def test_longer_training_summary_reads_back():
     assert block.strip() == to_markdown(table).strip()
     assert (REPRODUCTION / "longer_training" / "summary.md").read_text().strip() == block.strip()
     assert len(table) == 9
-    for s in summarise.SETS:  # HierCE minus unsup: the bootstrap's reference minus other, pooled over folds
+    for s in summarise.SETS:  # HierCE minus rival: the bootstrap's reference minus other, pooled over folds
         sig = pd.read_csv(REPRODUCTION / "longer_training" / "tables" / f"significance_{s}.csv")
-        sig = sig[(sig["Metric"] == "bAcc") & (sig["Other"] == "unsup_1500")].set_index("Task")
-        for _, r in table[table["set"] == s].iterrows():
-            expected = 100 * (sig.loc[r["probe"], "Reference value"] - sig.loc[r["probe"], "Other value"])
-            assert float(r["hierce - unsup"].split()[0]) == pytest.approx(expected, abs=0.06), (s, r["probe"])
+        for rival in summarise.RIVALS:
+            one = sig[(sig["Metric"] == "bAcc") & (sig["Other"] == rival)].set_index("Task")
+            for _, r in table[table["set"] == s].iterrows():
+                cell = r[f"hierce - {rival.removesuffix('_1500')}"]
+                expected = 100 * (one.loc[r["probe"], "Reference value"] - one.loc[r["probe"], "Other value"])
+                assert float(cell.strip("*").split()[0]) == pytest.approx(expected, abs=0.06), (s, rival, r["probe"])
+                assert cell.startswith("**") == bool(one.loc[r["probe"], "Significant"])
 
 
 def test_classifier_runs_table_reproduces_from_its_run_copies():

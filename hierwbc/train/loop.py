@@ -359,6 +359,8 @@ class _Loop:
 
     def run(self, start: int, show: bool) -> Path:
         cfg, d = self.cfg, self.dist
+        if start >= self.total and self.last_ckpt is not None:
+            return self.last_ckpt  # a finished run resumed: nothing to redo, its log (last kNN check too) kept
         sampler = StepBatchSampler(len(self.dataset), cfg.batch_size, cfg.seed, start, self.total, d.rank, d.world_size)
         log = _metrics_log(self.run_dir, start) if d.is_main else None
         bar = tqdm(total=self.total, initial=start, desc=f"train {cfg.preset}", disable=not show, dynamic_ncols=True)

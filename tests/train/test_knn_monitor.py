@@ -124,3 +124,7 @@ def test_a_run_logs_knn_at_start_every_n_steps_and_at_the_end(data_root, tmp_pat
     assert not set(train["path"]) & set(val["path"])  # validation rows never train
     info = json.loads((result.run_dir / "precision.json").read_text())
     assert info["precision"] == "fp32"
+    # resuming the finished run (as `hierwbc experiment` does) redoes nothing and keeps the log whole
+    log = (result.run_dir / "metrics.jsonl").read_text()
+    again = fit(None, preset="unsup", max_steps=5, out=str(tmp_path / "run"), progress=False, resume=True, **cfg)
+    assert (result.run_dir / "metrics.jsonl").read_text() == log and again.checkpoint == result.checkpoint
