@@ -82,24 +82,35 @@ def test_reproduction_tables_reproduce_from_metrics_csv(name):
             assert std == pytest.approx(expected_std, abs=0.006), (row["model"], row["probe"], column)
 
 
-def test_starter_model_card_evaluation_is_reports_pretraining():
+@pytest.mark.parametrize("section, folder, model", [
+    (0, PRETRAINING, "starter"),                                     # hierwbc-tiny-pbc
+    (1, REPRODUCTION / "longer_training", "unsup_1500_s1"),          # hierwbc-tiny-pbc-long
+])
+def test_label_free_model_cards_evaluation_is_their_report(section, folder, model):
+    """The card's table (per set and probe: bAcc of the file and of random weights, mean ± std
+    over the 5 folds, and the difference; weighted F1 of both) is the report folder's metrics."""
     sets = {"pbc_test": "pbc_test", "BCCD": "bccd", "segmentation_wbc": "segmentation_wbc"}
     probes = {"20-NN": "20nn", "logreg": "logreg"}
-    starter_card = CARD.read_text().split("\n---\n")[0]  # the classifier's card follows
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in starter_card.splitlines()
+    card = CARD.read_text().split("\n---\n")[section]  # starter, long, classifier
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in card.splitlines()
             if re.match(r"\| (pbc_test|BCCD|segmentation_wbc)\b", line)]
     assert len(rows) == 6
-    metrics = pd.read_csv(PRETRAINING / "tables" / "metrics.csv")
-    metrics = metrics[(metrics["fold"] >= 0) & (metrics["metric"] == "balanced_accuracy")]
+    metrics = pd.read_csv(folder / "tables" / "metrics.csv")
+    metrics = metrics[metrics["fold"] >= 0]
     for cells in rows:
         name, probe = sets[cells[0].split(" (")[0]], probes[cells[1]]
-        folds = {m: metrics[(metrics["model"] == m) & (metrics["dataset"] == name) & (metrics["probe"] == probe)]
-                 ["value"] * 100 for m in ("starter", "random_init")}
-        assert all(len(v) == 5 for v in folds.values())  # 5-fold CV
-        starter, random = folds["starter"], folds["random_init"]
-        assert cells[2] == f"{starter.mean():.1f} ± {starter.std(ddof=1):.1f}", (name, probe)
+
+        def folds(m, metric):
+            return metrics[(metrics["model"] == m) & (metrics["dataset"] == name) & (metrics["probe"] == probe)
+                           & (metrics["metric"] == metric)]["value"] * 100
+
+        ours, random = folds(model, "balanced_accuracy"), folds("random_init", "balanced_accuracy")
+        assert len(ours) == len(random) == 5  # 5-fold CV
+        assert cells[2] == f"{ours.mean():.1f} ± {ours.std(ddof=1):.1f}", (name, probe)
         assert cells[3] == f"{random.mean():.1f} ± {random.std(ddof=1):.1f}", (name, probe)
-        assert cells[4].strip("*") == f"{starter.mean() - random.mean():+.1f}", (name, probe)
+        assert cells[4].strip("*") == f"{ours.mean() - random.mean():+.1f}", (name, probe)
+        assert cells[5] == f"{folds(model, 'weighted_f1').mean():.1f}", (name, probe)
+        assert cells[6] == f"{folds('random_init', 'weighted_f1').mean():.1f}", (name, probe)
 
 
 def test_classifier_model_card_is_classifier_csv():
