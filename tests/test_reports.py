@@ -100,7 +100,7 @@ def test_label_free_model_cards_evaluation_is_their_report(section, folder, mode
     for cells in rows:
         name, probe = sets[cells[0].split(" (")[0]], probes[cells[1]]
 
-        def folds(m, metric):
+        def folds(m, metric, name=name, probe=probe):
             return metrics[(metrics["model"] == m) & (metrics["dataset"] == name) & (metrics["probe"] == probe)
                            & (metrics["metric"] == metric)]["value"] * 100
 
