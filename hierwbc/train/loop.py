@@ -186,6 +186,8 @@ def fit(config: TrainConfig | dict | str | Path | None = None, resume: bool | st
     state, ckpt_path = _resume_state(run_dir, resume)
     if state is not None:
         _check_same_run(cfg, state, ckpt_path)
+        if int(state["step"]) >= total:  # a finished run resumed: nothing to redo, rewrite or decode
+            return RunResult(run_dir, ckpt_path, int(state["step"]), _read_metrics(run_dir, dist))
         model.load_state_dict(state["model"])
     model.to(dist.device)
     wrap_student(model, cfg, dist)
@@ -204,8 +206,12 @@ def fit(config: TrainConfig | dict | str | Path | None = None, resume: bool | st
     if dist.is_main:
         atomic_write_text(run_dir / "precision.json", json.dumps(loop.precision_info, indent=1) + "\n")
     last = loop.run(start, progress and dist.is_main)
-    metrics = pd.read_json(run_dir / "metrics.jsonl", lines=True) if dist.is_main else pd.DataFrame()
-    return RunResult(run_dir, last, total, metrics)
+    return RunResult(run_dir, last, total, _read_metrics(run_dir, dist))
+
+
+def _read_metrics(run_dir: Path, dist: DistInfo) -> pd.DataFrame:
+    """The run's metrics.jsonl (main process; other ranks get an empty frame)."""
+    return pd.read_json(run_dir / "metrics.jsonl", lines=True) if dist.is_main else pd.DataFrame()
 
 
 def augment_configs(cfg: TrainConfig) -> tuple[AugmentConfig, AugmentConfig]:
@@ -359,8 +365,6 @@ class _Loop:
 
     def run(self, start: int, show: bool) -> Path:
         cfg, d = self.cfg, self.dist
-        if start >= self.total and self.last_ckpt is not None:
-            return self.last_ckpt  # a finished run resumed: nothing to redo, its log (last kNN check too) kept
         sampler = StepBatchSampler(len(self.dataset), cfg.batch_size, cfg.seed, start, self.total, d.rank, d.world_size)
         log = _metrics_log(self.run_dir, start) if d.is_main else None
         bar = tqdm(total=self.total, initial=start, desc=f"train {cfg.preset}", disable=not show, dynamic_ncols=True)

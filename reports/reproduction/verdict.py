@@ -69,16 +69,20 @@ def over_seeds(means: pd.DataFrame, model: str, dataset: str, probe: str, metric
     return f"{_num(v.mean(), _digits(metric))} ± {_num(std, _digits(metric))}"
 
 
-def versus(sig: pd.DataFrame, rival: str, dataset: str, probe: str, metric: str) -> tuple[str, int]:
-    """``HierCE - rival`` with its interval (from the seed-aware bootstrap) as text, and +1 / -1 / 0:
-    HierCE significantly better / worse / neither (LCA: lower is better)."""
-    row = sig[(sig["seed"] == -1) & (sig["model"] == rival) & (sig["reference"] == REFERENCE)
+def versus(sig: pd.DataFrame, rival: str, dataset: str, probe: str, metric: str,
+           reference: str = REFERENCE) -> tuple[str, int]:
+    """``reference - rival`` with its interval (from the seed-aware bootstrap, rows ``seed = -1``;
+    an evaluation of one training seed has no ``seed`` column) as text, and +1 / -1 / 0: the
+    reference significantly better / worse / neither (LCA: lower is better)."""
+    if "seed" in sig:
+        sig = sig[sig["seed"] == -1]
+    row = sig[(sig["model"] == rival) & (sig["reference"] == reference)
               & (sig["dataset"] == dataset) & (sig["probe"] == probe) & (sig["metric"] == metric)]
     if row.empty:
         return "", 0
     r = row.iloc[0]
     s = _scale(metric)
-    diff, low, high = -r["delta"] * s, -r["ci_high"] * s, -r["ci_low"] * s  # HierCE minus rival
+    diff, low, high = -r["delta"] * s, -r["ci_high"] * s, -r["ci_low"] * s  # reference minus rival
     d = _digits(metric)
     text = f"{_num(diff, d, True)} [{_num(low, d, True)}, {_num(high, d, True)}]"
     significant = bool(r["significant"])

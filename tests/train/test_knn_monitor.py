@@ -124,7 +124,12 @@ def test_a_run_logs_knn_at_start_every_n_steps_and_at_the_end(data_root, tmp_pat
     assert not set(train["path"]) & set(val["path"])  # validation rows never train
     info = json.loads((result.run_dir / "precision.json").read_text())
     assert info["precision"] == "fp32"
-    # resuming the finished run (as `hierwbc experiment` does) redoes nothing and keeps the log whole
+    # resuming the finished run (as `hierwbc experiment` does) redoes and rewrites nothing: the log
+    # keeps its last kNN check, the run's files are untouched
+    files = ("metrics.jsonl", "config.yaml", "train_manifest.csv", "precision.json", "checkpoints/step_000005.pt")
+    before = {f: (result.run_dir / f).stat().st_mtime_ns for f in files}
     log = (result.run_dir / "metrics.jsonl").read_text()
     again = fit(None, preset="unsup", max_steps=5, out=str(tmp_path / "run"), progress=False, resume=True, **cfg)
     assert (result.run_dir / "metrics.jsonl").read_text() == log and again.checkpoint == result.checkpoint
+    assert {f: (result.run_dir / f).stat().st_mtime_ns for f in files} == before
+    assert again.step == 5 and len(again.metrics) == len(rows)

@@ -17,12 +17,13 @@ classifier's recipe (20 % of the PBC train split held out) without a supervised 
 ``hierce_3000`` is the shipped classifier's backbone. The table: balanced accuracy (mean over the
 5 folds, %) of each model per set and probe, and HierCE's difference to ``unsup`` and to ``ce``
 (seed 0 each), pooled over the folds, with the paired bootstrap's 95 % interval over cells
-(``tables/significance_*.csv``), in bold when the interval excludes 0. One seed: the seeds'
+(``evaluation/significance.csv``), in bold when the interval excludes 0. One seed: the seeds'
 spread is not in it.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -30,31 +31,28 @@ import pandas as pd
 from hierwbc.evaluate.report import to_markdown
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from verdict import versus  # reports/reproduction/verdict.py: reference minus rival, bold if significant
+
 MODELS = ("random_init", "starter", "unsup_1500", "unsup_1500_s1", "ce_1500", "hierce_1500", "hierce_3000")
-RIVALS = ("unsup_1500", "ce_1500")  # HierCE (hierce_1500, the bootstraps' reference) minus each
+REFERENCE = "hierce_1500"  # the bootstraps' reference
+RIVALS = ("unsup_1500", "ce_1500")  # HierCE minus each
 SETS = ("pbc_test", "bccd", "segmentation_wbc")
 PROBES = ("1nn", "20nn", "logreg")
-
-
-def hierce_minus(sig: pd.DataFrame, rival: str, probe: str) -> str:
-    """``hierce_1500 - rival`` (bAcc points) with the bootstrap's 95 % interval; bold when it
-    excludes 0. The bootstrap's delta is other - reference: HierCE minus rival is its negative."""
-    t = sig[(sig["Metric"] == "bAcc") & (sig["Other"] == rival) & (sig["Task"] == probe)].iloc[0]
-    text = f"{-100 * t['Delta']:+.1f} [{-100 * t['CI high']:+.1f}, {-100 * t['CI low']:+.1f}]"
-    return f"**{text}**" if bool(t["Significant"]) else text
 
 
 def summary(folder: Path = HERE) -> pd.DataFrame:
     m = pd.read_csv(folder / "tables" / "metrics.csv")
     m = m[(m["fold"] >= 0) & (m["metric"] == "balanced_accuracy")]
     bacc = m.groupby(["dataset", "probe", "model"])["value"].mean().mul(100)
+    sig = pd.read_csv(folder / "evaluation" / "significance.csv")  # pooled over folds, one training seed
     rows = []
     for s in SETS:
-        sig = pd.read_csv(folder / "tables" / f"significance_{s}.csv")
         for probe in PROBES:
             row = {"set": s, "probe": probe, **{model: round(bacc[s, probe, model], 1) for model in MODELS}}
             for rival in RIVALS:
-                row[f"hierce - {rival.removesuffix('_1500')}"] = hierce_minus(sig, rival, probe)
+                row[f"hierce - {rival.removesuffix('_1500')}"] = versus(sig, rival, s, probe, "balanced_accuracy",
+                                                                        reference=REFERENCE)[0]
             rows.append(row)
     return pd.DataFrame(rows)
 
