@@ -14,6 +14,7 @@ import pandas as pd
 from .colors import category_colors
 from .common import figure
 
+LEGEND_ROWS = 10  # runs per legend column: a 30-run grid's legend stays as tall as the panels
 TERMS = ("loss", "dino", "ibot", "koleo", "sup", "knn_bacc")  # knn_bacc: the online kNN checks
 
 
@@ -60,7 +61,8 @@ def training_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], terms: S
         present = ["loss"]
 
     palette = category_colors("run", runs)
-    fig = figure(panel_size * len(present) + (1.4 if len(runs) > 1 else 0), panel_size * 0.85)
+    legend_cols = -(-len(runs) // LEGEND_ROWS) if len(runs) > 1 else 0
+    fig = figure(panel_size * len(present) + 1.4 * legend_cols, panel_size * 0.85)
     axes = fig.subplots(1, len(present), squeeze=False)[0]
     for ax, term in zip(axes, present):
         for name, df in runs.items():
@@ -75,16 +77,17 @@ def training_curves(metrics: pd.DataFrame | Mapping[str, pd.DataFrame], terms: S
                     ok = df[shifted].notna().to_numpy()
                     ax.plot(df["step"].to_numpy()[ok], df[shifted].to_numpy(dtype=float)[ok], color=palette[name],
                             lw=1.0, ls="--", marker="s", ms=3, gid=f"run:{name}:shifted")
-        title = "kNN balanced accuracy (validation)" if term == "knn_bacc" else term
+        panel_title = "kNN balanced accuracy (validation)" if term == "knn_bacc" else term
         if any(f"{term}_shifted" in df for df in runs.values()):
-            title += "\ndashed: as if from another lab"
-        ax.set_title(title, fontsize=9)
+            panel_title += "\ndashed: as if from another lab"
+        ax.set_title(panel_title, fontsize=9)
         ax.set_xlabel("step")
     if len(runs) > 1:  # every run, also those without a line in the last panel (``sup`` of unsup)
         from matplotlib.lines import Line2D
 
         handles = [Line2D([], [], color=palette[name], lw=1.2, label=name) for name in runs]
-        axes[-1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+        axes[-1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False,
+                        ncols=legend_cols)  # columns beside the panels, not above them
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
