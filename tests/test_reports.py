@@ -50,6 +50,17 @@ def test_verdict_turns_rival_minus_hierce_into_hierce_minus_rival():
     assert verdict.versus(sig, "supcon", "pbc_test", "20nn", "balanced_accuracy") == ("", 0)
 
 
+def test_over_seeds_shows_a_spread_only_where_seeds_differ():
+    rows = [("hierce", 0, 0.60), ("hierce", 1, 0.64), ("starter", 0, 0.5512), ("starter", 1, 0.5512)]
+    means = pd.DataFrame([{"model": m, "dataset": "bccd", "probe": "20nn", "metric": "balanced_accuracy",
+                           "seed": s, "value": v} for m, s, v in rows])
+    # 60 and 64 points: mean 62.0, sample std sqrt(8) = 2.83
+    assert verdict.over_seeds(means, "hierce", "bccd", "20nn", "balanced_accuracy") == "62.0 ± 2.8"
+    # embedded once for every seed: the same value in each, no spread to show
+    assert verdict.over_seeds(means, "starter", "bccd", "20nn", "balanced_accuracy") == "55.1"
+    assert verdict.over_seeds(means, "ce", "bccd", "20nn", "balanced_accuracy") == ""
+
+
 def test_reproduction_verdict_reads_back_from_its_csvs():
     text = verdict.verdict_markdown(REPRODUCTION)
     assert (REPRODUCTION / "verdict.md").read_text() == text

@@ -60,13 +60,15 @@ def seed_means(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def over_seeds(means: pd.DataFrame, model: str, dataset: str, probe: str, metric: str) -> str:
-    """``mean ± std`` over seeds (points, or edges for LCA); '' when absent."""
+    """``mean ± std`` over seeds (points, or edges for LCA); '' when absent. A model embedded once
+    for every seed (a weights-file baseline such as the starter: the same embedding and folds, so
+    the same value in every seed) has no spread over seeds to show: its value alone."""
     v = means[(means["model"] == model) & (means["dataset"] == dataset) & (means["probe"] == probe)
               & (means["metric"] == metric)]["value"] * _scale(metric)
     if v.empty:
         return ""
-    std = v.std(ddof=1) if len(v) > 1 else 0.0
-    return f"{_num(v.mean(), _digits(metric))} ± {_num(std, _digits(metric))}"
+    mean = _num(v.mean(), _digits(metric))
+    return mean if v.nunique() == 1 else f"{mean} ± {_num(v.std(ddof=1), _digits(metric))}"
 
 
 def versus(sig: pd.DataFrame, rival: str, dataset: str, probe: str, metric: str,

@@ -34,9 +34,9 @@ def test_curves_per_term_and_run():
     assert legend == ["hierce", "unsup"]  # unsup too, though it has no line in the last panel
     line = next(ln for ln in loss_ax.get_lines() if ln.get_gid() == "run:hierce")
     np.testing.assert_allclose(line.get_ydata(), [0, 0.5, 1.5, 2.5, 3.5])
-    assert fig._suptitle is None  # no title given: none drawn (a panel's title leaked up here once)
+    assert fig.get_suptitle() == ""  # no title given: none drawn (a panel's title leaked up here once)
     titled = training_curves({"hierce": a, "unsup": b}, title="training loss terms")
-    assert titled._suptitle.get_text() == "training loss terms"
+    assert titled.get_suptitle() == "training loss terms"
     assert [ax.get_title() for ax in titled.axes] == ["loss", "sup"]
     many = training_curves({f"run{i}": b for i in range(25)})
     assert many.axes[-1].get_legend()._ncols == 3  # 10 runs per column

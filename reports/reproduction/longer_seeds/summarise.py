@@ -11,7 +11,7 @@ CE's loss scale), one run per training seed; baselines the starter, the same ViT
 weights (drawn per seed), raw pixels and the shipped classifier's backbone
 (``hierwbc-tiny-pbc-hierce``: HierCE, seed 0, 3,000 steps). The table: balanced accuracy (%) per
 set and probe, mean ± standard deviation over the training seeds of each seed's mean over the 5
-folds (the mean alone for the baselines embedded once: the starter, the shipped classifier), and
+folds (the value alone for the baselines embedded once: the starter, the shipped classifier), and
 HierCE minus ``unsup`` and minus ``ce`` with the 95 % interval of the seed-aware paired bootstrap
 (``evaluation/significance.csv``, rows ``seed = -1``: cells and training seeds resampled), in bold
 when it excludes 0.
@@ -30,12 +30,10 @@ from hierwbc.experiment.publish import long_metrics
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from verdict import over_seeds, seed_means, versus  # reports/reproduction/verdict.py
+from verdict import SETS, over_seeds, seed_means, versus  # reports/reproduction/verdict.py
 
 MODELS = ("random_init", "starter", "unsup", "ce", "hierce", "hierwbc-tiny-pbc-hierce")
-SEED_FREE = ("starter", "hierwbc-tiny-pbc-hierce")  # one embedding for every seed: the mean alone
 RIVALS = ("unsup", "ce")  # HierCE minus each
-SETS = ("pbc_test", "bccd", "segmentation_wbc")
 PROBES = ("1nn", "20nn", "logreg")
 METRIC = "balanced_accuracy"
 
@@ -46,7 +44,6 @@ def summary(folder: Path = HERE) -> pd.DataFrame:
     rows = []
     for s, probe in product(SETS, PROBES):
         cells = {m: over_seeds(means, m, s, probe, METRIC) for m in MODELS}
-        cells.update({m: cells[m].split(" ± ")[0] for m in SEED_FREE})
         rivals = {f"hierce - {r}": versus(sig, r, s, probe, METRIC)[0] for r in RIVALS}
         rows.append({"set": s, "probe": probe, **cells, **rivals})
     return pd.DataFrame(rows)

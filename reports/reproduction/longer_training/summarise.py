@@ -32,12 +32,11 @@ from hierwbc.evaluate.report import to_markdown
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from verdict import versus  # reports/reproduction/verdict.py: reference minus rival, bold if significant
+from verdict import SETS, versus  # reports/reproduction/verdict.py: reference minus rival, bold if significant
 
 MODELS = ("random_init", "starter", "unsup_1500", "unsup_1500_s1", "ce_1500", "hierce_1500", "hierce_3000")
 REFERENCE = "hierce_1500"  # the bootstraps' reference
 RIVALS = ("unsup_1500", "ce_1500")  # HierCE minus each
-SETS = ("pbc_test", "bccd", "segmentation_wbc")
 PROBES = ("1nn", "20nn", "logreg")
 
 
