@@ -3,6 +3,7 @@
 >>> adata = predict("new_cells/", model="runs/hierce/checkpoints/last.pt")     # doctest: +SKIP
 >>> adata = predict("cells.csv", model="hierwbc-tiny-pbc", reference="pbc_train.h5ad")  # doctest: +SKIP
 >>> write_predictions(adata, "cells.csv")                 # + cells.h5ad beside  # doctest: +SKIP
+>>> import hierwbc; adata = hierwbc.predict("new_cells/")   # the same call, one line  # doctest: +SKIP
 
 Node probabilities [n, N] come from one of
 
@@ -45,6 +46,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -439,3 +442,14 @@ def predict_main(args) -> Path:
     if info["off_domain_warning"]:
         print(f"warning: {info['off_domain_warning']}")
     return out
+
+
+class _PredictModule(types.ModuleType):
+    """This module, callable: ``hierwbc.predict(...)`` is :func:`predict`, the one-call API users
+    know from ``celltypist.annotate``; ``from hierwbc.predict import predict`` works as well."""
+
+    def __call__(self, *args, **kwargs) -> ad.AnnData:
+        return predict(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _PredictModule

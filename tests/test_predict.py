@@ -153,6 +153,23 @@ def test_a_manifest_dataframe_predicts_as_its_csv(ckpt, csv_manifest, data_root)
     np.testing.assert_allclose(a.obsm["X_cls"], crop, atol=1e-5)
 
 
+def test_hierwbc_predict_is_the_one_call_api(ckpt, csv_manifest):
+    """``import hierwbc; hierwbc.predict(...)`` (issue 12) is :func:`predict`; ``import hierwbc``
+    alone does not import torch, and a misspelt name is an AttributeError, not an import error."""
+    import subprocess
+    import sys
+
+    path, _ = csv_manifest
+    code = ("import sys, hierwbc; assert 'torch' not in sys.modules; assert not hasattr(hierwbc, 'nothing'); "
+            "print(callable(hierwbc.predict), hierwbc.predict.predict.__name__)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.split() == ["True", "predict"]
+    import hierwbc
+
+    one_call = hierwbc.predict(path, model=ckpt, progress=False)
+    pd.testing.assert_frame_equal(one_call.obs, predict(path, model=ckpt, progress=False).obs)
+
+
 def test_reference_atlas_mode_agrees_with_the_evaluate_knn_probe(ckpt, crops, data_root, tmp_path):
     w = str(export_weights(ckpt, tmp_path / "backbone.safetensors"))  # a backbone without head
     with pytest.raises(CheckpointError, match="reference"):

@@ -32,8 +32,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from verdict import SETS, over_seeds, seed_means, versus  # reports/reproduction/verdict.py
 
-MODELS = ("random_init", "starter", "unsup", "ce", "hierce", "hierwbc-tiny-pbc-hierce")
-RIVALS = ("unsup", "ce")  # HierCE minus each
+MODELS = ("random_init", "starter", "unsup", "ce", "supcon", "hierce", "hierwbc-tiny-pbc-hierce")
+RIVALS = ("unsup", "ce", "supcon")  # HierCE minus each (those the folder has)
 PROBES = ("1nn", "20nn", "logreg")
 METRIC = "balanced_accuracy"
 
@@ -41,10 +41,12 @@ METRIC = "balanced_accuracy"
 def summary(folder: Path = HERE) -> pd.DataFrame:
     means = seed_means(long_metrics(pd.read_csv(folder / "tables" / "fold_metrics.csv")))
     sig = pd.read_csv(folder / "evaluation" / "significance.csv")
+    present = set(means["model"])
+    models, rivals_present = [m for m in MODELS if m in present], [r for r in RIVALS if r in present]
     rows = []
     for s, probe in product(SETS, PROBES):
-        cells = {m: over_seeds(means, m, s, probe, METRIC) for m in MODELS}
-        rivals = {f"hierce - {r}": versus(sig, r, s, probe, METRIC)[0] for r in RIVALS}
+        cells = {m: over_seeds(means, m, s, probe, METRIC) for m in models}
+        rivals = {f"hierce - {r}": versus(sig, r, s, probe, METRIC)[0] for r in rivals_present}
         rows.append({"set": s, "probe": probe, **cells, **rivals})
     return pd.DataFrame(rows)
 
