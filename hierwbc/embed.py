@@ -50,7 +50,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from . import __version__
-from .datasets.manifest import check_manifest
+from .datasets.manifest import ManifestError, check_manifest
 from .datasets.manifest_images import ManifestImages
 from .datasets.stain import STAIN_NORMS
 from .hierarchy import Hierarchy, default_hierarchy, hierarchy_to_uns
@@ -259,6 +259,8 @@ def embed_main(args) -> Path:
     h = Hierarchy.read(args.hierarchy) if args.hierarchy else None
     specs = [x for d in args.data for x in d.split(",") if x]
     manifest = read_sources(specs, args.data_root, hierarchy=h)
+    if manifest.empty:
+        raise ManifestError(f"no images found in {', '.join(specs)}")
     adata = embed(args.model, manifest, hierarchy=h, img_size=args.img_size, batch_size=args.batch_size,
                   num_workers=args.num_workers, device=args.device, patch_mean=args.patch_mean,
                   seed=args.seed, name=args.name, progress=not args.no_progress, stain_norm=args.stain_norm,

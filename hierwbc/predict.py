@@ -58,8 +58,8 @@ import torch
 
 from .datasets.colour_domain import ColourDomain, image_features, pbc_train_domain
 from .datasets.images import validate
-from .datasets.manifest import BOX_COLUMNS, resolve_label_map
-from .datasets.readers.common import scan_images
+from .datasets.manifest import BOX_COLUMNS, ManifestError, resolve_label_map
+from .datasets.readers.common import IMAGE_EXTENSIONS, scan_images
 from .embed import add_stain_argument, embed, write_h5ad
 from .evaluate.backoff import backoff_predict, class_to_node_proba
 from .evaluate.knn import knn_predict
@@ -68,6 +68,7 @@ from .hierarchy import Hierarchy, default_hierarchy, hierarchy_from_uns
 from .io import atomic_write_text
 from .models.checkpoints import CheckpointError
 from .models.shipped import is_safetensors, read_weights, resolve_weights, shipped_weights
+from .train.config import ConfigError
 
 TOP = 3
 UNREADABLE_COLUMNS = ["row", "path", "folder", "kind", "reason"]
@@ -95,6 +96,10 @@ def read_cells(source, hierarchy: Hierarchy, label_map=None) -> tuple[pd.DataFra
         cells, raw = _cells_from_table(table, src.parent, str(src), hierarchy, label_map)
     else:
         raise FileNotFoundError(f"{str(src)!r} is neither a folder of images nor a manifest CSV file")
+    if cells.empty:
+        what = "the manifest DataFrame" if isinstance(source, pd.DataFrame) else str(src)
+        listed = f"; skipped: {', '.join(skipped['path'].astype(str).head(3))}" if len(skipped) else ""
+        raise ManifestError(f"{what}: no images found (recognised: {', '.join(sorted(IMAGE_EXTENSIONS))}){listed}")
     if label_map is not None:
         lm = resolve_label_map(hierarchy, label_map, str(label_map) if isinstance(label_map, str) else src.name)
         mapped = lm.map(raw.astype(str).to_numpy(), unknown="keep")
@@ -159,14 +164,25 @@ def _weights_head(model):
 
 
 def _reference(reference, use_rep: str, hierarchy: Hierarchy | None):
-    ref = reference if isinstance(reference, ad.AnnData) else ad.read_h5ad(reference)
+    name = "the reference AnnData" if isinstance(reference, ad.AnnData) else f"reference {str(reference)!r}"
+    if isinstance(reference, ad.AnnData):
+        ref = reference
+    elif not Path(reference).is_file():
+        raise FileNotFoundError(f"{name}: no such file (an .h5ad of labelled embeddings)")
+    else:
+        try:
+            ref = ad.read_h5ad(reference)
+        except (OSError, ValueError, KeyError) as e:
+            raise ManifestError(f"{name}: not a readable .h5ad file ({type(e).__name__}: {e})") from e
     if use_rep not in ref.obsm or "node" not in ref.obs:
-        raise KeyError(f"the reference needs obsm[{use_rep!r}] and obs['node'] (has obsm {list(ref.obsm)}, "
-                       f"obs {list(ref.obs.columns)})")
+        raise ManifestError(f"{name} needs obsm[{use_rep!r}] and obs['node'] (has obsm {list(ref.obsm)}, "
+                            f"obs {list(ref.obs.columns)})")
     h = hierarchy if hierarchy is not None else hierarchy_from_uns(ref.uns, "reference: uns['hierarchy']")
     h = h if h is not None else default_hierarchy()
     nodes = ref.obs["node"].astype(object).to_numpy()
     keep = pd.notna(nodes) & (nodes != "")
+    if not keep.any():
+        raise ManifestError(f"{name}: none of its {len(nodes)} cells has a label (obs['node'])")
     X = np.asarray(ref.obsm[use_rep])[keep]
     images = ref.obs.loc[keep, [c for c in ["path", *BOX_COLUMNS] if c in ref.obs]]
     return X, h.indices(nodes[keep]), h, dict(ref.uns.get("provenance", {})), images
@@ -242,13 +258,13 @@ def _model_hierarchy(model, hierarchy: Hierarchy | None):
         return head[1], head
     state = None
     try:
-        path = resolve_weights(model)
-        if not is_safetensors(path):
-            from .models.checkpoints import load_file
+        path = resolve_weights(model)  # a missing file or misspelt name: its own error, with the closest name
+    except TypeError:
+        path = None  # an in-memory model: embed() names what it accepts
+    if path is not None and not is_safetensors(path):
+        from .models.checkpoints import load_file
 
-            state = load_file(path)
-    except (FileNotFoundError, TypeError):
-        pass  # embed() names what it accepts
+        state = load_file(path)
     if isinstance(state, dict) and state.get("format") == "hierwbc.train" and state.get("hierarchy"):
         return hierarchy or Hierarchy.from_json(state["hierarchy"], source=f"{model}: hierarchy"), None
     raise CheckpointError(f"model {str(model)!r} has no supervised head with node probabilities: give a "
@@ -275,7 +291,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     :class:`~hierwbc.datasets.colour_domain.ColourDomain` or the path of one's JSON file. More
     than ``OFF_DOMAIN_WARN`` of the cells off-domain gives a warning."""
     if not 0 <= threshold <= 1:
-        raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
+        raise ConfigError(f"threshold must lie in [0, 1], got {threshold}")
     model = default_model() if model is None else model
     ref, head = None, None
     if reference is not None:
@@ -402,6 +418,15 @@ def write_predictions(adata: ad.AnnData, out_csv: str | os.PathLike) -> tuple[Pa
 
 
 # ----------------------------------------------------------------------------- command line
+def _probability(text: str) -> float:
+    import argparse
+
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability between 0 and 1")
+    return value
+
+
 def add_predict_arguments(p) -> None:
     """The options of ``hierwbc predict`` (for :mod:`hierwbc.cli`)."""
     p.add_argument("source", metavar="FOLDER_OR_CSV",
@@ -410,7 +435,8 @@ def add_predict_arguments(p) -> None:
                    help="checkpoint / weights file or shipped name (default: the shipped HierCE classifier)")
     p.add_argument("--reference", default=None,
                    help="labelled embeddings (.h5ad, obs 'node', obsm 'X_cls') of the same model: kNN label transfer")
-    p.add_argument("--threshold", type=float, default=0.8, help="back-off: deepest node with probability >= this")
+    p.add_argument("--threshold", type=_probability, default=0.8,
+                   help="back-off: deepest node with probability >= this (0 to 1)")
     p.add_argument("--label-map", default=None,
                    help="label map of the hierarchy for the class sub-folder names: true labels and accuracy")
     p.add_argument("--out", required=True, help="output CSV (the .h5ad is written beside it)")

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -125,12 +127,24 @@ CASES = {
     "missing experiment file": (["experiment", "--config", "{tmp}/nope.yaml"],
                                 ["nope.yaml: No such file or directory"]),
     "experiment file not YAML": (["experiment", "--config", "{tmp}/bad.yaml"], ["bad.yaml"]),
+    "embed: no images": (["embed", "--checkpoint", "vit_tiny", "--data", "{base}/empty", "--out", "{tmp}/x.h5ad"],
+                         ["no images found in {base}/empty"]),
+    "predict: no images": (["predict", "{base}/empty", "--out", "{tmp}/x.csv"], ["empty: no images found"]),
+    "predict: misspelt model": (["predict", "{base}/good", "--model", "hierwbc-tiny-pcb", "--out", "{tmp}/x.csv"],
+                                ["did you mean 'hierwbc-tiny-pbc'?"]),
+    "predict: reference not h5ad": (["predict", "{base}/good", "--model", "vit_tiny", "--reference",
+                                     "{base}/garbage.pt", "--out", "{tmp}/x.csv"], ["not a readable .h5ad file"]),
+    "predict: unlabelled reference": (["predict", "{base}/good", "--model", "vit_tiny", "--reference",
+                                       "{tmp}/unlabelled.h5ad", "--out", "{tmp}/x.csv"],
+                                      ["none of its 2 cells has a label"]),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_user_errors_in_process(case, folders, tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text("train: [unclosed\n")
+    ad.AnnData(obs=pd.DataFrame({"node": ["", ""]}, index=["0", "1"]),
+               obsm={"X_cls": np.zeros((2, 3), np.float32)}).write_h5ad(tmp_path / "unlabelled.h5ad")
     argv, fragments = CASES[case]
     argv = [a.format(tmp=tmp_path, base=folders) for a in argv]
     with pytest.raises(SystemExit) as e:
@@ -139,8 +153,9 @@ def test_user_errors_in_process(case, folders, tmp_path, capsys):
     assert e.value.code == 2, err
     assert err.startswith("hierwbc: error: ") and err.endswith("\n") and "Traceback" not in err, err
     for fragment in fragments:
-        assert fragment in err
+        assert fragment.format(tmp=tmp_path, base=folders) in err
     assert not (tmp_path / "run").exists() and not (tmp_path / "x.h5ad").exists()
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_debug_in_process_raises_the_error(monkeypatch):
@@ -167,6 +182,10 @@ def test_malformed_option_is_argparses_error(capsys):
         main(["experiment", "--config", "x.yaml", "--set", "max_steps"])
     err = capsys.readouterr().err
     assert e.value.code == 2 and "argument --set: 'max_steps' is not of the form SECTION.KEY=VALUE" in err
+    with pytest.raises(SystemExit) as e:
+        main(["predict", "cells/", "--threshold", "1.5", "--out", "x.csv"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "argument --threshold: 1.5 is not a probability between 0 and 1" in err
 
 
 @pytest.mark.parametrize("argv, resume, max_steps", [
