@@ -152,8 +152,11 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
                    help="dataset name, folder (folder:label_map) or manifest CSV; repeat or comma-separate")
     p.add_argument("--data-root", default=None, help="data location (default HIERWBC_DATA or ../shared/data)")
     p.add_argument("--model", default=None, help="vit_tiny, vit_small, vit_base, vit_large, vit_giant")
-    p.add_argument("--pretrained", default=None, help="DINOv2 hub / DinoBloom / hierwbc checkpoint file")
-    p.add_argument("--img-size", type=int, default=None)
+    p.add_argument("--pretrained", default=None,
+                   help="DINOv2 hub / DinoBloom / hierwbc checkpoint file, or a shipped name (hierwbc-tiny-pbc): "
+                        "a weights file's metadata sets the architecture, patch size and image size")
+    p.add_argument("--img-size", type=int, default=None,
+                   help="input size in pixels (default: the --pretrained weights file's, else 224)")
     p.add_argument("--patch-size", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None, help="global batch size")
     p.add_argument("--max-steps", type=int, default=None)

@@ -225,7 +225,8 @@ def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, 
 def add_embed_arguments(p) -> None:
     """The options of ``hierwbc embed`` (for :mod:`hierwbc.cli`)."""
     p.add_argument("--checkpoint", "--model", dest="model", required=True,
-                   help=f"checkpoint file, ViT size for a random-init baseline ({', '.join(VIT_SIZES)}) or {PIXELS!r}")
+                   help=f"checkpoint or weights file, a shipped name (hierwbc-tiny-pbc, ...), a ViT size for a "
+                        f"random-init baseline ({', '.join(VIT_SIZES)}) or {PIXELS!r}")
     p.add_argument("--data", action="append", required=True,
                    help="dataset name, folder (folder:label_map) or manifest CSV; repeat or comma-separate")
     p.add_argument("--data-root", default=None, help="data location (default HIERWBC_DATA or ../shared/data)")

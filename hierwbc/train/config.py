@@ -48,7 +48,7 @@ class DataConfig:
 class ModelConfig:
     arch: str = "vit_small"
     patch_size: int = 14
-    img_size: int = 224
+    img_size: int = 224                  # with a pretrained weights file and not set: the file's
     num_register_tokens: int = 0
     drop_path_rate: float = 0.1
     layerscale: float = 1e-5
@@ -269,10 +269,25 @@ def set_key(cfg: Any, dotted: str, value: Any) -> None:
                     set_key(current, k, v)
             else:
                 setattr(obj, part, _coerce(value, dotted, str(f.type)))
+                obj.__dict__.setdefault(GIVEN, set()).add(part)
         else:
             obj = getattr(obj, part)
             if not dataclasses.is_dataclass(obj):
                 raise ConfigError(f"unknown config key {dotted!r} ({part!r} is not a section)")
+
+
+GIVEN = "_given"  # a section's keys set by a file, an override or from_dict (not defaults)
+
+
+def is_given(section: Any, key: str) -> bool:
+    """Whether ``section.key`` was set (by :func:`set_key`) rather than left at its default."""
+    return key in section.__dict__.get(GIVEN, ())
+
+
+def img_size_from_pretrained(cfg: TrainConfig) -> bool:
+    """Whether ``model.img_size`` is still to come from the pretrained file's metadata
+    (:func:`hierwbc.train.loop.adopt_pretrained_architecture`): a file is named, no size given."""
+    return bool(cfg.model.pretrained) and not is_given(cfg.model, "img_size")
 
 
 def apply_preset(cfg: TrainConfig, preset: str) -> TrainConfig:
@@ -332,7 +347,9 @@ def _split(item: str) -> tuple[str, str]:
 def validate(cfg: TrainConfig) -> None:
     if cfg.supervised.loss not in (None,) + SUPERVISED_PRESETS:
         raise ConfigError(f"supervised.loss {cfg.supervised.loss!r} is not one of {SUPERVISED_PRESETS}")
-    if cfg.model.img_size % cfg.model.patch_size:
+    if img_size_from_pretrained(cfg):
+        pass  # checked once the file's size is adopted
+    elif cfg.model.img_size % cfg.model.patch_size:
         raise ConfigError(f"model.img_size {cfg.model.img_size} is not a multiple of patch_size {cfg.model.patch_size}")
     if cfg.batch_size < 2:
         raise ConfigError("batch_size must be at least 2")
@@ -353,7 +370,8 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.crops.local_crops_number and cfg.crops.local_crops_size % cfg.model.patch_size:
         raise ConfigError(f"crops.local_crops_size {cfg.crops.local_crops_size} is not a multiple of "
                           f"model.patch_size {cfg.model.patch_size}")
-    if cfg.data.cache_size is not None and cfg.data.cache_size < cfg.model.img_size:
+    small_cache = cfg.data.cache_size is not None and cfg.data.cache_size < cfg.model.img_size
+    if small_cache and not img_size_from_pretrained(cfg):
         raise ConfigError(f"data.cache_size {cfg.data.cache_size} is smaller than model.img_size "
                           f"{cfg.model.img_size}: crops would be upsampled")
 

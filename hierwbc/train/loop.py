@@ -45,7 +45,7 @@ from ..io import atomic_write_text
 from ..models.checkpoints import load_backbone_state
 from .augment import AugmentConfig, global_crops, local_crops
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
-from .config import TrainConfig, apply_overrides, from_dict, make_config
+from .config import TrainConfig, apply_overrides, from_dict, img_size_from_pretrained, make_config, set_key, validate
 from .data import StepBatchSampler, make_loader, steps_per_epoch
 from .diagnostics import KnnWatch, PlateauWatch
 from .distributed import DistInfo, barrier, init_distributed
@@ -97,23 +97,24 @@ def build_optimizer(model: MetaArch, cfg: TrainConfig) -> torch.optim.AdamW:
 def adopt_pretrained_architecture(cfg: TrainConfig) -> TrainConfig:
     """When ``model.pretrained`` is a weights file with metadata (a shipped short name such as
     ``hierwbc-tiny-pbc``, :mod:`hierwbc.models.shipped`), its architecture, patch size,
-    LayerScale and register tokens replace the config's (they must match the weights);
-    ``model.img_size`` stays the config's (the position embedding is resampled)."""
+    LayerScale and register tokens replace the config's (they must match the weights), and its
+    image size too unless ``model.img_size`` was given (then the position embedding is resampled)."""
     from ..models.shipped import FORMAT, is_safetensors, read_weights, resolve_weights
 
     if not cfg.model.pretrained:
         return cfg
     path = resolve_weights(cfg.model.pretrained)
-    if not is_safetensors(path):
-        return cfg
-    meta = read_weights(path)[1]
-    if meta.get("format") != FORMAT:
-        return cfg
-    cfg = from_dict(cfg.to_dict())  # a copy
-    cfg.model.arch = meta["arch"]
-    cfg.model.patch_size = int(meta["patch_size"])
-    cfg.model.layerscale = float(meta.get("layerscale", 0) or 0)
-    cfg.model.num_register_tokens = int(meta.get("num_register_tokens", 0))
+    meta = read_weights(path)[1] if is_safetensors(path) else {}
+    cfg = copy.deepcopy(cfg)
+    if meta.get("format") == FORMAT:
+        if img_size_from_pretrained(cfg) and "img_size" in meta:
+            cfg.model.img_size = int(meta["img_size"])
+        cfg.model.arch = meta["arch"]
+        cfg.model.patch_size = int(meta["patch_size"])
+        cfg.model.layerscale = float(meta.get("layerscale", 0) or 0)
+        cfg.model.num_register_tokens = int(meta.get("num_register_tokens", 0))
+    set_key(cfg, "model.img_size", cfg.model.img_size)  # settled (the file's, the one given, or the default)
+    validate(cfg)
     return cfg
 
 

@@ -114,6 +114,22 @@ def test_training_continues_from_a_weights_file_with_its_architecture(tiny_run, 
     torch.testing.assert_close(start, tensors["backbone.blocks.0.attn.qkv.weight"].float())
 
 
+def test_image_size_comes_from_the_file_unless_given(tiny_run, tmp_path):
+    """``--pretrained hierwbc-tiny-pbc`` alone trains at the file's 56 px, not the default 224
+    (16x the tokens); a size given on purpose wins; checks on the size wait for the file's."""
+    from hierwbc.train.config import ConfigError, make_config
+    from hierwbc.train.loop import adopt_pretrained_architecture as adopt
+
+    path = str(export_weights(tiny_run.checkpoint, tmp_path / "w.safetensors"))  # 32 px, patch 8
+    adopted = adopt(make_config("hierce", overrides={"model.pretrained": path, "data.cache_size": 48}))
+    assert (adopted.model.img_size, adopted.model.patch_size, adopted.data.cache_size) == (32, 8, 48)
+    assert adopt(make_config("hierce", overrides={"model.pretrained": path, "model.img_size": 56})).model.img_size == 56
+    assert adopt(make_config("hierce")).model.img_size == 224
+    assert adopt(make_config("hierce", overrides={"model.pretrained": "hierwbc-tiny-pbc"})).model.img_size == 56
+    with pytest.raises(ConfigError, match="data.cache_size 16 is smaller than model.img_size 32"):
+        adopt(make_config("hierce", overrides={"model.pretrained": path, "data.cache_size": 16}))
+
+
 def test_ssl_heads_are_carried_when_they_fit(tiny_run, tmp_path, data_root):
     from hierwbc.hierarchy import default_hierarchy
     from hierwbc.train.config import make_config
