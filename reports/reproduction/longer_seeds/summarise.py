@@ -1,7 +1,6 @@
 """The paper's comparison at a budget where supervision reshapes the backbone, over training seeds.
 
-    .venv/bin/hierwbc experiment --config experiments/longer_cpu.yaml --set 'seeds=[0,1]' \\
-        --stages embed,evaluate,figures --publish reports/reproduction/longer_seeds
+    .venv/bin/hierwbc experiment --config experiments/longer_cpu.yaml --publish reports/reproduction/longer_seeds
     .venv/bin/python reports/reproduction/verdict.py reports/reproduction/longer_seeds --level 4
     .venv/bin/python reports/reproduction/longer_seeds/summarise.py          # summary.md
 
