@@ -70,6 +70,12 @@ class KnnWatch:
         self.falls, self.told = 0, False
         self.history: list[tuple[int, float]] = []
 
+    def replay(self, checks) -> None:
+        """Take in the ``(step, value)`` checks of earlier sittings of a resumed run, silently
+        (what they had to say was said then), so that falls spanning a resume still count."""
+        for step, value in checks:
+            self.update(step, value)
+
     def update(self, step: int, value: float) -> str | None:
         """The message the first time kNN has fallen ``patience`` times in a row, else None."""
         value = float(value)

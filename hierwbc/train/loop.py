@@ -372,6 +372,9 @@ class _Loop:
         self.model.train()
         watch = PlateauWatch(cfg.dino.head_n_prototypes)
         knn_watch = KnnWatch(cfg.knn_patience, cfg.knn_min_delta)
+        if log is not None:  # a resume: the checks of earlier sittings, kept by _metrics_log
+            rows = [json.loads(ln) for ln in (self.run_dir / "metrics.jsonl").read_text().splitlines() if ln]
+            knn_watch.replay((r["step"], r["knn_bacc"]) for r in rows if "knn_bacc" in r)
         step, t0 = start, time.perf_counter()
         try:
             if cfg.knn_every and start % cfg.knn_every == 0 and start < self.total:

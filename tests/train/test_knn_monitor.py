@@ -93,6 +93,17 @@ def test_knn_watch_fires_once_after_patience_falls_in_a_row():
     assert w.update(600, 0.20) is None  # said once
 
 
+def test_knn_watch_counts_falls_across_a_resume():
+    """Two falls before a resume and one after are three in a row; a warning given before the
+    resume is not given again."""
+    resumed = KnnWatch(patience=3, min_delta=0.01)
+    resumed.replay([(0, 0.50), (250, 0.45), (500, 0.40)])
+    assert resumed.update(750, 0.35) is not None
+    told = KnnWatch(patience=3, min_delta=0.01)
+    told.replay([(0, 0.50), (250, 0.45), (500, 0.40), (750, 0.35)])
+    assert told.update(1000, 0.30) is None
+
+
 def test_knn_watch_ignores_falls_within_noise_of_the_best():
     # stage 2 of the shipped starter: three small decreases after its best (0.3, 0.2, 1.2 points)
     curve = [(1300, 0.500), (1400, 0.512), (1500, 0.509), (1600, 0.507), (1700, 0.495), (1800, 0.502)]
