@@ -152,7 +152,7 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict[str, object], html:
             from nbconvert import HTMLExporter
 
             body, _ = HTMLExporter().from_filename(str(target))
-            (out_dir / (path.stem + ".html")).write_text(body, encoding="utf-8")
+            atomic_write_text(out_dir / (path.stem + ".html"), body)
     return target
 
 

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from hierwbc.hierarchy import Hierarchy
+from hierwbc.io import atomic_write
 
 from .folder import RunFolder
 
@@ -105,10 +105,8 @@ def new_cells_folder(run: RunFolder, source: str, data_root_path: str | None = N
         box = np.array([row[c] for c in BOX_COLUMNS], float) if all(c in row for c in BOX_COLUMNS) else None
         box = None if box is None or np.isnan(box).all() else box
         target = folder / _slug(str(row["raw_label"])) / f"{Path(str(row['path'])).stem}_{i:05d}.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        Image.fromarray(load_image(str(row["path"]), box)).save(tmp, format="PNG")
-        os.replace(tmp, target)
+        image = Image.fromarray(load_image(str(row["path"]), box))
+        atomic_write(target, lambda tmp, image=image: image.save(tmp, format="PNG"), suffix=".png")
     return folder
 
 
