@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .datasets import available_datasets, data_root, read_dataset, summary
+from .datasets import SYNTHETIC, real_or_synthetic, summary
 from .hierarchy import default_hierarchy
 
 
@@ -22,17 +22,10 @@ def dataset_summaries(root=None, out: str | Path = "runs/demo") -> dict[str, obj
     print("Default hierarchy of white-blood-cell types\n")
     print(h.ascii(labels=True))
     print(f"\n{len(h.nodes)} nodes, {len(h.leaves)} leaves; lineages: {', '.join(h.lineages)}\n")
-    location = data_root(root, required=False)
-    found = available_datasets(location) if location is not None else {}
-    manifests = {}
-    if not found:
-        from .datasets.synthetic import make_synthetic
-
+    manifests = real_or_synthetic(root, h, Path(out) / SYNTHETIC, n_per_leaf=8, size=64)
+    if SYNTHETIC in manifests:
         print(f"No real data found (looked at {root or 'HIERWBC_DATA / ../shared/data'}); "
-              f"drawing a SYNTHETIC set of toy cells under {Path(out) / 'synthetic'}.\n")
-        manifests["synthetic"] = make_synthetic(Path(out) / "synthetic", h, n_per_leaf=8, size=64)
-    for name in found:
-        manifests[name] = read_dataset(name, location, hierarchy=h)
+              f"drew a SYNTHETIC set of toy cells under {Path(out) / SYNTHETIC}.\n")
     for m in manifests.values():
         print(summary(m, h))
         print()

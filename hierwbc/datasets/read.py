@@ -26,6 +26,7 @@ from .readers import (
     read_segmentation_wbc,
     segmentation_wbc,
 )
+from .synthetic import DATASET as SYNTHETIC  # the toy set drawn when no real data is found
 
 READERS = {
     "pbc": read_pbc,
@@ -35,6 +36,7 @@ READERS = {
     "csv": read_csv_manifest,
 }
 REAL_DATASETS = {"pbc": pbc.locate, "bccd": bccd.locate, "segmentation_wbc": segmentation_wbc.locate}
+
 
 
 def read_dataset(name: str, root: str | os.PathLike | None = None, hierarchy: Hierarchy | None = None,
@@ -62,3 +64,18 @@ def available_datasets(root: str | os.PathLike | None = None) -> dict[str, Path]
         return {}
     found = {name: locate(base, required=False) for name, locate in REAL_DATASETS.items()}
     return {name: path for name, path in found.items() if path is not None}
+
+
+def real_or_synthetic(root: str | os.PathLike | None, hierarchy: Hierarchy, synthetic_folder: str | os.PathLike,
+                      required: bool = False, **synthetic) -> dict[str, pd.DataFrame]:
+    """``{name: manifest}`` of every real dataset found under ``root`` (default: :func:`data_root`;
+    ``required``: a missing ``root`` is an error), or, when there is none, ``{"synthetic": ...}``
+    toy cells drawn into ``synthetic_folder`` (:func:`~hierwbc.datasets.synthetic.make_synthetic`
+    with ``synthetic`` as its options): the one place the package falls back to them."""
+    base = data_root(root, required=required)
+    found = available_datasets(base) if base is not None else {}
+    if found:
+        return {name: read_dataset(name, base, hierarchy=hierarchy) for name in found}
+    from .synthetic import make_synthetic
+
+    return {SYNTHETIC: make_synthetic(synthetic_folder, hierarchy, **synthetic)}

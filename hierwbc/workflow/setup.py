@@ -14,14 +14,13 @@ from collections.abc import Sequence
 import pandas as pd
 import yaml
 
-from hierwbc.datasets import available_datasets, data_root, read_dataset, write_manifest
+from hierwbc.datasets import SYNTHETIC, real_or_synthetic, write_manifest
 from hierwbc.io import atomic_write_text
 from hierwbc.plotting.ablation import alpha_from_name
 from hierwbc.train.config import PRESETS, ConfigError
 
 from .folder import RunFolder
 
-SYNTHETIC = "synthetic"
 TRAIN_PREFERENCE = ("pbc",)  # the training set when present; else the first dataset found
 
 
@@ -44,15 +43,8 @@ def dataset_manifests(run: RunFolder, data_root_path: str | None = None, synthet
     or a synthetic set drawn for the run's tree under ``<run>/synthetic`` when there is none;
     each written to ``manifests/<name>.csv`` (absolute paths). ``{name: manifest}``."""
     h = run.hierarchy()
-    root = data_root(data_root_path, required=data_root_path is not None)
-    found = available_datasets(root) if root is not None else {}
-    if found:
-        out = {name: read_dataset(name, root, hierarchy=h) for name in found}
-    else:
-        from hierwbc.datasets.synthetic import make_synthetic
-
-        out = {SYNTHETIC: make_synthetic(run / SYNTHETIC, h, n_per_leaf=synthetic_per_leaf, size=synthetic_size,
-                                         coarse_fraction=0.1, progress=progress)}
+    out = real_or_synthetic(data_root_path, h, run / SYNTHETIC, required=data_root_path is not None,
+                            n_per_leaf=synthetic_per_leaf, size=synthetic_size, coarse_fraction=0.1, progress=progress)
     for name, m in out.items():
         write_manifest(m, run.manifests / f"{name}.csv")
     return out

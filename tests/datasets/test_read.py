@@ -25,3 +25,17 @@ def test_available_datasets_real(data_root):
     found = available_datasets(data_root)
     assert found == {"pbc": data_root / "pbc" / "PBC_dataset_normal_DIB", "bccd": data_root / "bccd",
                      "segmentation_wbc": data_root / "segmentation_wbc"}
+
+
+def test_real_or_synthetic_falls_back_only_without_real_data(tmp_path):
+    from hierwbc.datasets import SYNTHETIC, real_or_synthetic
+    from hierwbc.hierarchy import default_hierarchy
+
+    h = default_hierarchy()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    toy = real_or_synthetic(empty, h, tmp_path / "toy", n_per_leaf=1, size=16, progress=False)
+    assert list(toy) == [SYNTHETIC] and len(toy[SYNTHETIC]) == len(h.leaves)
+    assert (tmp_path / "toy" / "manifest.csv").exists()
+    with pytest.raises(DataNotFoundError):
+        real_or_synthetic(tmp_path / "missing", h, tmp_path / "toy2", required=True)
