@@ -58,7 +58,7 @@ from .io import atomic_write
 from .models.checkpoints import build_vit_from_state, load_backbone_state, load_file
 from .models.shipped import backbone_from_weights, is_safetensors, read_weights, resolve_weights
 from .models.vit import VIT_SIZES, build_vit
-from .train.augment import normalize
+from .datasets.model_input import normalize
 
 PIXELS = "pixels"
 

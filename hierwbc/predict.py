@@ -149,12 +149,11 @@ def _weights_head(model):
     state = {k[len("sup_head."):]: v.float() for k, v in tensors.items() if k.startswith("sup_head.")}
     if not state or "sup_loss" not in meta or "hierarchy" not in meta:
         return None
-    from .models.supervised_heads import build_supervised_head
+    from .models.supervised_heads import head_of_hidden_dim
 
     h = Hierarchy.from_json(meta["hierarchy"], source=f"{path}: hierarchy")
-    hidden = int(meta.get("sup_head_hidden_dim", 0) or 0)
     dim = next(v.shape[-1] for k, v in tensors.items() if k.startswith("backbone.") and k.endswith("cls_token"))
-    head = build_supervised_head(meta["sup_loss"], h, dim, nlayers=2 if hidden > 0 else 1, hidden_dim=max(hidden, 1))
+    head = head_of_hidden_dim(meta["sup_loss"], h, dim, meta.get("sup_head_hidden_dim", 0))
     head.load_state_dict(state)
     if not head.has_node_probs:
         return None

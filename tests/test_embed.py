@@ -13,7 +13,7 @@ from hierwbc.embed import embed, join_sets, write_h5ad
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
 from hierwbc.models.supervised_heads import build_supervised_head
 from hierwbc.models.vit import build_vit
-from hierwbc.train.augment import normalize
+from hierwbc.datasets.model_input import normalize
 from hierwbc.train.config import make_config
 
 H = default_hierarchy()

@@ -222,7 +222,8 @@ def test_run_rows_split_the_train_split_as_the_run_did(tmp_path, data_root):
     from hierwbc.datasets import read_dataset
     from hierwbc.hierarchy import default_hierarchy
     from hierwbc.train.config import make_config
-    from hierwbc.train.prepare import split_rows, training_rows, validation_rows
+    from hierwbc.datasets.splits import split_rows
+    from hierwbc.train.prepare import training_rows, validation_rows
 
     ec = _module(REPRODUCTION / "evaluate_classifier.py")
     h = default_hierarchy()

@@ -30,7 +30,7 @@ from .manifest import (
                        write_manifest,
 )
 from .read import READERS, SYNTHETIC, available_datasets, read_dataset, real_or_synthetic
-from .splits import assign_folds, assign_splits
+from .splits import assign_folds, assign_splits, split_rows, stratified_subset
 from .summary import count_table, summary
 
 __all__ = [
@@ -59,7 +59,9 @@ __all__ = [
     "load_image",
     "read_dataset",
     "real_or_synthetic",
+    "split_rows",
     "square_resize",
+    "stratified_subset",
     "summary",
     "validate",
     "write_manifest",

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .duplicates import content_groups
-from .manifest import UNASSIGNED_FOLD, UNASSIGNED_SPLIT, boxes
+from .manifest import UNASSIGNED_FOLD, UNASSIGNED_SPLIT, ManifestError, boxes
 
 DEFAULT_FRACTIONS = {"train": 0.8, "test": 0.2}
 
@@ -123,4 +123,41 @@ def assign_folds(df: pd.DataFrame, k: int = 5, seed: int = 0, by: str = "node", 
     return out
 
 
-__all__ = ["DEFAULT_FRACTIONS", "UNASSIGNED_SPLIT", "assign_folds", "assign_splits", "row_keys", "split_sizes"]
+def stratified_mask(df: pd.DataFrame, fraction: float, seed: int, salt: str) -> np.ndarray:
+    """Boolean ``[n]``: a share ``fraction`` of the rows, in proportion per node (seeded;
+    ``salt`` separates uses of the same seed)."""
+    if fraction >= 1:
+        return np.ones(len(df), dtype=bool)
+    split = assign_splits(df, {"keep": fraction, "rest": 1 - fraction}, seed=seed, column=f"_{salt}")
+    return (split[f"_{salt}"] == "keep").to_numpy()
+
+
+def stratified_subset(m: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
+    """At most ``limit`` rows, in proportion per node (seeded); all rows for ``None``."""
+    if limit is None or limit >= len(m):
+        return m
+    keep = np.nonzero(stratified_mask(m, limit / len(m), seed, "limit"))[0]
+    if len(keep) > limit:  # largest-remainder rounding may give a row or two more
+        keep = np.sort(np.random.default_rng(seed).choice(keep, limit, replace=False))
+    return m.iloc[keep].reset_index(drop=True)
+
+
+def split_rows(m: pd.DataFrame, split: str | None, test_fraction: float, split_seed: int,
+               what: object = "the data") -> pd.DataFrame:
+    """Rows of ``split`` (all rows for ``None``); rows without a split first get ``train`` /
+    ``test`` (stratified, seeded: the same partition in training and in evaluation)."""
+    m = m.copy()
+    unsplit = m["split"].astype(str) == UNASSIGNED_SPLIT
+    if unsplit.any():
+        assigned = assign_splits(m[unsplit], {"train": 1 - test_fraction, "test": test_fraction}, seed=split_seed)
+        m.loc[unsplit, "split"] = assigned["split"].to_numpy()
+    if split is None:
+        return m
+    m = m[m["split"] == split].reset_index(drop=True)
+    if not len(m):
+        raise ManifestError(f"no rows in split {split!r} of {what}")
+    return m
+
+
+__all__ = ["DEFAULT_FRACTIONS", "UNASSIGNED_SPLIT", "assign_folds", "assign_splits", "row_keys", "split_rows",
+           "split_sizes", "stratified_mask", "stratified_subset"]

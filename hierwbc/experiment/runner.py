@@ -38,7 +38,7 @@ from ..models.vit import VIT_SIZES
 from ..train.checkpointing import latest_checkpoint
 from ..train.config import make_config
 from ..train.loop import adopt_pretrained_architecture, fit
-from ..train.prepare import split_rows, stratified_subset
+from ..datasets.splits import split_rows, stratified_subset
 from .config import ExperimentConfig, load_experiment
 
 STAGES = ("train", "embed", "evaluate", "figures")

@@ -176,3 +176,12 @@ def build_supervised_head(loss_name: str, hierarchy, in_dim: int, *, nlayers: in
     if kind == "depth_logits":
         return DepthLogitHead(hierarchy, in_dim, nlayers or 1, hidden_dim)
     return EmbeddingHead(in_dim, proj_dim, nlayers or 2, hidden_dim)
+
+
+def head_of_hidden_dim(loss_name: str, hierarchy, in_dim: int, hidden_dim: int) -> SupervisedHead:
+    """The head as a config (``supervised.head_hidden_dim``) or a weights file
+    (``sup_head_hidden_dim``) describes it: ``hidden_dim`` 0 is a linear head, otherwise one
+    hidden layer of that width."""
+    hidden_dim = int(hidden_dim or 0)
+    return build_supervised_head(loss_name, hierarchy, in_dim, nlayers=2 if hidden_dim > 0 else 1,
+                                 hidden_dim=max(hidden_dim, 1))

@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from ..datasets.model_input import IMAGENET_MEAN, IMAGENET_STD, normalize, to_float_images
+
 _GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
@@ -72,13 +72,6 @@ def _device(gen: torch.Generator | None) -> torch.device:
 def _rand(n: int, gen: torch.Generator | None, *shape: int) -> Tensor:
     """U(0, 1) numbers [n, *shape] from ``gen`` on the generator's device."""
     return torch.rand((n, *shape), generator=gen, device=_device(gen))
-
-
-def to_float_images(images: Tensor) -> Tensor:
-    """uint8 [B, 3, H, W] -> float32 in [0, 1]; float input is assumed in [0, 1] already."""
-    if images.dtype == torch.uint8:
-        return images.float().div_(255.0)
-    return images.float()
 
 
 def random_resized_crop_boxes(n: int, height: int, width: int, scale: tuple[float, float],
@@ -239,12 +232,6 @@ def gaussian_blur(images: Tensor, sigma: Tensor, kernel_size: int = 9) -> Tensor
 def solarize(images: Tensor, threshold: float = 128 / 255) -> Tensor:
     """Invert pixels at or above ``threshold`` (torchvision ``solarize``)."""
     return torch.where(images >= threshold, 1.0 - images, images)
-
-
-def normalize(images: Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> Tensor:
-    """Per-channel ``(x - mean) / std`` (one fused multiply-add)."""
-    scale = 1.0 / images.new_tensor(std).view(1, -1, 1, 1)
-    return torch.addcmul(-images.new_tensor(mean).view(1, -1, 1, 1) * scale, images, scale)
 
 
 def _on_subset(images: Tensor, apply: Tensor, fn) -> Tensor:

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from ..hierarchy import Hierarchy, default_hierarchy
 from ..losses.registry import get_loss
 from ..models.shipped import read_weights, save_weights
-from ..models.supervised_heads import SupervisedHead, build_supervised_head
+from ..models.supervised_heads import SupervisedHead, head_of_hidden_dim
 from .export import MAX_BYTES
 
 
@@ -77,7 +77,7 @@ def fit_head(X: np.ndarray, nodes, hierarchy: Hierarchy | None = None, loss: str
     held = np.isin(groups, np.concatenate(held_groups)) if held_groups else np.zeros(len(y), bool)
     fit_rows = np.flatnonzero(~held)
     torch.manual_seed(seed)
-    head = build_supervised_head(loss, h, X.shape[1], nlayers=2 if hidden_dim else 1, hidden_dim=max(hidden_dim, 1))
+    head = head_of_hidden_dim(loss, h, X.shape[1], hidden_dim)
     # trained and used over the same leaves: those the labels support (a leaf without cells would
     # otherwise be a free bucket for coarse labels, and an arbitrary logit off-domain)
     allowed = h.supported_leaves(h.nodes[i] for i in np.unique(y))

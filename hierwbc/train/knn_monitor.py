@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from ..evaluate.metrics import compute_metrics
 from ..evaluate.probes import run_probes
-from .augment import normalize
+from ..datasets.model_input import normalize
 
 
 @torch.no_grad()

@@ -33,7 +33,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .augment import crop_flip_rotate, gaussian_blur, make_generator, to_float_images
+from ..datasets.model_input import to_float_images
+from .augment import crop_flip_rotate, gaussian_blur, make_generator
 from .knn_monitor import embed_images
 
 # Ruifrok & Johnston (2001) optical-density vectors of haematoxylin, eosin and DAB (as skimage)

@@ -54,7 +54,8 @@ from .lab_shift import lab_shifted
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
 from .param_groups import apply_schedule, param_groups
-from .prepare import stratified_subset, training_rows, validation_rows
+from ..datasets.splits import stratified_subset
+from .prepare import training_rows, validation_rows
 from .schedules import build_schedules
 from .state import load_optimizer_state, model_state, optimizer_state
 from .wrap import autocast_context, choose_precision, clip_gradients, wrap_student

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from torch import Tensor
 
-from ..models.supervised_heads import SupervisedHead, build_supervised_head
+from ..models.supervised_heads import SupervisedHead, head_of_hidden_dim
 from ..models.vit import DinoVisionTransformer, build_vit
 
 SUP_HEAD_PREFIX = "student.sup_head."
@@ -33,9 +33,7 @@ def supervised_head_from_config(cfg, hierarchy, embed_dim: int) -> SupervisedHea
     s = cfg.supervised
     if s.loss is None:
         return None
-    return build_supervised_head(s.loss, hierarchy, embed_dim,
-                                 nlayers=2 if s.head_hidden_dim > 0 else 1,
-                                 hidden_dim=max(s.head_hidden_dim, 1))
+    return head_of_hidden_dim(s.loss, hierarchy, embed_dim, s.head_hidden_dim)
 
 
 def sup_head_state(model_state: Mapping[str, Tensor]) -> dict[str, Tensor]:

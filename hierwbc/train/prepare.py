@@ -18,47 +18,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..datasets import assign_splits, coarsen
+from ..datasets import coarsen
+from ..datasets.splits import split_rows, stratified_mask, stratified_subset
 from ..datasets.sources import read_sources
 from ..hierarchy import Hierarchy
 
 
 class TrainingDataError(ValueError):
     """The configured data cannot train this preset (named in the message)."""
-
-
-def _stratified_keep(df: pd.DataFrame, fraction: float, seed: int, salt: str) -> np.ndarray:
-    if fraction >= 1:
-        return np.ones(len(df), dtype=bool)
-    split = assign_splits(df, {"keep": fraction, "rest": 1 - fraction}, seed=seed, column=f"_{salt}")
-    return (split[f"_{salt}"] == "keep").to_numpy()
-
-
-def stratified_subset(m: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
-    """At most ``limit`` rows, in proportion per node (seeded); all rows for ``None``."""
-    if limit is None or limit >= len(m):
-        return m
-    keep = np.nonzero(_stratified_keep(m, limit / len(m), seed, "limit"))[0]
-    if len(keep) > limit:  # largest-remainder rounding may give a row or two more
-        keep = np.sort(np.random.default_rng(seed).choice(keep, limit, replace=False))
-    return m.iloc[keep].reset_index(drop=True)
-
-
-def split_rows(m: pd.DataFrame, split: str | None, test_fraction: float, split_seed: int,
-               what: object = "the data") -> pd.DataFrame:
-    """Rows of ``split`` (all rows for ``None``); rows without a split first get ``train`` /
-    ``test`` (stratified, seeded: the same partition in training and in evaluation)."""
-    m = m.copy()
-    unsplit = m["split"].astype(str) == ""
-    if unsplit.any():
-        assigned = assign_splits(m[unsplit], {"train": 1 - test_fraction, "test": test_fraction}, seed=split_seed)
-        m.loc[unsplit, "split"] = assigned["split"].to_numpy()
-    if split is None:
-        return m
-    m = m[m["split"] == split].reset_index(drop=True)
-    if not len(m):
-        raise TrainingDataError(f"no rows in split {split!r} of {what}")
-    return m
 
 
 def train_and_validation_rows(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -69,7 +36,7 @@ def train_and_validation_rows(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, 
     m = split_rows(read_sources(d.sources, d.root, hierarchy), d.split, d.test_fraction, d.split_seed, d.sources)
     if d.val_fraction <= 0:
         return m, m.iloc[:0]
-    held = _stratified_keep(m, d.val_fraction, d.split_seed, "validation")
+    held = stratified_mask(m, d.val_fraction, d.split_seed, "validation")
     return m[~held].reset_index(drop=True), m[held].reset_index(drop=True)
 
 
@@ -88,7 +55,7 @@ def training_rows(cfg, hierarchy: Hierarchy) -> tuple[pd.DataFrame, np.ndarray]:
     m = stratified_subset(m, d.limit, cfg.seed)
     targets = hierarchy.indices(m["node"])
     if d.unlabelled_fraction > 0:
-        hide = _stratified_keep(m, d.unlabelled_fraction, cfg.seed + 1, "unlabelled")
+        hide = stratified_mask(m, d.unlabelled_fraction, cfg.seed + 1, "unlabelled")
         targets = np.where(hide, -1, targets)
     check_supervision(cfg, hierarchy, targets)
     return m, targets

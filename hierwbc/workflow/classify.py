@@ -47,7 +47,7 @@ def reference_atlas(run: RunFolder, model=None, dataset: str = "pbc", data_root_
                     limit: int | None = 1500, seed: int = 0, batch_size: int = 64, progress: bool = True):
     """Labelled embeddings (obs ``node``, obsm ``X_cls``) of at most ``limit`` cells of the
     train split of ``dataset`` (stratified per node, seeded; the train / test partition of
-    training: :func:`hierwbc.train.prepare.split_rows` with the training defaults), embedded
+    training: :func:`hierwbc.datasets.splits.split_rows` with the training defaults), embedded
     by ``model`` (``None``: the shipped HierCE classifier). ``dataset`` may also be an .h5ad
     of labelled embeddings, read as is. Cached (see the module docstring)."""
     import anndata as ad
@@ -56,7 +56,7 @@ def reference_atlas(run: RunFolder, model=None, dataset: str = "pbc", data_root_
     from hierwbc.embed import embed, write_h5ad
     from hierwbc.predict import default_model
     from hierwbc.train.config import DataConfig
-    from hierwbc.train.prepare import split_rows, stratified_subset
+    from hierwbc.datasets.splits import split_rows, stratified_subset
 
     if str(dataset).endswith(".h5ad"):
         return ad.read_h5ad(dataset)
@@ -93,7 +93,7 @@ def new_cells_folder(run: RunFolder, source: str, data_root_path: str | None = N
     from hierwbc.datasets import data_root, load_image
     from hierwbc.datasets import read_dataset as read
     from hierwbc.datasets.manifest import BOX_COLUMNS
-    from hierwbc.train.prepare import stratified_subset
+    from hierwbc.datasets.splits import stratified_subset
 
     if Path(source).expanduser().exists():
         return Path(source).expanduser()

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hierwbc.datasets import assign_folds, assign_splits
+from hierwbc.datasets import ManifestError, assign_folds, assign_splits, split_rows, stratified_subset
 
 SIZES = {"basophil": 1, "monocyte": 2, "myelocyte": 3, "eosinophil": 7, "platelet": 10, "neutrophil_band": 103}
 
@@ -98,3 +98,26 @@ def test_crops_of_one_image_are_distinct_rows():
     df["box_xmin"], df["box_ymin"], df["box_xmax"], df["box_ymax"] = [0.0, 10, 20, 30], 0.0, [5.0, 15, 25, 35], 5.0
     out = assign_splits(df, {"a": 0.5, "b": 0.5}, seed=0)
     assert out.groupby("node")["split"].apply(sorted).tolist() == [["a", "b"], ["a", "b"]]
+
+
+def test_stratified_subset_keeps_each_node_in_proportion():
+    sizes = {"eosinophil": 20, "platelet": 40, "neutrophil_band": 140}  # 200 rows -> 50: a quarter of each
+    df = manifest(sizes)
+    sub = stratified_subset(df, 50, seed=0)
+    assert len(sub) == 50
+    assert sub["node"].value_counts().to_dict() == {"neutrophil_band": 35, "platelet": 10, "eosinophil": 5}
+    assert set(sub["path"]) <= set(df["path"]) and sub["path"].is_unique
+    assert stratified_subset(df, None, seed=0) is df and stratified_subset(df, 500, seed=0) is df
+    assert set(stratified_subset(df, 50, seed=1)["path"]) != set(sub["path"])  # seeded
+
+
+def test_split_rows_assigns_only_unsplit_rows_and_names_an_empty_split():
+    df = manifest({"platelet": 10, "eosinophil": 10})
+    df.loc[:3, "split"] = "test"  # 4 rows already split: kept as they are
+    everything = split_rows(df, None, 0.5, split_seed=0)
+    assert (everything.loc[:3, "split"] == "test").all()
+    rest = everything.iloc[4:]
+    assert rest["split"].value_counts().to_dict() == {"train": 8, "test": 8}  # 16 unsplit rows, half each
+    assert len(split_rows(df, "train", 0.5, 0)) == 8 and len(split_rows(df, "test", 0.5, 0)) == 12
+    with pytest.raises(ManifestError, match="no rows in split 'val' of my_set"):
+        split_rows(df, "val", 0.5, 0, "my_set")

@@ -13,7 +13,7 @@ from hierwbc.datasets import read_dataset
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models import shipped
 from hierwbc.predict import default_model, predict
-from hierwbc.train.prepare import split_rows, stratified_subset
+from hierwbc.datasets.splits import split_rows, stratified_subset
 
 NAME = "hierwbc-tiny-pbc-hierce"
 CLASSIFIER_CSV = Path(__file__).resolve().parents[2] / "reports" / "reproduction" / "classifier.csv"

@@ -16,7 +16,7 @@ from hierwbc.evaluate.probes import run_probes
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models import shipped
 from hierwbc.models.vit import build_vit
-from hierwbc.train.prepare import split_rows, stratified_subset
+from hierwbc.datasets.splits import split_rows, stratified_subset
 
 NAMES = ("hierwbc-tiny-pbc", "hierwbc-tiny-pbc-long")
 # the model card (hierwbc/weights/README.md) reports, on all 3,416 pbc_test cells with 5-fold

@@ -13,6 +13,7 @@ from hierwbc.models.supervised_heads import (
     EmbeddingHead,
     LeafLogitHead,
     build_supervised_head,
+    head_of_hidden_dim,
 )
 
 IN_DIM = 24
@@ -126,3 +127,12 @@ def test_a_restricted_head_predicts_only_its_leaves(name):
     assert head.restrict(None).node_probs(out).equal(full)
     with pytest.raises(ValueError, match="4 leaves"):
         head.restrict(np.zeros(4, bool))
+
+
+def test_hidden_dim_zero_is_a_linear_head_and_otherwise_one_hidden_layer():
+    h = default_hierarchy()
+    n_leaves = len(h.leaves)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(head_of_hidden_dim("hierce", h, IN_DIM, 0)) == IN_DIM * n_leaves + n_leaves
+    assert count(head_of_hidden_dim("hierce", h, IN_DIM, None)) == IN_DIM * n_leaves + n_leaves  # metadata without it
+    assert count(head_of_hidden_dim("ce", h, IN_DIM, 32)) == (IN_DIM * 32 + 32) + (32 * n_leaves + n_leaves)

@@ -112,7 +112,7 @@ def test_lab_views_are_view_major_and_seeded_per_view_and_chunk():
     again = embed_lab_views(model, images, 12, views=2, chunk=2, progress=False)
     np.testing.assert_array_equal(X, again)
     # row v * n + i is cell i's view v: view 0, chunk 0 is lab_shifted(images[:2], seed=1)
-    from hierwbc.train.augment import normalize
+    from hierwbc.datasets.model_input import normalize
     first = lab_shifted(images[:2], 12, seed=1, zoom=(0.4, 0.8)).float() / 255
     np.testing.assert_allclose(X[:2], normalize(first).mean(dim=(2, 3)).numpy(), atol=1e-5)
     assert not np.allclose(X[:5], X[5:])  # the two views differ

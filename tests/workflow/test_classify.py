@@ -11,7 +11,7 @@ import hierwbc.plotting as hp
 from hierwbc.datasets import read_dataset
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.predict import predict
-from hierwbc.train.prepare import split_rows
+from hierwbc.datasets.splits import split_rows
 from hierwbc.workflow import (
     RunFolder,
     atlas_with_new_cells,
