@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from hierwbc.datasets import load_image, square_resize
+from hierwbc.datasets.model_input import normalize
 from hierwbc.datasets.synthetic import make_synthetic
 from hierwbc.embed import embed, join_sets, write_h5ad
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
 from hierwbc.models.supervised_heads import build_supervised_head
 from hierwbc.models.vit import build_vit
-from hierwbc.datasets.model_input import normalize
 from hierwbc.train.config import make_config
 
 H = default_hierarchy()

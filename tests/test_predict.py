@@ -256,8 +256,8 @@ def test_off_domain_cells_are_flagged_and_warned_about(ckpt, crops, data_root, t
     """A model trained on PBC (the default sources) flags other labs' cells, per cell, by the
     shipped PBC colour domain; PBC's own test cells pass; 'none' switches the check off."""
     from hierwbc.datasets.colour_domain import pbc_train_domain
-    from hierwbc.datasets.stain import colour_features
     from hierwbc.datasets.splits import split_rows
+    from hierwbc.datasets.stain import colour_features
 
     with pytest.warns(UserWarning, match="look unlike the images the calls rest on"):
         a = predict(crops, model=ckpt, progress=False)

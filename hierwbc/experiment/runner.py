@@ -30,6 +30,7 @@ import yaml
 
 from ..datasets.read import read_dataset
 from ..datasets.sources import read_sources
+from ..datasets.splits import split_rows, stratified_subset
 from ..embed import embed, join_sets, write_h5ad
 from ..hierarchy import Hierarchy, default_hierarchy
 from ..io import atomic_write_text
@@ -38,7 +39,6 @@ from ..models.vit import VIT_SIZES
 from ..train.checkpointing import latest_checkpoint
 from ..train.config import make_config
 from ..train.loop import adopt_pretrained_architecture, fit
-from ..datasets.splits import split_rows, stratified_subset
 from .config import ExperimentConfig, load_experiment
 
 STAGES = ("train", "embed", "evaluate", "figures")

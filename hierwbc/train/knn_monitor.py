@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..datasets.model_input import normalize
 from ..evaluate.metrics import compute_metrics
 from ..evaluate.probes import run_probes
-from ..datasets.model_input import normalize
 
 
 @torch.no_grad()

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from ..datasets import write_manifest
 from ..datasets.cache import cached_images
 from ..datasets.manifest_images import ManifestImages
+from ..datasets.splits import stratified_subset
 from ..hierarchy import Hierarchy, default_hierarchy
 from ..io import atomic_write_text
 from ..models.checkpoints import load_backbone_state
@@ -54,7 +55,6 @@ from .lab_shift import lab_shifted
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
 from .param_groups import apply_schedule, param_groups
-from ..datasets.splits import stratified_subset
 from .prepare import training_rows, validation_rows
 from .schedules import build_schedules
 from .state import load_optimizer_state, model_state, optimizer_state

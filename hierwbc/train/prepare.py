@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..datasets import coarsen
-from ..datasets.splits import split_rows, stratified_mask, stratified_subset
 from ..datasets.sources import read_sources
+from ..datasets.splits import split_rows, stratified_mask, stratified_subset
 from ..hierarchy import Hierarchy
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from hierwbc.datasets import read_dataset
 from hierwbc.datasets.colour_domain import ColourDomain, image_features, pbc_train_domain
+from hierwbc.datasets.splits import split_rows
 from hierwbc.datasets.stain import colour_features, rgb_to_lab
 from hierwbc.hierarchy import default_hierarchy
-from hierwbc.datasets.splits import split_rows
 
 
 def test_a_flat_image_has_its_pixels_colour_and_no_spread():

@@ -95,8 +95,8 @@ def test_manifest_images_normalise_before_resizing(tmp_path):
 def test_pbc_train_reference_is_what_the_pbc_train_split_gives(data_root):
     """PBC_TRAIN was measured on 1,000 cells; 300 others of the same split agree closely."""
     from hierwbc.datasets import read_dataset
-    from hierwbc.hierarchy import default_hierarchy
     from hierwbc.datasets.splits import split_rows
+    from hierwbc.hierarchy import default_hierarchy
 
     h = default_hierarchy()
     train = split_rows(read_dataset("pbc", data_root, hierarchy=h), "train", 0.2, 0)

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from hierwbc.datasets import read_dataset
+from hierwbc.datasets.splits import split_rows, stratified_subset
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models import shipped
 from hierwbc.predict import default_model, predict
-from hierwbc.datasets.splits import split_rows, stratified_subset
 
 NAME = "hierwbc-tiny-pbc-hierce"
 CLASSIFIER_CSV = Path(__file__).resolve().parents[2] / "reports" / "reproduction" / "classifier.csv"

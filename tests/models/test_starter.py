@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from hierwbc.datasets import read_dataset
+from hierwbc.datasets.splits import split_rows, stratified_subset
 from hierwbc.embed import embed
 from hierwbc.evaluate.folds import stratified_folds
 from hierwbc.evaluate.metrics import compute_metrics
@@ -16,7 +17,6 @@ from hierwbc.evaluate.probes import run_probes
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models import shipped
 from hierwbc.models.vit import build_vit
-from hierwbc.datasets.splits import split_rows, stratified_subset
 
 NAMES = ("hierwbc-tiny-pbc", "hierwbc-tiny-pbc-long")
 # the model card (hierwbc/weights/README.md) reports, on all 3,416 pbc_test cells with 5-fold

@@ -132,7 +132,7 @@ def test_a_restricted_head_predicts_only_its_leaves(name):
 def test_hidden_dim_zero_is_a_linear_head_and_otherwise_one_hidden_layer():
     h = default_hierarchy()
     n_leaves = len(h.leaves)
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    count = lambda m: sum(p.numel() for p in m.parameters())
     assert count(head_of_hidden_dim("hierce", h, IN_DIM, 0)) == IN_DIM * n_leaves + n_leaves
     assert count(head_of_hidden_dim("hierce", h, IN_DIM, None)) == IN_DIM * n_leaves + n_leaves  # metadata without it
     assert count(head_of_hidden_dim("ce", h, IN_DIM, 32)) == (IN_DIM * 32 + 32) + (32 * n_leaves + n_leaves)

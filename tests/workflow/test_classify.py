@@ -9,9 +9,9 @@ from PIL import Image
 
 import hierwbc.plotting as hp
 from hierwbc.datasets import read_dataset
+from hierwbc.datasets.splits import split_rows
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.predict import predict
-from hierwbc.datasets.splits import split_rows
 from hierwbc.workflow import (
     RunFolder,
     atlas_with_new_cells,

@@ -1,6 +1,6 @@
 """SupCon in the longer comparison: the paper's third claim (HierCE beats SupCon), over training seeds.
 
-    .venv/bin/python reports/reproduction/longer_seeds/supcon.py run      # -> runs/longer_cpu_supcon, published to supcon/
+    .venv/bin/python reports/reproduction/longer_seeds/supcon.py run      # runs/longer_cpu_supcon -> supcon/
     .venv/bin/python reports/reproduction/longer_seeds/supcon.py compare  # supcon/versus.csv, supcon/versus.md
 
 ``run`` is ``experiments/longer_cpu.yaml`` (same recipe, steps, seeds, evaluation sets, folds)
