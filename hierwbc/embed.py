@@ -56,8 +56,8 @@ from .datasets.model_input import normalize
 from .datasets.stain import STAIN_NORMS
 from .hierarchy import Hierarchy, default_hierarchy, hierarchy_to_uns
 from .io import atomic_write
-from .models.checkpoints import build_vit_from_state, load_backbone_state, load_file
-from .models.shipped import backbone_from_weights, is_safetensors, read_weights, resolve_weights
+from .models.checkpoints import backbone_from_weights, build_vit_from_state, load_backbone_state, load_file
+from .models.shipped import is_safetensors, read_weights, resolve_weights
 from .models.vit import VIT_SIZES, build_vit
 
 PIXELS = "pixels"

@@ -37,10 +37,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from hierwbc.models.layers import interpolate_pos_embed
-from hierwbc.models.vit import VIT_SIZES, DinoVisionTransformer
-
 from ..io import atomic_write
+from .layers import interpolate_pos_embed
+from .shipped import FORMAT, is_safetensors, read_weights, resolve_weights
+from .vit import VIT_SIZES, DinoVisionTransformer, build_vit
 
 _CONTAINER_KEYS = ("teacher", "model", "student", "state_dict")
 _BACKBONE_PREFIXES = ("teacher.backbone.", "backbone.", "student.backbone.")
@@ -72,8 +72,6 @@ def load_file(path: str | os.PathLike) -> Any:
 
     A safetensors file (or a shipped model's short name, :mod:`hierwbc.models.shipped`) gives
     its flat tensor dict (``backbone.*``, ``sup_head.*``) instead."""
-    from .shipped import is_safetensors, read_weights, resolve_weights
-
     path = resolve_weights(path)
     if is_safetensors(path):
         return read_weights(path)[0]
@@ -187,6 +185,22 @@ def build_vit_from_state(state: Any, img_size: int | None = None,
         kwargs.update(interpolate_offset=0.0, interpolate_antialias=True)
     kwargs.update(overrides)
     return DinoVisionTransformer(**kwargs)
+
+
+def backbone_from_weights(tensors: Mapping[str, Tensor], metadata: Mapping[str, str],
+                          img_size: int | None = None):
+    """The ViT described by a weights file's metadata, with its ``backbone.*`` tensors loaded
+    (float32); ``img_size`` overrides the stored input size (position embedding resampled)."""
+    if metadata.get("format") != FORMAT or "arch" not in metadata:
+        model = build_vit_from_state(dict(tensors), img_size=img_size)
+    else:
+        layerscale = float(metadata.get("layerscale", 0) or 0)
+        model = build_vit(metadata["arch"], img_size=int(img_size or metadata["img_size"]),
+                          patch_size=int(metadata["patch_size"]),
+                          num_register_tokens=int(metadata.get("num_register_tokens", 0)),
+                          init_values=layerscale or None)
+    load_backbone_state({k: v.float() for k, v in tensors.items()}, model)
+    return model
 
 
 def _fit_pos_embed(state: dict[str, Tensor], model: nn.Module) -> None:

@@ -88,24 +88,3 @@ def is_safetensors(path: str | os.PathLike) -> bool:
     except OSError:
         return False
     return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 100_000_000
-
-
-def backbone_from_weights(tensors: Mapping[str, Tensor], metadata: Mapping[str, str],
-                          img_size: int | None = None):
-    """The ViT described by a weights file's metadata, with its ``backbone.*`` tensors loaded
-    (float32); ``img_size`` overrides the stored input size (position embedding resampled)."""
-    from .checkpoints import load_backbone_state
-    from .vit import build_vit
-
-    if metadata.get("format") != FORMAT or "arch" not in metadata:
-        from .checkpoints import build_vit_from_state
-
-        model = build_vit_from_state(dict(tensors), img_size=img_size)
-    else:
-        layerscale = float(metadata.get("layerscale", 0) or 0)
-        model = build_vit(metadata["arch"], img_size=int(img_size or metadata["img_size"]),
-                          patch_size=int(metadata["patch_size"]),
-                          num_register_tokens=int(metadata.get("num_register_tokens", 0)),
-                          init_values=layerscale or None)
-    load_backbone_state({k: v.float() for k, v in tensors.items()}, model)
-    return model

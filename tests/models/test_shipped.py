@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from hierwbc.models import shipped
-from hierwbc.models.checkpoints import load_backbone_state, load_file
+from hierwbc.models.checkpoints import backbone_from_weights, load_backbone_state, load_file
 from hierwbc.models.vit import build_vit
 from hierwbc.train.export import export_weights
 from hierwbc.train.loop import fit
@@ -34,7 +34,7 @@ def test_export_then_load_by_path_gives_the_teacher_in_fp16(tiny_run, tmp_path):
     assert meta["format"] == "hierwbc.weights" and meta["arch"] == "vit_tiny"
     assert (meta["img_size"], meta["patch_size"], meta["steps"]) == ("32", "8", "2")
     assert all(v.dtype == torch.float16 for v in tensors.values())
-    model = shipped.backbone_from_weights(tensors, meta)
+    model = backbone_from_weights(tensors, meta)
     assert model.patch_size == 8 and model.pos_embed.shape[1] == 1 + 16
     teacher = {k[len("teacher.backbone."):]: v for k, v in
                torch.load(tiny_run.checkpoint, weights_only=True)["model"].items() if k.startswith("teacher.backbone.")}

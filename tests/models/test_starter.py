@@ -16,6 +16,7 @@ from hierwbc.evaluate.metrics import compute_metrics
 from hierwbc.evaluate.probes import run_probes
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models import shipped
+from hierwbc.models.checkpoints import backbone_from_weights
 from hierwbc.models.vit import build_vit
 
 NAMES = ("hierwbc-tiny-pbc", "hierwbc-tiny-pbc-long")
@@ -34,8 +35,8 @@ def test_the_starter_is_shipped_and_loads_by_name_and_by_path(NAME):
     tensors, meta = shipped.read_weights(NAME)
     assert meta["format"] == "hierwbc.weights" and meta["arch"] == "vit_tiny"
     assert all(v.dtype == torch.float16 for v in tensors.values())
-    by_name = shipped.backbone_from_weights(tensors, meta)
-    by_path = shipped.backbone_from_weights(*shipped.read_weights(str(files[NAME])))
+    by_name = backbone_from_weights(tensors, meta)
+    by_path = backbone_from_weights(*shipped.read_weights(str(files[NAME])))
     assert by_name.patch_size == int(meta["patch_size"]) and by_name.embed_dim == 192
     for (k, a), b in zip(by_name.state_dict().items(), by_path.state_dict().values()):
         assert torch.equal(a, b), k

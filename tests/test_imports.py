@@ -1,0 +1,86 @@
+"""The modules of hierwbc (and of hierarchy_editor) import each other without cycles, counting
+imports inside functions too (a deferred import hides a cycle from Python, not from the design).
+A package's ``__init__`` re-exporting its own modules is not an edge back up."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("hierwbc", "hierarchy_editor")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules(package: str) -> dict[str, Path]:
+    return {module_name(p): p for p in (ROOT / package).rglob("*.py")}
+
+
+def imported(path: Path, known: set[str]) -> set[str]:
+    """Modules of ``known`` that ``path`` imports anywhere in its body (an ``__init__``'s
+    imports of its own sub-modules left out)."""
+    me = module_name(path)
+    package = me if path.stem == "__init__" else me.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            target = ".".join(x for x in (base, node.module) if x)
+            names = [target] + [f"{target}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        out |= {n for n in names if n in known and n != me}
+    if path.stem == "__init__":
+        out = {n for n in out if not n.startswith(me + ".")}
+    return out
+
+
+def graph(package: str) -> dict[str, set[str]]:
+    found = modules(package)
+    return {name: imported(path, set(found)) for name, path in found.items()}
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """A cycle ``[a, b, ..., a]`` of ``edges`` (depth-first search), or None."""
+    done: set[str] = set()
+
+    def visit(path: list[str]) -> list[str] | None:
+        for nxt in sorted(edges.get(path[-1], ())):
+            if nxt in path:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in done and (cycle := visit(path + [nxt])):
+                return cycle
+        done.add(path[-1])
+        return None
+
+    for node in sorted(edges):
+        if node not in done and (cycle := visit([node])):
+            return cycle
+    return None
+
+
+def test_the_checker_sees_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"b"}}) == ["b", "c", "b"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_import_cycle(package):
+    edges = graph(package)
+    assert len(edges) >= 5  # every module found
+    assert find_cycle(edges) is None, " -> ".join(find_cycle(edges))
+
+
+def test_the_graph_sees_deferred_and_relative_imports():
+    edges = graph("hierwbc")
+    assert "hierwbc.hierarchy.edits" in edges["hierwbc.hierarchy.tree"]  # the mixin import
+    assert "hierwbc.hierarchy.tree" not in edges["hierwbc.hierarchy.edits"]
+    assert "hierwbc.models.shipped" in edges["hierwbc.models.checkpoints"]  # file format -> loading
+    assert "hierwbc.models.checkpoints" not in edges["hierwbc.models.shipped"]
+    assert "hierwbc.datasets.splits" not in edges["hierwbc.datasets"]  # re-exports are not edges
