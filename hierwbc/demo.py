@@ -36,9 +36,9 @@ def main(args) -> int:
     dataset_summaries(args.data, args.out)
     if args.summary_only:
         return 0
-    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    if not any(notebooks.glob("[0-9][0-9]_*.ipynb")):
+    from .notebooks import numbered_notebooks, run_all  # executed with papermill into the run folder
+
+    if not numbered_notebooks():  # an installed package without the repository's notebooks
         return 0
-    from .notebooks import run_all  # executed with papermill into the run folder
 
     return run_all(args.out, data=args.data)

@@ -16,6 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
+from .experiment.layout import RunLayout
 from .io import atomic_write_text
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -161,7 +162,8 @@ def run_all(run_dir: str | Path = "runs/demo", data: str | None = None, only: li
     """Run every numbered notebook (or those whose name starts with one of ``only``) in order."""
     run_dir = Path(run_dir).resolve()
     params = {"run_dir": str(run_dir), "data_root": data, **DEMO_PARAMETERS, **(parameters or {})}
-    out_dir = run_dir / "notebooks"
+    layout = RunLayout(run_dir)
+    out_dir = layout.notebooks
     seconds: dict[str, float] = {}
     chosen = [nb for nb in numbered_notebooks(folder) if not only or any(nb.name.startswith(o) for o in only)]
     print(f"running {len(chosen)} notebook(s) into {out_dir}:", flush=True)
@@ -178,9 +180,9 @@ def run_all(run_dir: str | Path = "runs/demo", data: str | None = None, only: li
     timings = out_dir / "timings.json"
     previous = json.loads(timings.read_text()) if timings.exists() else {}
     atomic_write_text(timings, json.dumps({**previous, **seconds}, indent=1))
-    figures = sorted((run_dir / "figures").rglob("*.png"))  # seed<k>/ of a multi-seed run too
-    rows = [("executed notebooks + HTML exports", out_dir), (f"figures ({len(figures)} PNG)", run_dir / "figures"),
-            ("tables (CSV; paper tables as .md)", run_dir / "tables"), ("run folder", run_dir)]
+    figures = sorted(layout.figures.rglob("*.png"))  # seed<k>/ of a multi-seed run too
+    rows = [("executed notebooks + HTML exports", out_dir), (f"figures ({len(figures)} PNG)", layout.figures),
+            ("tables (CSV; paper tables as .md)", layout.tables), ("run folder", run_dir)]
     print(f"\n{len(seconds)} notebook(s) in {sum(seconds.values()):.0f} s "
           f"({', '.join(f'{k[:2]}: {v:.0f}' for k, v in seconds.items())}). Where to look:")
     for what, where in rows:

@@ -84,3 +84,15 @@ def test_the_graph_sees_deferred_and_relative_imports():
     assert "hierwbc.models.shipped" in edges["hierwbc.models.checkpoints"]  # file format -> loading
     assert "hierwbc.models.checkpoints" not in edges["hierwbc.models.shipped"]
     assert "hierwbc.datasets.splits" not in edges["hierwbc.datasets"]  # re-exports are not edges
+
+
+def test_the_run_folder_layout_and_the_notebook_runner_import_without_torch():
+    """``hierwbc.experiment`` loads its public names on first use: its layout, which the notebook
+    runner and the workflow need, does not pull torch in (the demo's first lines come at once)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hierwbc.notebooks, hierwbc.experiment.layout; assert 'torch' not in sys.modules; "
+            "from hierwbc.experiment import STAGES, load_experiment; print(STAGES[0], load_experiment.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["train", "hierwbc.experiment.config"]

@@ -1,8 +1,18 @@
 """Experiments: a grid of training runs, their embeddings, evaluation, tables and figures,
-described by one YAML file (``experiments/*.yaml``) and rebuilt by ``hierwbc experiment``."""
+described by one YAML file (``experiments/*.yaml``) and rebuilt by ``hierwbc experiment``.
 
-from .config import ExperimentConfig, load_experiment
-from .publish import publish, training_table
-from .runner import STAGES, run_experiment
+The public names load on first use, so :mod:`.layout` (the run folder's paths, needed by the
+notebook runner and the workflow) is imported without torch."""
+
+from importlib import import_module
+
+_HOMES = {"ExperimentConfig": ".config", "load_experiment": ".config", "publish": ".publish",
+          "training_table": ".publish", "STAGES": ".runner", "run_experiment": ".runner"}
 
 __all__ = ["STAGES", "ExperimentConfig", "load_experiment", "publish", "run_experiment", "training_table"]
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name], __name__), name)

@@ -11,6 +11,7 @@
     evaluation/<table>.csv         :meth:`hierwbc.evaluate.EvaluationResult.write`
     tables/*.csv, *.md             counts, paper Tables 1-3, figure data
     figures/*.png                  every figure
+    notebooks/                     the numbered notebooks as executed, their HTML, timings.json
 
 An experiment with several training seeds (``multi_seed``) puts every seeded folder one level
 down, ``models/<name>/seed<k>/`` and ``embeddings/<model>/seed<k>/<set>.h5ad`` (a model trained
@@ -43,6 +44,7 @@ class RunLayout:
     evaluation_dir = property(lambda self: self.root / "evaluation")
     tables = property(lambda self: self.root / "tables")
     figures = property(lambda self: self.root / "figures")
+    notebooks = property(lambda self: self.root / "notebooks")
 
     def _seeded(self, folder: Path, seed: int | None) -> Path:
         return folder / f"seed{int(seed)}" if self.multi_seed and seed is not None else folder
