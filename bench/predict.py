@@ -40,8 +40,8 @@ def main(argv=None) -> dict:
 
     from hierwbc.datasets import read_dataset
     from hierwbc.datasets.colour_domain import image_features
+    from hierwbc.datasets.splits import split_rows
     from hierwbc.predict import predict
-    from hierwbc.train.prepare import split_rows
 
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")  # the cells are in-domain; nothing to warn about is expected

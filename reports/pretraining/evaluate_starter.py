@@ -25,6 +25,7 @@ import anndata as ad
 import torch
 
 from hierwbc.datasets.sources import read_sources
+from hierwbc.datasets.splits import split_rows
 from hierwbc.datasets.stain import STAIN_NORMS
 from hierwbc.embed import embed
 from hierwbc.evaluate import evaluate, report
@@ -32,7 +33,6 @@ from hierwbc.experiment.publish import EVALUATION_TABLES
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models.shipped import read_weights
 from hierwbc.models.vit import build_vit
-from hierwbc.train.prepare import split_rows
 
 HERE = Path(__file__).resolve().parent
 SETS = {"pbc_test": ("pbc", "test"), "bccd": ("bccd", None), "segmentation_wbc": ("segmentation_wbc", None)}

@@ -22,11 +22,11 @@ import pandas as pd
 
 from hierwbc.datasets import read_dataset
 from hierwbc.datasets.colour_domain import PBC_TRAIN_FILE, ColourDomain, image_features
+from hierwbc.datasets.splits import split_rows
 from hierwbc.experiment import load_experiment
 from hierwbc.experiment.runner import eval_manifests
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.io import atomic_write_text
-from hierwbc.train.prepare import split_rows
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENT = HERE.parent.parent / "experiments" / "paper_cpu.yaml"

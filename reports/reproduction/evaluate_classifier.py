@@ -108,13 +108,13 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
     the grid trained on it)."""
     from hierwbc.datasets import read_dataset
     from hierwbc.datasets.cache import cached_images
+    from hierwbc.datasets.splits import split_rows
     from hierwbc.embed import embed
     from hierwbc.models.checkpoints import backbone_from_weights
     from hierwbc.models.shipped import read_weights
     from hierwbc.train.export import export_weights
     from hierwbc.train.fit_head import fit_head, save_classifier
     from hierwbc.train.lab_shift import embed_lab_views
-    from hierwbc.train.prepare import split_rows
 
     h = default_hierarchy()
     cfg = load_experiment(experiment)
