@@ -11,7 +11,8 @@ imports torch, and none sees another's warm caches), with its own options from `
 - ``evaluate``: ``bench/evaluate.py`` (the evaluation protocol against sklearn, synthetic
   embeddings of the PBC class counts);
 - ``train_step``: ``bench/train_step.py`` (training-step and data-pipeline throughput);
-- ``predict``: ``bench/predict.py`` (the cost of predict's off-domain colour check; real PBC cells).
+- ``predict``: ``bench/predict.py`` (the cost of predict's off-domain colour check; real PBC cells);
+- ``augment``: ``bench/augment.py`` (our batched augmentation against kornia's).
 
 ``--quick`` gives each script its smallest sensible sizes (``QUICK``): it checks that the
 benchmarks run, in a few minutes on 2 CPU cores, and its figures are not worth keeping, so it
@@ -35,6 +36,7 @@ BENCHES: dict[str, list[str]] = {  # name -> script and its options for the full
     "evaluate": ["evaluate.py"],
     "train_step": ["train_step.py"],
     "predict": ["predict.py"],
+    "augment": ["augment.py"],
 }
 QUICK: dict[str, list[str]] = {  # the extra options of --quick
     "losses": ["--batch", "32", "--min-time", "0.05", "--rounds", "1"],
@@ -42,6 +44,7 @@ QUICK: dict[str, list[str]] = {  # the extra options of --quick
     "train_step": ["--arch", "vit_tiny", "--img-size", "56", "--batch-size", "4", "--steps", "1",
                    "--workers", "0", "--matmul-size", "512"],
     "predict": ["--cells", "40", "--rounds", "1"],
+    "augment": ["--batch", "8", "--rounds", "1"],
 }
 
 
