@@ -10,8 +10,10 @@ at p 0.8, grayscale p 0.2, Gaussian blur kernel 9 sigma 0.1-2 at p 1, ImageNet n
 - ``ours``: :func:`hierwbc.train.augment.augment_view` (view 0: no solarisation);
 - ``kornia``: ``kornia.augmentation.AugmentationSequential`` of ``RandomResizedCrop`` (kornia
   0.9 has no antialiasing there: a shrinking crop is cheaper for it and aliased),
-  ``RandomHorizontalFlip``, ``RandomVerticalFlip``, ``RandomRotation90``, ``ColorJitter``,
-  ``RandomGrayscale``, ``RandomGaussianBlur``, ``Normalize``.
+  ``RandomHorizontalFlip``, ``RandomVerticalFlip``, ``RandomRotation90`` (an affine warp of its
+  own: a second resampling of every image, where ours folds flips and quarter turns into the crop's
+  resampling matrices), ``ColorJitter``, ``RandomGrayscale``, ``RandomGaussianBlur``, ``Normalize``;
+  kornia jitters only the images drawn at p 0.8, ours computes all and selects.
 
 Best of ``--rounds`` (interleaved), seconds per batch, and ``kornia / ours``. kornia is only a
 test dependency (reference colour conversions in ``tests/train/test_augment.py``); it would earn
@@ -46,7 +48,7 @@ def kornia_view(cfg):
     return K.AugmentationSequential(
         K.RandomResizedCrop((cfg.size, cfg.size), scale=cfg.scale, ratio=cfg.ratio, resample="bicubic"),
         K.RandomHorizontalFlip(p=cfg.hflip_p), K.RandomVerticalFlip(p=cfg.vflip_p),
-        K.RandomRotation90(times=(0, 3), p=1.0),
+        K.RandomRotation90(times=(-1.5, 2.5), p=1.0),  # rounded: -1, 0, 1, 2 quarter turns, 1/4 each
         K.ColorJitter(b, c, s, h, p=cfg.jitter_p),
         K.RandomGrayscale(p=cfg.grayscale_p),
         K.RandomGaussianBlur((cfg.blur_kernel, cfg.blur_kernel), cfg.blur_sigma, p=cfg.blur_p[0]),
@@ -58,8 +60,8 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     import torch
 
-    from hierwbc.train.augment import AugmentConfig, augment_view
     from hierwbc.datasets.model_input import to_float_images
+    from hierwbc.train.augment import AugmentConfig, augment_view
 
     torch.set_num_threads(args.threads)
     images = torch.randint(0, 256, (args.batch, 3, args.in_size, args.in_size), dtype=torch.uint8,
@@ -69,8 +71,8 @@ def main(argv=None) -> dict:
         cfg = AugmentConfig(size=size)
         pipeline = kornia_view(cfg)
         gen = torch.Generator().manual_seed(0)
-        runs = {"ours": lambda: augment_view(to_float_images(images), cfg, 0, gen),
-                "kornia": lambda: pipeline(to_float_images(images))}
+        runs = {"ours": lambda cfg=cfg, gen=gen: augment_view(to_float_images(images), cfg, 0, gen),
+                "kornia": lambda pipeline=pipeline: pipeline(to_float_images(images))}
         for fn in runs.values():  # warm-up; shapes checked
             assert fn().shape == (args.batch, 3, size, size)
         best = {name: float("inf") for name in runs}
@@ -87,8 +89,8 @@ def main(argv=None) -> dict:
     import kornia
 
     out = {"batch": args.batch, "in_size": args.in_size, "threads": args.threads, "rounds": args.rounds,
-           "torch": torch.__version__, "kornia": kornia.__version__, "machine": platform.processor() or platform.machine(),
-           "results": results}
+           "torch": torch.__version__, "kornia": kornia.__version__,
+           "machine": platform.processor() or platform.machine(), "results": results}
     if not args.no_write:
         path = Path(__file__).resolve().parent / "results" / "augment.json"
         path.write_text(json.dumps(out, indent=1))

@@ -26,9 +26,9 @@ USER_ERRORS: tuple[tuple[str, str], ...] = (
     ("hierwbc.hierarchy.errors", "HierarchyError"),  # tree files, unknown nodes, UnknownLabelError
     ("hierwbc.train.config", "ConfigError"),      # unknown preset or config key, bad values, experiment files
     ("hierwbc.models.checkpoints", "CheckpointError"),
-    ("hierwbc.datasets.manifest", "ManifestError"),
+    ("hierwbc.datasets.manifest", "ManifestError"),  # schema, no rows in a split
     ("hierwbc.datasets.images", "ImageError"),    # images that cannot be decoded (and ValidationError)
-    ("hierwbc.train.prepare", "TrainingDataError"),  # no (labelled) images for the preset or split
+    ("hierwbc.train.prepare", "TrainingDataError"),  # no (labelled) images for the preset
     ("yaml", "YAMLError"),                         # config and experiment files that are not YAML
 )
 """``(module, class name)`` of every exception that reports a mistake in the user's input rather

@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .datasets.manifest import ManifestError, check_manifest
 from .datasets.manifest_images import ManifestImages
-from .datasets.model_input import normalize
+from .datasets.model_input import normalize, to_float_images
 from .datasets.stain import STAIN_NORMS
 from .hierarchy import Hierarchy, default_hierarchy, hierarchy_to_uns
 from .io import atomic_write
@@ -195,7 +195,7 @@ def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, 
         for x, *rest in tqdm(loader, desc=f"embed {prov['model']}", disable=not progress):
             if colour_features:
                 colours.append(rest[2])
-            x = x.to(device).float() / 255.0
+            x = to_float_images(x.to(device))
             if backbone is None:
                 cls.append(x.flatten(1).cpu())
                 continue

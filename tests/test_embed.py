@@ -12,7 +12,7 @@ from hierwbc.datasets.model_input import normalize
 from hierwbc.datasets.synthetic import make_synthetic
 from hierwbc.embed import embed, join_sets, write_h5ad
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
-from hierwbc.models.supervised_heads import build_supervised_head
+from hierwbc.models.supervised_heads import head_of_hidden_dim
 from hierwbc.models.vit import build_vit
 from hierwbc.train.config import make_config
 
@@ -79,8 +79,7 @@ def test_training_checkpoint_with_head_gives_node_probabilities(manifest, tmp_pa
     torch.manual_seed(2)
     backbone = build_vit("vit_tiny", img_size=28, patch_size=14).eval()
     s = cfg.supervised
-    head = build_supervised_head(s.loss, H, 192, nlayers=2 if s.head_hidden_dim > 0 else 1,
-                                 hidden_dim=max(s.head_hidden_dim, 1)).eval()
+    head = head_of_hidden_dim(s.loss, H, 192, s.head_hidden_dim).eval()
     state = {f"teacher.backbone.{k}": v for k, v in backbone.state_dict().items()}
     state.update({f"student.sup_head.{k}": v for k, v in head.state_dict().items()})
     ckpt = tmp_path / "step_000010.pt"

@@ -1,6 +1,7 @@
 """The modules of hierwbc (and of hierarchy_editor) import each other without cycles, counting
 imports inside functions too (a deferred import hides a cycle from Python, not from the design).
-A package's ``__init__`` re-exporting its own modules is not an edge back up."""
+A package's ``__init__`` re-exporting its own modules is not an edge back up (nor are the lazy
+re-exports of ``hierwbc/__init__`` and ``hierwbc.experiment``, loaded by name on first use)."""
 
 import ast
 from pathlib import Path
@@ -96,3 +97,8 @@ def test_the_run_folder_layout_and_the_notebook_runner_import_without_torch():
             "from hierwbc.experiment import STAGES, load_experiment; print(STAGES[0], load_experiment.__module__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["train", "hierwbc.experiment.config"]
+    for first in ("", "import hierwbc.experiment.publishing; "):  # the function, whichever import came first
+        code = first + ("from hierwbc.experiment import publish; import hierwbc.experiment as e; "
+                        "print(publish is e.publish, callable(publish))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+        assert out == ["True", "True"], first

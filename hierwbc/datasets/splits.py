@@ -17,6 +17,11 @@ Byte-identical images (:mod:`.duplicates`; PBC has 17 pairs) are kept together
 member of a group of identical files (same SHA-256, same crop box) takes the split / fold of the
 group's first member in row order. Only such duplicate members can change, so for them (and only
 them) the result depends on row order; fold sizes may then differ by a little more than one.
+
+On top of these, the helpers training, the experiment and the reports share: :func:`split_rows`
+(training's own train/test partition of rows that have no split yet), :func:`stratified_mask`
+(a seeded share of every node) and :func:`stratified_subset` (at most ``limit`` rows, in
+proportion per node).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ notebook runner and the workflow) is imported without torch."""
 
 from importlib import import_module
 
-_HOMES = {"ExperimentConfig": ".config", "load_experiment": ".config", "publish": ".publish",
-          "training_table": ".publish", "STAGES": ".runner", "run_experiment": ".runner"}
+_HOMES = {"ExperimentConfig": ".config", "load_experiment": ".config", "publish": ".publishing",
+          "training_table": ".publishing", "STAGES": ".runner", "run_experiment": ".runner"}
 
 __all__ = ["STAGES", "ExperimentConfig", "load_experiment", "publish", "run_experiment", "training_table"]
 
@@ -15,4 +15,6 @@ __all__ = ["STAGES", "ExperimentConfig", "load_experiment", "publish", "run_expe
 def __getattr__(name: str):
     if name not in _HOMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(_HOMES[name], __name__), name)
+    value = getattr(import_module(_HOMES[name], __name__), name)
+    globals()[name] = value  # bound once
+    return value

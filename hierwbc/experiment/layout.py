@@ -1,5 +1,5 @@
 """The layout of an experiment's output folder, owned here once: ``hierwbc experiment``
-(:mod:`.runner`, :mod:`.publish`) writes it and the notebooks' run folder
+(:mod:`.runner`, :mod:`.publishing`) writes it and the notebooks' run folder
 (:class:`hierwbc.workflow.folder.RunFolder`) reads and writes the same paths::
 
     hierarchy.json                 the tree (the notebooks' 01_hierarchy)

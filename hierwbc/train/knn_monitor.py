@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..datasets.model_input import normalize
+from ..datasets.model_input import normalize, to_float_images
 from ..evaluate.metrics import compute_metrics
 from ..evaluate.probes import run_probes
 
@@ -34,7 +34,7 @@ def embed_images(backbone: nn.Module, images: Tensor, device: torch.device, batc
     out = []
     try:
         for start in range(0, len(images), batch_size):  # batches, not samples
-            x = normalize(images[start : start + batch_size].to(device).float().div_(255.0))
+            x = normalize(to_float_images(images[start : start + batch_size].to(device)))
             with autocast():
                 out.append(backbone.forward_features(x)["x_norm_clstoken"].float().cpu())
     finally:

@@ -29,7 +29,7 @@ from hierwbc.datasets.splits import split_rows
 from hierwbc.datasets.stain import STAIN_NORMS
 from hierwbc.embed import embed
 from hierwbc.evaluate import evaluate, report
-from hierwbc.experiment.publish import EVALUATION_TABLES
+from hierwbc.experiment.publishing import EVALUATION_TABLES
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models.shipped import read_weights
 from hierwbc.models.vit import build_vit

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hierwbc.experiment.publish import long_metrics
+from hierwbc.experiment.publishing import long_metrics
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = "hierce"

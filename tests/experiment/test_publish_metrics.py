@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from hierwbc.experiment.publish import long_metrics, wide_metrics
+from hierwbc.experiment.publishing import long_metrics, wide_metrics
 
 
 def test_wide_fold_metrics_read_back_to_the_tidy_table():

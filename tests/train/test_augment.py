@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from hierwbc.datasets.model_input import IMAGENET_MEAN, IMAGENET_STD
 from hierwbc.train import augment as A
 
 NO_COLOUR = A.AugmentConfig(jitter_p=0.0, grayscale_p=0.0, blur_p=(0.0, 0.0), solarize_p=(0.0, 0.0))
@@ -127,7 +128,7 @@ def test_global_crops_shapes_determinism_and_uint8():
 
 
 def _unnormalize(y):
-    return y * torch.tensor(A.IMAGENET_STD).view(1, 3, 1, 1) + torch.tensor(A.IMAGENET_MEAN).view(1, 3, 1, 1)
+    return y * torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) + torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
 
 
 def test_solarize_only_on_crop_two_at_its_rate():

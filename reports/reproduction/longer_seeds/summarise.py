@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from hierwbc.evaluate.report import to_markdown
-from hierwbc.experiment.publish import long_metrics
+from hierwbc.experiment.publishing import long_metrics
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))

@@ -12,9 +12,13 @@ evaluation folds depend only on the evaluation seed and the cells (the same 5 fo
 folders; checked: equal fold sizes), so each (training seed, fold) gives one difference
 ``d = metric(hierce) - metric(supcon)`` on the same cells; 3 seeds x 5 folds = 15 differences.
 Reported: the mean difference, its 95 % t-interval over the 15 and the two-sided p of the
-one-sample t-test, in bold when the interval excludes 0. Folds of different seeds hold the same
-cells, so the 15 are not independent: the interval is, if anything, too narrow; read a difference
-as significant only when it also has the same sign in every seed (column ``seeds agree``).
+one-sample t-test. The 15 are not independent (the 5 folds of a seed share one trained model and
+overlapping probe training sets; folds of different seeds hold the same cells), so the interval
+is, if anything, too narrow: a difference counts as significant (``significant``, bold) only when
+the interval excludes 0 *and* the three per-seed mean differences have its sign
+(``seeds_agree``). The starter, embedded in both folders, must score identically on every fold
+(checked: the same cells and folds). bAcc and hierarchical F1 in points, LCA of mistakes in edges
+(lower is better: a negative difference favours the model).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from hierwbc.evaluate.report import to_markdown
-from hierwbc.experiment.publish import long_metrics
+from hierwbc.experiment.publishing import long_metrics
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -64,13 +68,14 @@ def versus(folds: pd.DataFrame, model: str, rival: str = "supcon") -> pd.DataFra
     for s, probe, metric in product(SETS, PROBES, METRICS):
         pick = folds[(folds["dataset"] == s) & (folds["probe"] == probe) & (folds["metric"] == metric)]
         a = pick[pick["model"] == model].set_index(["seed", "fold"])
-        b = pick[pick["model"] == rival].set_index(["seed", "fold"])
-        if a.empty or b.empty:
+        b = pick[pick["model"] == rival].set_index(["seed", "fold"]).reindex(a.index)
+        if a.empty:
             continue
-        if not a["n"].equals(b["n"].reindex(a.index)):
-            raise ValueError(f"{s}/{probe}: the folds of {model} and {rival} differ in size: not the same cells")
-        d = (a["value"] - b["value"].reindex(a.index)).to_numpy(float)
-        by_seed = (a["value"] - b["value"].reindex(a.index)).groupby(level="seed").mean()
+        if b["value"].isna().any() or not a["n"].equals(b["n"]):
+            raise ValueError(f"{s}/{probe}/{metric}: {rival} lacks (seed, fold) pairs of {model} or their sizes "
+                             "differ: not the same folds")
+        diff = a["value"] - b["value"]
+        d, by_seed = diff.to_numpy(float), diff.groupby(level="seed").mean()
         half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
         rows.append({"set": s, "probe": probe, "metric": METRICS[metric], "model": model, "rival": rival,
                      "value_model": a["value"].mean(), "value_rival": b["value"].mean(), "delta": d.mean(),
@@ -80,16 +85,28 @@ def versus(folds: pd.DataFrame, model: str, rival: str = "supcon") -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def same_cells(published: pd.DataFrame, new: pd.DataFrame, baseline: str = "starter") -> None:
+    """The baseline embedded in both folders must score the same on every fold: same cells, same folds."""
+    key = ["dataset", "probe", "fold", "metric"]
+    a = published[published["model"] == baseline].drop_duplicates(key).set_index(key)["value"]
+    b = new[new["model"] == baseline].drop_duplicates(key).set_index(key)["value"].reindex(a.index)
+    if a.empty or not np.allclose(a.to_numpy(), b.to_numpy(), atol=1e-9):
+        raise ValueError(f"{baseline} scores differently in the two folders: not the same cells and folds")
+
+
 def compare(published: Path = PUBLISHED) -> pd.DataFrame:
-    folds = pd.concat([fold_table(HERE), fold_table(published)], ignore_index=True)
-    folds = folds.drop_duplicates(["seed", "model", "dataset", "probe", "fold", "metric"])
+    old, new = fold_table(HERE), fold_table(published)
+    same_cells(old, new)
+    folds = pd.concat([old, new[new["model"] == "supcon"]], ignore_index=True)
     table = pd.concat([versus(folds, m) for m in RIVALS], ignore_index=True)
+    table["significant"] = ((table["ci_low"] > 0) | (table["ci_high"] < 0)) & table["seeds_agree"]
     table.to_csv(published / "versus.csv", index=False)
-    shown = table.assign(**{c: 100 * table[c] for c in ("value_model", "value_rival", "delta", "ci_low", "ci_high")})
-    lca = shown["metric"] == "LCA"  # LCA height is not a percentage
-    shown.loc[lca, ["value_model", "value_rival", "delta", "ci_low", "ci_high"]] /= 100
-    cell = [("**{:+.2f} [{:+.2f}, {:+.2f}]**" if lo > 0 or hi < 0 else "{:+.2f} [{:+.2f}, {:+.2f}]").format(d, lo, hi)
-            for d, lo, hi in shown[["delta", "ci_low", "ci_high"]].to_numpy()]
+    scaled = ["value_model", "value_rival", "delta", "ci_low", "ci_high"]
+    percent = table["metric"] != "LCA"  # bAcc and hierarchical F1 in points; LCA height in edges (lower is better)
+    shown = table.copy()
+    shown.loc[percent, scaled] *= 100
+    cell = [("**{:+.2f} [{:+.2f}, {:+.2f}]**" if sig else "{:+.2f} [{:+.2f}, {:+.2f}]").format(d, lo, hi)
+            for d, lo, hi, sig in shown[["delta", "ci_low", "ci_high", "significant"]].to_numpy()]
     md = shown.assign(**{"model - supcon": cell})[["set", "probe", "metric", "model", "value_model", "value_rival",
                                                    "model - supcon", "p_value", "seeds_agree"]]
     (published / "versus.md").write_text(to_markdown(md.round(3)))
