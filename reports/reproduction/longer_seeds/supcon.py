@@ -94,13 +94,13 @@ def same_cells(published: pd.DataFrame, new: pd.DataFrame, baseline: str = "star
         raise ValueError(f"{baseline} scores differently in the two folders: not the same cells and folds")
 
 
-def compare(published: Path = PUBLISHED) -> pd.DataFrame:
+def versus_table(published: Path = PUBLISHED) -> tuple[pd.DataFrame, str]:
+    """``(table, markdown)``: every model of ``longer_seeds/`` minus SupCon (nothing written)."""
     old, new = fold_table(HERE), fold_table(published)
     same_cells(old, new)
     folds = pd.concat([old, new[new["model"] == "supcon"]], ignore_index=True)
     table = pd.concat([versus(folds, m) for m in RIVALS], ignore_index=True)
     table["significant"] = ((table["ci_low"] > 0) | (table["ci_high"] < 0)) & table["seeds_agree"]
-    table.to_csv(published / "versus.csv", index=False)
     scaled = ["value_model", "value_rival", "delta", "ci_low", "ci_high"]
     percent = table["metric"] != "LCA"  # bAcc and hierarchical F1 in points; LCA height in edges (lower is better)
     shown = table.copy()
@@ -109,7 +109,14 @@ def compare(published: Path = PUBLISHED) -> pd.DataFrame:
             for d, lo, hi, sig in shown[["delta", "ci_low", "ci_high", "significant"]].to_numpy()]
     md = shown.assign(**{"model - supcon": cell})[["set", "probe", "metric", "model", "value_model", "value_rival",
                                                    "model - supcon", "p_value", "seeds_agree"]]
-    (published / "versus.md").write_text(to_markdown(md.round(3)))
+    return table, to_markdown(md.round(3))
+
+
+def compare(published: Path = PUBLISHED) -> pd.DataFrame:
+    """Write ``versus.csv`` and ``versus.md`` into ``published``."""
+    table, md = versus_table(published)
+    table.to_csv(published / "versus.csv", index=False)
+    (published / "versus.md").write_text(md)
     return table
 
 
