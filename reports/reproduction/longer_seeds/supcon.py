@@ -112,11 +112,29 @@ def versus_table(published: Path = PUBLISHED) -> tuple[pd.DataFrame, str]:
     return table, to_markdown(md.round(3))
 
 
+def summary_markdown(table: pd.DataFrame, published: Path = PUBLISHED) -> str:
+    """The README's table: SupCon's bAcc (mean ± std over seeds of each seed's mean over folds)
+    and each model minus SupCon (bold: ``significant``), per set and probe."""
+    folds = fold_table(published)
+    bacc = folds[(folds["model"] == "supcon") & (folds["metric"] == "balanced_accuracy")]
+    per_seed = bacc.groupby(["dataset", "probe", "seed"])["value"].mean() * 100
+    rows = []
+    for s, probe in product(SETS, PROBES):
+        v = per_seed[s, probe]
+        row = {"set": s, "probe": probe, "supcon": f"{v.mean():.1f} ± {v.std(ddof=1):.1f}"}
+        for _, r in table[(table["set"] == s) & (table["probe"] == probe) & (table["metric"] == "bAcc")].iterrows():
+            text = f"{100 * r['delta']:+.1f} [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]"
+            row[f"{r['model']} - supcon"] = f"**{text}**" if r["significant"] else text
+        rows.append(row)
+    return to_markdown(pd.DataFrame(rows))
+
+
 def compare(published: Path = PUBLISHED) -> pd.DataFrame:
-    """Write ``versus.csv`` and ``versus.md`` into ``published``."""
+    """Write ``versus.csv``, ``versus.md`` and ``summary.md`` (the README's table) into ``published``."""
     table, md = versus_table(published)
     table.to_csv(published / "versus.csv", index=False)
     (published / "versus.md").write_text(md)
+    (published / "summary.md").write_text(summary_markdown(table, published))
     return table
 
 
