@@ -16,8 +16,8 @@ one-sample t-test. The 15 are not independent (the 5 folds of a seed share one t
 overlapping probe training sets; folds of different seeds hold the same cells), so the interval
 is, if anything, too narrow: a difference counts as significant (``significant``, bold) only when
 the interval excludes 0 *and* the three per-seed mean differences have its sign
-(``seeds_agree``). The starter, embedded in both folders, must score identically on every fold
-(checked: the same cells and folds). bAcc and hierarchical F1 in points, LCA of mistakes in edges
+(``seeds_agree``). The starter, embedded in both folders, must score identically with the kNN probes on
+every fold (checked: the same cells and folds). bAcc and hierarchical F1 in points, LCA of mistakes in edges
 (lower is better: a negative difference favours the model).
 """
 
@@ -86,10 +86,13 @@ def versus(folds: pd.DataFrame, model: str, rival: str = "supcon") -> pd.DataFra
 
 
 def same_cells(published: pd.DataFrame, new: pd.DataFrame, baseline: str = "starter") -> None:
-    """The baseline embedded in both folders must score the same on every fold: same cells, same folds."""
+    """The baseline embedded in both folders must score the same with the kNN probes on every fold:
+    same cells, same folds. (Its logreg scores differ a little: the embeddings were recomputed in
+    another sitting and L-BFGS stops at another point; up to 2.9 points of bAcc on a 68-cell fold.)"""
     key = ["dataset", "probe", "fold", "metric"]
-    a = published[published["model"] == baseline].drop_duplicates(key).set_index(key)["value"]
-    b = new[new["model"] == baseline].drop_duplicates(key).set_index(key)["value"].reindex(a.index)
+    published, new = (f[f["probe"].isin(["1nn", "20nn"]) & (f["model"] == baseline)] for f in (published, new))
+    a = published.drop_duplicates(key).set_index(key)["value"]
+    b = new.drop_duplicates(key).set_index(key)["value"].reindex(a.index)
     if a.empty or not np.allclose(a.to_numpy(), b.to_numpy(), atol=1e-9):
         raise ValueError(f"{baseline} scores differently in the two folders: not the same cells and folds")
 
