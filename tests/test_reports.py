@@ -341,3 +341,52 @@ def test_classifier_card_counts_are_classifier_calls():
         assert text in card
     scores = pd.read_csv(REPRODUCTION / "classifier.csv").set_index("set")["n"]
     assert calls.groupby("set")["cells"].sum().to_dict() == scores.to_dict()  # every cell counted once
+
+
+def test_longer_seeds_supcon_comparison_reads_back():
+    """The SupCon comparison (reports/reproduction 'Longer training', section 3): versus.csv/.md and
+    the README's table are supcon.py's on the published fold metrics, and one difference is
+    recomputed here from the two fold_metrics.csv files with a plain merge on (seed, fold)."""
+    folder = REPRODUCTION / "longer_seeds"
+    published = folder / "supcon"
+    supcon = _module(folder / "supcon.py")
+    table, md = supcon.versus_table(published)
+    assert (published / "versus.md").read_text() == md
+    pd.testing.assert_frame_equal(pd.read_csv(published / "versus.csv"), table, check_dtype=False)
+    summary = supcon.summary_markdown(table, published)
+    assert (published / "summary.md").read_text() == summary
+    block = (REPRODUCTION / "README.md").read_text().split("<!-- supcon:start -->")[1].split("<!-- supcon:end -->")[0]
+    assert block.strip() == summary.strip()
+    old = pd.read_csv(folder / "tables" / "fold_metrics.csv")
+    new = pd.read_csv(published / "tables" / "fold_metrics.csv")
+    pick = lambda f, m: f[(f["model"] == m) & (f["dataset"] == "segmentation_wbc") & (f["probe"] == "20nn")]
+    pairs = pick(old, "hierce").merge(pick(new, "supcon"), on=["seed", "fold"], suffixes=("_h", "_s"))
+    d = pairs["balanced_accuracy_h"] - pairs["balanced_accuracy_s"]
+    row = table[(table["model"] == "hierce") & (table["set"] == "segmentation_wbc") & (table["probe"] == "20nn")
+                & (table["metric"] == "bAcc")].iloc[0]
+    assert len(d) == row["n_pairs"] == 15
+    assert row["delta"] == pytest.approx(d.mean())
+    assert row["ci_low"] == pytest.approx(d.mean() - 2.1447866879 * d.std(ddof=1) / 15 ** 0.5)  # t(0.975, 14)
+    by_seed = d.groupby(pairs["seed"]).mean()
+    assert row["seeds_agree"] == bool((by_seed > 0).all() or (by_seed < 0).all())
+    assert f"**{100 * row['delta']:+.1f}" in block  # significant, and shown in bold
+
+
+def test_seed_agreement_is_needed_for_significance_in_the_supcon_comparison():
+    """A constructed case: the same mean difference with every seed agreeing is significant; with
+    one seed disagreeing (interval still excluding 0 by construction) it is not."""
+    supcon = _module(REPRODUCTION / "longer_seeds" / "supcon.py")
+
+    def folds(deltas):
+        rows = []
+        for seed, per_fold in enumerate(deltas):
+            for fold, d in enumerate(per_fold):
+                for model, v in (("hierce", 0.5 + d), ("supcon", 0.5)):
+                    rows.append({"seed": seed, "model": model, "dataset": "pbc_test", "probe": "20nn", "fold": fold,
+                                 "metric": "balanced_accuracy", "value": v, "n": 100})
+        return pd.DataFrame(rows)
+
+    agree = supcon.versus(folds([[0.02, 0.03, 0.01, 0.02, 0.02]] * 3), "hierce")
+    assert agree["seeds_agree"].all() and (agree["ci_low"] > 0).all() and agree["significant"].all()
+    mixed = supcon.versus(folds([[0.05, 0.06, 0.04, 0.05, 0.05]] * 2 + [[-0.01, 0.0, -0.02, -0.01, -0.01]]), "hierce")
+    assert (mixed["ci_low"] > 0).all() and not mixed["seeds_agree"].any() and not mixed["significant"].any()

@@ -82,7 +82,10 @@ def versus(folds: pd.DataFrame, model: str, rival: str = "supcon") -> pd.DataFra
                      "ci_low": d.mean() - half, "ci_high": d.mean() + half,
                      "p_value": stats.ttest_1samp(d, 0.0).pvalue, "n_pairs": len(d),
                      "seeds_agree": bool((np.sign(by_seed) == np.sign(d.mean())).all())})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["significant"] = ((table["ci_low"] > 0) | (table["ci_high"] < 0)) & table["seeds_agree"]
+    return table
 
 
 def same_cells(published: pd.DataFrame, new: pd.DataFrame, baseline: str = "starter") -> None:
@@ -103,7 +106,6 @@ def versus_table(published: Path = PUBLISHED) -> tuple[pd.DataFrame, str]:
     same_cells(old, new)
     folds = pd.concat([old, new[new["model"] == "supcon"]], ignore_index=True)
     table = pd.concat([versus(folds, m) for m in RIVALS], ignore_index=True)
-    table["significant"] = ((table["ci_low"] > 0) | (table["ci_high"] < 0)) & table["seeds_agree"]
     scaled = ["value_model", "value_rival", "delta", "ci_low", "ci_high"]
     percent = table["metric"] != "LCA"  # bAcc and hierarchical F1 in points; LCA height in edges (lower is better)
     shown = table.copy()
