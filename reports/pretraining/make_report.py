@@ -1,7 +1,7 @@
 """Rebuild reports/pretraining/ from the pretraining runs (trials and the long run).
 
     .venv/bin/python reports/pretraining/make_report.py \
-        [--runs runs/pretrain_trials runs/pretrain runs/pretrain_trials2 runs/pretrain_trials3]
+        [--runs runs/pretrain_trials runs/pretrain runs/pretrain_trials2 runs/pretrain_trials3 runs/pretrain_trials4]
     # the classifier runs of reports/reproduction (HierCE continued from the starter):
     .venv/bin/python reports/pretraining/make_report.py --runs runs/classifier_cpu runs/classifier_cpu3000 \
         --out reports/reproduction/classifier_trials --base experiments/classifier_cpu.yaml
@@ -40,7 +40,7 @@ KEYS = ("max_steps", "knn_every", "model.img_size", "model.patch_size", "model.l
         "crops.local_crops_size", "batch_size", "dino.head_n_prototypes", "teacher.teacher_temp",
         "teacher.momentum_teacher", "teacher.final_momentum_teacher", "teacher.momentum_steps", "optim.base_lr",
         "optim.warmup_steps", "optim.freeze_last_layer_steps", "optim.weight_decay", "crops.global_crops_scale",
-        "crops.jitter", "seed")
+        "crops.jitter", "dino.koleo_loss_weight", "dino.centering", "seed")
 
 
 # runs that continue the shipped starter by name: the step it stood at then (stage 1's 2,600 + S2B's 1,800)
@@ -138,7 +138,7 @@ def figure(folder: Path = HERE) -> None:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", nargs="*", default=["runs/pretrain_trials", "runs/pretrain", "runs/pretrain_trials2",
-                                              "runs/pretrain_trials3"])
+                                              "runs/pretrain_trials3", "runs/pretrain_trials4"])
     p.add_argument("--out", type=Path, default=HERE, help="the report folder (default: this one)")
     p.add_argument("--base", type=Path, default=BASE, help="the config the settings column is written against")
     args = p.parse_args(argv)
