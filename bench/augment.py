@@ -61,6 +61,7 @@ def main(argv=None) -> dict:
     import torch
 
     from hierwbc.datasets.model_input import to_float_images
+    from hierwbc.io import atomic_write_text
     from hierwbc.train.augment import AugmentConfig, augment_view
 
     torch.set_num_threads(args.threads)
@@ -93,7 +94,7 @@ def main(argv=None) -> dict:
            "machine": platform.processor() or platform.machine(), "results": results}
     if not args.no_write:
         path = Path(__file__).resolve().parent / "results" / "augment.json"
-        path.write_text(json.dumps(out, indent=1))
+        atomic_write_text(path, json.dumps(out, indent=1) + "\n")
         print(f"wrote {path}")
     return out
 

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_step import one_step
 
 from hierwbc.hierarchy import default_hierarchy
+from hierwbc.io import atomic_write_text
 from hierwbc.train.config import make_config
 from hierwbc.train.loop import build_optimizer, fit
 from hierwbc.train.masking import collate_masks, mask_batch
@@ -121,8 +122,7 @@ def main(argv=None) -> dict:
     out["pretrain"] = {"overrides": overrides, "steps": result.step,
                        "knn_curve": [] if knn is None else knn[["step", "knn_bacc"]].to_dict("records")}
     out["seconds"] = time.perf_counter() - t0
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    atomic_write_text(args.out, json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.out} ({out['seconds']:.0f} s)")
     return out
 

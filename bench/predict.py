@@ -41,6 +41,7 @@ def main(argv=None) -> dict:
     from hierwbc.datasets import read_dataset
     from hierwbc.datasets.colour_domain import image_features
     from hierwbc.datasets.splits import split_rows
+    from hierwbc.io import atomic_write_text
     from hierwbc.predict import predict
 
     torch.set_num_threads(args.threads)
@@ -74,7 +75,7 @@ def main(argv=None) -> dict:
     print(json.dumps(result, indent=1))
     if not args.no_write:
         out = Path(__file__).resolve().parent / "results" / "predict.json"
-        out.write_text(json.dumps(result, indent=1) + "\n")
+        atomic_write_text(out, json.dumps(result, indent=1) + "\n")
         print(f"wrote {out}")
     return result
 

@@ -34,6 +34,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from hierwbc.datasets import data_root, read_dataset
 from hierwbc.datasets.manifest_images import ManifestImages
 from hierwbc.hierarchy import default_hierarchy
+from hierwbc.io import atomic_write_text
 from hierwbc.train.augment import AugmentConfig, global_crops
 from hierwbc.train.config import make_config
 from hierwbc.train.data import StepBatchSampler, make_loader
@@ -153,7 +154,7 @@ def main(argv=None) -> None:
     print(f"pipeline / step images/s: {data['pipeline_images_per_s'] / slowest_step:.1f}x")
     if not args.no_write:
         RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=1))
+        atomic_write_text(RESULTS, json.dumps(results, indent=1) + "\n")
         print(f"wrote {RESULTS}")
 
 

@@ -9,7 +9,7 @@ from importlib import import_module
 _HOMES = {"ExperimentConfig": ".config", "load_experiment": ".config", "publish": ".publishing",
           "training_table": ".publishing", "STAGES": ".runner", "run_experiment": ".runner"}
 
-__all__ = ["STAGES", "ExperimentConfig", "load_experiment", "publish", "run_experiment", "training_table"]
+__all__ = ["STAGES", "ExperimentConfig", "load_experiment", "publish", "run_experiment", "training_table"]  # = _HOMES
 
 
 def __getattr__(name: str):

@@ -9,7 +9,7 @@ baseline (the others are in ``longer_seeds/``); it was trained in a later sittin
 ``ce`` and ``hierce``, whose embeddings were not kept, so the per-cell paired bootstrap of
 ``longer_seeds/`` cannot include it. ``compare`` therefore tests over seed x fold pairs: the
 evaluation folds depend only on the evaluation seed and the cells (the same 5 folds in both
-folders; checked: equal fold sizes), so each (training seed, fold) gives one difference
+folders; checked below, :func:`same_cells`), so each (training seed, fold) gives one difference
 ``d = metric(hierce) - metric(supcon)`` on the same cells; 3 seeds x 5 folds = 15 differences.
 Reported: the mean difference, its 95 % t-interval over the 15 and the two-sided p of the
 one-sample t-test. The 15 are not independent (the 5 folds of a seed share one trained model and
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy import stats
 
 from hierwbc.evaluate.report import to_markdown
@@ -48,9 +49,9 @@ METRICS = {"balanced_accuracy": "bAcc", "hierarchical_f1": "hier F1", "mistake_s
 def run() -> Path:
     from hierwbc.experiment import load_experiment, publish, run_experiment
 
-    base = load_experiment(ROOT / "experiments" / "longer_cpu.yaml")
-    evaluation = {**base.raw["evaluation"], "reference": "supcon"}
-    cfg = load_experiment(ROOT / "experiments" / "longer_cpu.yaml",
+    path = ROOT / "experiments" / "longer_cpu.yaml"
+    evaluation = {**yaml.safe_load(path.read_text())["evaluation"], "reference": "supcon"}
+    cfg = load_experiment(path,
                           {"name": "longer_cpu_supcon", "out": OUT, "models": {"supcon": {"preset": "supcon"}},
                            "baselines": ["starter"], "evaluation": evaluation, "figures": {}})
     out = run_experiment(cfg, stages=("train", "embed", "evaluate"))
