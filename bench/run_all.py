@@ -12,7 +12,9 @@ imports torch, and none sees another's warm caches), with its own options from `
   embeddings of the PBC class counts);
 - ``train_step``: ``bench/train_step.py`` (training-step and data-pipeline throughput);
 - ``predict``: ``bench/predict.py`` (the cost of predict's off-domain colour check; real PBC cells);
-- ``augment``: ``bench/augment.py`` (our batched augmentation against kornia's).
+- ``augment``: ``bench/augment.py`` (our batched augmentation against kornia's);
+- ``pretrain_budget``: ``bench/pretrain_budget.py`` (the shipped backbones' training recipe, each
+  stage timed alone and projected to its steps; real PBC cells).
 
 ``--quick`` gives each script its smallest sensible sizes (``QUICK``): it checks that the
 benchmarks run, in a few minutes on 2 CPU cores, and its figures are not worth keeping, so it
@@ -37,6 +39,7 @@ BENCHES: dict[str, list[str]] = {  # name -> script and its options for the full
     "train_step": ["train_step.py"],
     "predict": ["predict.py"],
     "augment": ["augment.py"],
+    "pretrain_budget": ["pretrain_budget.py"],
 }
 QUICK: dict[str, list[str]] = {  # the extra options of --quick
     "losses": ["--batch", "32", "--min-time", "0.05", "--rounds", "1"],
@@ -45,6 +48,7 @@ QUICK: dict[str, list[str]] = {  # the extra options of --quick
                    "--workers", "0", "--matmul-size", "512"],
     "predict": ["--cells", "40", "--rounds", "1"],
     "augment": ["--batch", "8", "--rounds", "1"],
+    "pretrain_budget": ["--steps", "3", "--warmup", "1", "--only", "long"],
 }
 
 

@@ -1,0 +1,116 @@
+"""What the shipped backbones' training costs on this machine, measured alone (issue 10's ~3 hours).
+
+    .venv/bin/python bench/pretrain_budget.py [--steps 30] [--warmup 5] [--no-write]
+
+The starter ``hierwbc-tiny-pbc`` and ``hierwbc-tiny-pbc-long`` were trained in sittings that shared
+the 2 cores with tests and other runs, so the minutes logged by their runs (images/s of every
+step, summed) overstate what the recipe costs. This runs each stage of that recipe with the real
+trainer (:func:`hierwbc.train.loop.fit`: data loading, augmentation, DINO + iBOT + KoLeo, AdamW,
+EMA, exactly as configured) for ``--steps`` steps, and its online kNN check once, and projects
+each stage to the steps it was run for:
+
+- ``stage1``: ``experiments/pretrain_cpu.yaml``, 2,600 steps from random weights, a kNN check
+  every 250 steps;
+- ``stage2``: ``experiments/pretrain_cpu_stage2.yaml`` (4 local crops), 1,800 steps, a check every
+  100 (continued here from the shipped starter, which has the same architecture: the cost of a
+  step does not depend on the weights);
+- ``long``: ``experiments/classifier_cpu.yaml`` with ``--preset unsup``, seed 1 (the
+  ``unsup`` model of ``experiments/longer_cpu.yaml``), 1,500 steps, a check every 250.
+
+Projected minutes = steps x median seconds per step (after ``--warmup`` steps; a step's time is
+the trainer's own ``images_per_s``) + checks x the measured check; a checkpoint every 100 steps
+(~0.2 s each) is left out. ``logged_minutes``: what the shipped runs logged (the model card).
+Results to ``bench/results/pretrain_budget.json``. Needs the PBC images (``HIERWBC_DATA``) and
+takes ~5 minutes; run it with nothing else on the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from hierwbc.io import atomic_write_text
+from hierwbc.train.config import make_config
+from hierwbc.train.loop import fit
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).parent / "results" / "pretrain_budget.json"
+
+# stage -> (config file, overrides, steps it was run for, minutes its run logged)
+STAGES: dict[str, tuple[str, dict, int, float]] = {
+    "stage1": ("experiments/pretrain_cpu.yaml", {}, 2600, 106.5),
+    "stage2": ("experiments/pretrain_cpu_stage2.yaml", {"model.pretrained": "hierwbc-tiny-pbc"}, 1800, 79.2),
+    "long": ("experiments/classifier_cpu.yaml", {"preset": "unsup", "seed": 1}, 1500, 46.9),
+}
+
+
+def checks_in(steps: int, every: int) -> int:
+    """kNN checks of a run of ``steps`` steps checked every ``every``: at step 0, each multiple, the end."""
+    return 1 + steps // every + (steps % every != 0)
+
+
+def measure_stage(file: str, overrides: dict, steps: int, warmup: int, out: Path) -> dict:
+    """Run ``steps`` steps of the stage; seconds per step (median after ``warmup``) and one kNN check."""
+    every = make_config(file=REPO / file, overrides=overrides).knn_every
+    run = make_config(file=REPO / file, overrides={
+        **overrides, "max_steps": steps, "knn_every": steps, "checkpoint_every": 10 * steps,
+        "out": str(out), "data.cache_dir": str(REPO / "runs" / "cache")})
+    if run.preset != "unsup":  # the shipped backbones saw no labels: DINO + iBOT + KoLeo only
+        raise SystemExit(f"{file} with {overrides}: preset {run.preset!r}, not 'unsup'")
+    metrics = fit(run, progress=True).metrics
+    step_rows = metrics[metrics["images_per_s"].notna()].sort_values("step")
+    seconds = run.batch_size / step_rows["images_per_s"].to_numpy()[warmup:]
+    knn = metrics["knn_seconds"].dropna().to_numpy()
+    return {"config": file, "overrides": overrides, "batch_size": run.batch_size,
+            "local_crops": run.crops.local_crops_number, "knn_every": every,
+            "s_per_step": float(np.median(seconds)), "s_per_step_iqr": [float(np.percentile(seconds, 25)),
+                                                                        float(np.percentile(seconds, 75))],
+            "knn_check_s": float(np.median(knn)), "steps_timed": len(seconds)}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--only", default=None, help=f"comma-separated subset of {', '.join(STAGES)}")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    names = args.only.split(",") if args.only else list(STAGES)
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            file, overrides, steps, logged = STAGES[name]
+            r = measure_stage(file, overrides, args.steps, args.warmup, Path(tmp) / name)
+            n_checks = checks_in(steps, r["knn_every"])
+            r.update(steps=steps, knn_checks=n_checks, logged_minutes=logged,
+                     projected_minutes=round((steps * r["s_per_step"] + n_checks * r["knn_check_s"]) / 60, 1))
+            rows[name] = r
+            print(f"{name}: {r['s_per_step']:.3f} s/step, kNN check {r['knn_check_s']:.1f} s -> "
+                  f"{r['projected_minutes']} min for {steps} steps (logged {logged})", flush=True)
+    table = pd.DataFrame(rows).T
+    total = {"projected_minutes": round(float(table["projected_minutes"].sum()), 1),
+             "logged_minutes": round(float(table["logged_minutes"].sum()), 1)}
+    starter = [n for n in ("stage1", "stage2") if n in rows]
+    total["starter_projected_minutes"] = round(float(table.loc[starter, "projected_minutes"].sum()), 1)
+    print(table[["s_per_step", "knn_check_s", "steps", "knn_checks", "projected_minutes", "logged_minutes"]]
+          .to_string())
+    print(f"total: {total['projected_minutes']} min projected alone ({total['projected_minutes'] / 60:.2f} h), "
+          f"{total['logged_minutes']} min logged; starter alone {total['starter_projected_minutes']} min")
+    if not args.no_write and not math.isnan(total["projected_minutes"]):
+        result = {"machine": {"processor": platform.processor() or platform.machine(),
+                              "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
+                  "steps_timed": args.steps, "warmup": args.warmup, "stages": rows, "total": total}
+        atomic_write_text(RESULTS, json.dumps(result, indent=1) + "\n")
+        print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
