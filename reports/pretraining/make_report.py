@@ -32,6 +32,7 @@ import pandas as pd
 import yaml
 
 from hierwbc.evaluate.report import to_markdown
+from hierwbc.io import atomic_write, atomic_write_text
 from hierwbc.plotting.colors import category_colors
 
 HERE = Path(__file__).resolve().parent
@@ -84,7 +85,7 @@ def collect(run_dirs: list[Path], folder: Path = HERE) -> None:
             row = json.loads(line)
             if "knn_bacc" in row or row["step"] % 10 == 0 or row["step"] == last_step:
                 keep.append(line)
-        (dest / "metrics.jsonl").write_text("\n".join(keep) + "\n")
+        atomic_write_text(dest / "metrics.jsonl", "\n".join(keep) + "\n")
 
 
 def table(folder: Path = HERE, base_config: Path = BASE) -> pd.DataFrame:
@@ -132,7 +133,7 @@ def figure(folder: Path = HERE) -> None:
     ax.set_title("online kNN of the teacher during training")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(folder / "knn_curves.png", dpi=120)
+    atomic_write(folder / "knn_curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=120))
 
 
 def main(argv=None) -> None:
@@ -147,8 +148,8 @@ def main(argv=None) -> None:
         dirs += [r] if (r / "metrics.jsonl").exists() else sorted(d for d in r.glob("*") if d.is_dir())
     collect(dirs, args.out)
     t = table(args.out, args.base)
-    t.to_csv(args.out / "trials.csv", index=False)
-    (args.out / "trials.md").write_text(to_markdown(t))
+    atomic_write_text(args.out / "trials.csv", t.to_csv(index=False))
+    atomic_write_text(args.out / "trials.md", to_markdown(t))
     figure(args.out)
     print(t.to_string(index=False))
 

@@ -52,6 +52,7 @@ from hierwbc.evaluate.metrics import compute_metrics
 from hierwbc.experiment import load_experiment
 from hierwbc.experiment.runner import eval_manifests
 from hierwbc.hierarchy import default_hierarchy
+from hierwbc.io import atomic_write_text
 from hierwbc.predict import predict
 
 HERE = Path(__file__).resolve().parent
@@ -144,7 +145,7 @@ def fit_classifier(checkpoint: str, out: Path = SHIPPED, experiment: Path = EXPE
                        final_loss=report["loss_per_epoch"][-1])
         save_classifier(backbone, head, "hierce", h, out, {"head_fit": json.dumps(summary, sort_keys=True)})
     fit_json = HERE / "classifier_fit.json" if Path(out) == SHIPPED else Path(out).with_suffix(".fit.json")
-    fit_json.write_text(json.dumps({**summary, "loss_per_epoch": report["loss_per_epoch"]}, indent=1))
+    atomic_write_text(fit_json, json.dumps({**summary, "loss_per_epoch": report["loss_per_epoch"]}, indent=1))
     return summary
 
 
@@ -213,9 +214,9 @@ def main(argv=None) -> None:
     extra = {"pbc_val": held_out_rows(args.held_out)} if args.held_out else None
     table, calls = evaluate_classifier(args.model, stain_norm=args.stain_norm, extra_sets=extra)
     out = args.table or HERE / (f"classifier_{args.stain_norm}.csv" if args.stain_norm else "classifier.csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False, float_format="%.6g")
-    calls.to_csv(out.with_name(f"{out.stem}_calls.csv"), index=False)  # what each true class was called
+    atomic_write_text(out, table.to_csv(index=False, float_format="%.6g"))
+    # what each true class was called
+    atomic_write_text(out.with_name(f"{out.stem}_calls.csv"), calls.to_csv(index=False))
     print(table.to_string(index=False))
 
 

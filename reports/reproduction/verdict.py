@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from hierwbc.experiment.publishing import long_metrics
+from hierwbc.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = "hierce"
@@ -162,7 +163,7 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     folder = args.folder
     text = verdict_markdown(folder, args.level)
-    (folder / "verdict.md").write_text(text)
+    atomic_write_text(folder / "verdict.md", text)
     print(text)
 
 

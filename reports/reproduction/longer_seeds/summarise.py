@@ -26,6 +26,7 @@ import pandas as pd
 
 from hierwbc.evaluate.report import to_markdown
 from hierwbc.experiment.publishing import long_metrics
+from hierwbc.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -52,5 +53,5 @@ def summary(folder: Path = HERE) -> pd.DataFrame:
 
 if __name__ == "__main__":
     text = to_markdown(summary())
-    (HERE / "summary.md").write_text(text)
+    atomic_write_text(HERE / "summary.md", text)
     print(text)

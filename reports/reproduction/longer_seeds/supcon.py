@@ -35,6 +35,7 @@ from scipy import stats
 
 from hierwbc.evaluate.report import to_markdown
 from hierwbc.experiment.publishing import long_metrics
+from hierwbc.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -138,9 +139,9 @@ def summary_markdown(table: pd.DataFrame, published: Path = PUBLISHED) -> str:
 def compare(published: Path = PUBLISHED) -> pd.DataFrame:
     """Write ``versus.csv``, ``versus.md`` and ``summary.md`` (the README's table) into ``published``."""
     table, md = versus_table(published)
-    table.to_csv(published / "versus.csv", index=False)
-    (published / "versus.md").write_text(md)
-    (published / "summary.md").write_text(summary_markdown(table, published))
+    atomic_write_text(published / "versus.csv", table.to_csv(index=False))
+    atomic_write_text(published / "versus.md", md)
+    atomic_write_text(published / "summary.md", summary_markdown(table, published))
     return table
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from hierwbc.evaluate.report import to_markdown
+from hierwbc.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -58,5 +59,5 @@ def summary(folder: Path = HERE) -> pd.DataFrame:
 
 if __name__ == "__main__":
     t = summary()
-    (HERE / "summary.md").write_text(to_markdown(t))
+    atomic_write_text(HERE / "summary.md", to_markdown(t))
     print(to_markdown(t))
