@@ -1,6 +1,6 @@
 """What the shipped backbones' training costs on this machine, measured alone (issue 10's ~3 hours).
 
-    .venv/bin/python bench/pretrain_budget.py [--steps 30] [--warmup 5] [--no-write]
+    .venv/bin/python bench/pretrain_budget.py [--steps 30] [--warmup 5] [--precision auto] [--no-write]
 
 The starter ``hierwbc-tiny-pbc`` and ``hierwbc-tiny-pbc-long`` were trained in sittings that shared
 the 2 cores with tests and other runs, so the minutes logged by their runs (images/s of every
@@ -20,8 +20,10 @@ each stage to the steps it was run for:
 Projected minutes = steps x median seconds per step (after ``--warmup`` steps; a step's time is
 the trainer's own ``images_per_s``) + checks x the measured check; a checkpoint every 100 steps
 (~0.2 s each) is left out. ``logged_minutes``: what the shipped runs logged (the model card).
-Results to ``bench/results/pretrain_budget.json``. Needs the PBC images (``HIERWBC_DATA``) and
-takes ~5 minutes; run it with nothing else on the cores.
+Results to ``bench/results/pretrain_budget.json`` (``pretrain_budget_fp32.json`` with ``--precision
+fp32``: the shipped stages ran in float32, on CPUs without fast bf16; each stage records the
+precision the trainer chose and both matmul rates it measured). Needs the PBC images
+(``HIERWBC_DATA``) and takes ~5 minutes; run it with nothing else on the cores.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from hierwbc.train.config import make_config
 from hierwbc.train.loop import fit
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).parent / "results" / "pretrain_budget.json"
+RESULTS = Path(__file__).parent / "results" / "pretrain_budget{}.json"  # "" for --precision auto, else _fp32 ...
 
 # stage -> (config file, overrides, steps it was run for, minutes its run logged)
 STAGES: dict[str, tuple[str, dict, int, float]] = {
@@ -52,16 +54,26 @@ STAGES: dict[str, tuple[str, dict, int, float]] = {
 }
 
 
+def cpu_description() -> dict:
+    """This machine's CPU as /proc/cpuinfo names it, and its widest vector units (the CPU model
+    changes between sessions here, and the step time with it)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    fields = dict(ln.split(":", 1) for ln in info.splitlines() if ":" in ln)
+    flags = set(fields.get("flags\t\t", "").split())
+    return {"cpu": fields.get("model name\t", platform.processor() or platform.machine()).strip(),
+            "vector": [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]}
+
+
 def checks_in(steps: int, every: int) -> int:
     """kNN checks of a run of ``steps`` steps checked every ``every``: at step 0, each multiple, the end."""
     return 1 + steps // every + (steps % every != 0)
 
 
-def measure_stage(file: str, overrides: dict, steps: int, warmup: int, out: Path) -> dict:
+def measure_stage(file: str, overrides: dict, steps: int, warmup: int, out: Path, precision: str = "auto") -> dict:
     """Run ``steps`` steps of the stage; seconds per step (median after ``warmup``) and one kNN check."""
     every = make_config(file=REPO / file, overrides=overrides).knn_every
     run = make_config(file=REPO / file, overrides={
-        **overrides, "max_steps": steps, "knn_every": steps, "checkpoint_every": 10 * steps,
+        **overrides, "precision": precision, "max_steps": steps, "knn_every": steps, "checkpoint_every": 10 * steps,
         "out": str(out), "data.cache_dir": str(REPO / "runs" / "cache")})
     if run.preset != "unsup":  # the shipped backbones saw no labels: DINO + iBOT + KoLeo only
         raise SystemExit(f"{file} with {overrides}: preset {run.preset!r}, not 'unsup'")
@@ -73,13 +85,16 @@ def measure_stage(file: str, overrides: dict, steps: int, warmup: int, out: Path
             "local_crops": run.crops.local_crops_number, "knn_every": every,
             "s_per_step": float(np.median(seconds)), "s_per_step_iqr": [float(np.percentile(seconds, 25)),
                                                                         float(np.percentile(seconds, 75))],
-            "knn_check_s": float(np.median(knn)), "steps_timed": len(seconds)}
+            "knn_check_s": float(np.median(knn)), "steps_timed": len(seconds),
+            "precision": json.loads((out / "precision.json").read_text())}
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                    help="the trainer's precision (auto: bf16 autocast where this CPU's bf16 matmul is faster)")
     ap.add_argument("--only", default=None, help=f"comma-separated subset of {', '.join(STAGES)}")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
@@ -88,7 +103,7 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             file, overrides, steps, logged = STAGES[name]
-            r = measure_stage(file, overrides, args.steps, args.warmup, Path(tmp) / name)
+            r = measure_stage(file, overrides, args.steps, args.warmup, Path(tmp) / name, args.precision)
             n_checks = checks_in(steps, r["knn_every"])
             r.update(steps=steps, knn_checks=n_checks, logged_minutes=logged,
                      projected_minutes=round((steps * r["s_per_step"] + n_checks * r["knn_check_s"]) / 60, 1))
@@ -105,11 +120,12 @@ def main(argv=None) -> None:
     print(f"total: {total['projected_minutes']} min projected alone ({total['projected_minutes'] / 60:.2f} h), "
           f"{total['logged_minutes']} min logged; starter alone {total['starter_projected_minutes']} min")
     if not args.no_write and not math.isnan(total["projected_minutes"]):
-        result = {"machine": {"processor": platform.processor() or platform.machine(),
-                              "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
-                  "steps_timed": args.steps, "warmup": args.warmup, "stages": rows, "total": total}
-        atomic_write_text(RESULTS, json.dumps(result, indent=1) + "\n")
-        print(f"wrote {RESULTS}")
+        machine = {**cpu_description(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
+        result = {"machine": machine, "precision": args.precision, "steps_timed": args.steps, "warmup": args.warmup,
+                  "stages": rows, "total": total}
+        path = Path(str(RESULTS).format("" if args.precision == "auto" else f"_{args.precision}"))
+        atomic_write_text(path, json.dumps(result, indent=1) + "\n")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":
