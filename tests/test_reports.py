@@ -155,6 +155,24 @@ def test_pretraining_trials_table_reproduces_from_its_run_copies():
     assert table.set_index("run").loc["S2B", "from step"] == 2600
 
 
+def test_short_trials_table_reads_back():
+    """The from-scratch trials compared at step 400 (reports/pretraining/README.md, short_trials.md)
+    are make_report.short_trials() of the run copies; each step-400 value is also the one that
+    trials.csv lists among that run's kNN checks."""
+    from hierwbc.evaluate.report import to_markdown
+
+    make_report = _module(PRETRAINING / "make_report.py")
+    short = make_report.short_trials()
+    assert {"T1_56p14", "T1r_bf16", "T3_koleo0", "T13_local4"} <= set(short["run"])
+    block = (PRETRAINING / "README.md").read_text().split("<!-- short-trials:start -->")[1]
+    assert block.split("<!-- short-trials:end -->")[0].strip() == to_markdown(short).strip()
+    assert (PRETRAINING / "short_trials.md").read_text().strip() == to_markdown(short).strip()
+    checks = pd.read_csv(PRETRAINING / "trials.csv").set_index("run")["knn_bacc at checks"]
+    for _, r in short.iterrows():
+        listed = dict(c.split(":") for c in checks[r["run"]].split())
+        assert float(listed["400"]) == r["knn step 400"] and float(listed["0"]) == r["knn step 0"]
+
+
 def test_stain_normalisation_numbers_read_back():
     """reports/pretraining's stain table from its two metrics.csv; the classifier card's sentence
     from classifier.csv and classifier_reinhard.csv."""

@@ -1,19 +1,21 @@
 """Rebuild reports/pretraining/ from the pretraining runs (trials and the long run).
 
     .venv/bin/python reports/pretraining/make_report.py \
-        [--runs runs/pretrain_trials runs/pretrain runs/pretrain_trials2 runs/pretrain_trials3 runs/pretrain_trials4]
+        [--runs runs/pretrain_trials runs/pretrain runs/pretrain_trials2 runs/pretrain_trials3 runs/pretrain_trials4 \
+         runs/pretrain_trials5]
     # the classifier runs of reports/reproduction (HierCE continued from the starter):
     .venv/bin/python reports/pretraining/make_report.py --runs runs/classifier_cpu runs/classifier_cpu3000 \
         --out reports/reproduction/classifier_trials --base experiments/classifier_cpu.yaml
 
 Each run folder's config.yaml and a thinned metrics.jsonl (every 10th step and every kNN check)
-are copied into ``runs/<name>/`` here; the table (trials.csv, trials.md) and the figure
-(knn_curves.png) are computed from those copies only, so every number in this folder can be
-traced to a file in it (``--out``: another folder; ``--base``: the config the settings column
-is written against). A run that continues another (``model.pretrained`` names a weights file
-exported at ``step<N>``, e.g. ``stage1_step002600.safetensors``) counts its steps from N in the
-table's ``from step`` column and on the figure's step axis; one that continues the shipped starter
-by name counts from the step that starter had reached when the run was made (``CONTINUED_AT``).
+are copied into ``runs/<name>/`` here; the table (trials.csv, trials.md), the figure
+(knn_curves.png) and the from-scratch trials compared at step 400 (short_trials.md) are computed
+from those copies only, so every number in this folder can be traced to a file in it
+(``--out``: another folder; ``--base``: the config the settings column is written against).
+A run that continues another (``model.pretrained`` names a weights file exported at
+``step<N>``, e.g. ``stage1_step002600.safetensors``) counts its steps from N in the table's
+``from step`` column and on the figure's step axis; one that continues the shipped starter by
+name counts from the step that starter had reached when the run was made (``CONTINUED_AT``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ KEYS = ("max_steps", "knn_every", "model.img_size", "model.patch_size", "model.l
         "crops.local_crops_size", "batch_size", "dino.head_n_prototypes", "teacher.teacher_temp",
         "teacher.momentum_teacher", "teacher.final_momentum_teacher", "teacher.momentum_steps", "optim.base_lr",
         "optim.warmup_steps", "optim.freeze_last_layer_steps", "optim.weight_decay", "crops.global_crops_scale",
-        "crops.jitter", "dino.koleo_loss_weight", "dino.centering", "seed")
+        "crops.jitter", "dino.koleo_loss_weight", "dino.centering", "seed", "model.arch", "ibot.head_n_prototypes",
+        "optim.weight_decay_end", "teacher.warmup_teacher_temp_steps")
+SHORT_STEP = 400  # the from-scratch trials are compared at this step (short_trials)
 
 
 # runs that continue the shipped starter by name: the step it stood at then (stage 1's 2,600 + S2B's 1,800)
@@ -116,22 +120,64 @@ def table(folder: Path = HERE, base_config: Path = BASE) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def figure(folder: Path = HERE) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4))
-    runs = sorted((folder / "runs").iterdir())
-    colors = category_colors("run", [r.name for r in runs])
-    for run in runs:
-        m = pd.read_json(run / "metrics.jsonl", lines=True)
-        if "knn_bacc" not in m:
+def is_short_trial(table_row: pd.Series) -> bool:
+    """A from-scratch trial stopped soon after its step-``SHORT_STEP`` check (T1, T3, T4, T5...)."""
+    return table_row["from step"] == 0 and table_row["steps"] <= SHORT_STEP + 50
+
+
+def short_trials(folder: Path = HERE, base_config: Path = BASE) -> pd.DataFrame:
+    """The from-scratch trials that reached step ``SHORT_STEP``, side by side: 20-NN bAcc (%) at
+    step 0 and at ``SHORT_STEP``, the mean of the checks from step 300 on (less noisy than one
+    check), and the median seconds per training step (one core each; their CPUs and precisions
+    differ between sittings: ``precision``). ``change`` lists the settings that differ from T1's
+    (``T1_56p14``, the control); rows in trial order."""
+    runs = table(folder, base_config)
+    runs = runs[runs.apply(is_short_trial, axis=1)]
+    control = runs.loc[runs["run"] == "T1_56p14", "settings"]
+    common = set(control.iloc[0].split(", ")) if len(control) else set()
+    order = runs["run"].map(lambda name: (int(m.group(1)) if (m := re.match(r"T(\d+)", name)) else 10**6, name))
+    rows = []
+    for _, r in runs.loc[order.sort_values().index].iterrows():
+        m = pd.read_json(folder / "runs" / r["run"] / "metrics.jsonl", lines=True)
+        knn = m.dropna(subset=["knn_bacc"]).set_index("step")["knn_bacc"] * 100
+        if SHORT_STEP not in knn.index:
             continue
-        knn = m.dropna(subset=["knn_bacc"])
-        offset = start_step(_flat(yaml.safe_load((run / "config.yaml").read_text())))
-        ax.plot(knn["step"] + offset, 100 * knn["knn_bacc"], marker="o", ms=3, label=run.name,
-                color=colors[run.name])
-    ax.set_xlabel("step (a continued run counts from the step it continues)")
-    ax.set_ylabel("20-NN balanced accuracy (%), PBC validation")
-    ax.set_title("online kNN of the teacher during training")
-    ax.legend(fontsize=7)
+        cfg = _flat(yaml.safe_load((folder / "runs" / r["run"] / "config.yaml").read_text()))
+        steps = m.dropna(subset=["loss"])
+        precision = folder / "runs" / r["run"] / "precision.json"
+        change = ", ".join(s for s in r["settings"].split(", ") if s not in common)
+        rows.append({"run": r["run"], "change": change or "as T1",
+                     "precision": json.loads(precision.read_text())["precision"] if precision.exists() else "",
+                     "s per step": round(float((cfg["batch_size"] / steps["images_per_s"]).median()), 2),
+                     "knn step 0": round(float(knn.loc[0]), 1),
+                     f"knn step {SHORT_STEP}": round(float(knn.loc[SHORT_STEP]), 1),
+                     "mean of steps 300+": round(float(knn.loc[300:SHORT_STEP].mean()), 1)})
+    return pd.DataFrame(rows)
+
+
+def figure(folder: Path = HERE, base_config: Path = BASE) -> None:
+    """knn_curves.png: the online kNN of every run; the short from-scratch trials in a panel of
+    their own when there are any."""
+    rows = table(folder, base_config).set_index("run")
+    short = [name for name, r in rows.iterrows() if is_short_trial(r)]
+    panels = [[name for name in rows.index if name not in short]] + ([short] if short else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
+    for ax, names in zip(axes[0], panels):
+        colors = category_colors("run", names)
+        for name in names:
+            m = pd.read_json(folder / "runs" / name / "metrics.jsonl", lines=True)
+            if "knn_bacc" not in m:
+                continue
+            knn = m.dropna(subset=["knn_bacc"])
+            control = re.fullmatch(r"T1(_.*|r.*)", name) is not None  # T1 and its reruns, not T10...
+            ax.plot(knn["step"] + rows.loc[name, "from step"], 100 * knn["knn_bacc"], marker="o", ms=3,
+                    label=name, color="black" if control else colors[name], lw=2.5 if control else 1)
+        ax.set_xlabel("step (a continued run counts from the step it continues)")
+        ax.set_ylabel("20-NN balanced accuracy (%), PBC validation")
+        ax.legend(fontsize=6, ncol=2)
+    axes[0][0].set_title("online kNN of the teacher during training")
+    if short:
+        axes[0][1].set_title(f"from-scratch trials to step {SHORT_STEP} (T1 and its reruns: black)")
     fig.tight_layout()
     atomic_write(folder / "knn_curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=120))
 
@@ -139,7 +185,8 @@ def figure(folder: Path = HERE) -> None:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", nargs="*", default=["runs/pretrain_trials", "runs/pretrain", "runs/pretrain_trials2",
-                                              "runs/pretrain_trials3", "runs/pretrain_trials4"])
+                                              "runs/pretrain_trials3", "runs/pretrain_trials4",
+                                              "runs/pretrain_trials5"])
     p.add_argument("--out", type=Path, default=HERE, help="the report folder (default: this one)")
     p.add_argument("--base", type=Path, default=BASE, help="the config the settings column is written against")
     args = p.parse_args(argv)
@@ -150,7 +197,10 @@ def main(argv=None) -> None:
     t = table(args.out, args.base)
     atomic_write_text(args.out / "trials.csv", t.to_csv(index=False))
     atomic_write_text(args.out / "trials.md", to_markdown(t))
-    figure(args.out)
+    figure(args.out, args.base)
+    short = short_trials(args.out, args.base)
+    if len(short):
+        atomic_write_text(args.out / "short_trials.md", to_markdown(short))
     print(t.to_string(index=False))
 
 
