@@ -155,6 +155,22 @@ def test_pretraining_trials_table_reproduces_from_its_run_copies():
     assert table.set_index("run").loc["S2B", "from step"] == 2600
 
 
+def test_collect_keeps_the_later_record_of_a_resumed_step(tmp_path):
+    """A run resumed from its step-20 checkpoint logs steps 21.. again: the copy keeps one record
+    per step (the later one), every 10th step, every kNN check and the last step."""
+    make_report = _module(PRETRAINING / "make_report.py")
+    run = tmp_path / "runs_in" / "R"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("batch_size: 4\n")
+    rows = [{"step": 0, "knn_bacc": 0.1}] + [{"step": s, "loss": 1.0} for s in range(26)]
+    rows += [{"step": s, "loss": 2.0} for s in range(21, 31)] + [{"step": 30, "knn_bacc": 0.3}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    make_report.collect([run], tmp_path / "out")
+    kept = [json.loads(ln) for ln in (tmp_path / "out" / "runs" / "R" / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r.get("loss", r.get("knn_bacc"))) for r in kept] == [
+        (0, 0.1), (0, 1.0), (10, 1.0), (20, 1.0), (30, 0.3), (30, 2.0)]
+
+
 def test_short_trials_table_reads_back():
     """The from-scratch trials compared at step 400 (reports/pretraining/README.md, short_trials.md)
     are make_report.short_trials() of the run copies; each step-400 value is also the one that

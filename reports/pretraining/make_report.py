@@ -82,13 +82,15 @@ def collect(run_dirs: list[Path], folder: Path = HERE) -> None:
         shutil.copyfile(run / "config.yaml", dest / "config.yaml")
         if (run / "precision.json").exists():
             shutil.copyfile(run / "precision.json", dest / "precision.json")
-        keep = []
-        lines = [ln for ln in (run / "metrics.jsonl").read_text().splitlines() if ln.strip()]
-        last_step = max(json.loads(ln)["step"] for ln in lines if "loss" in json.loads(ln))
-        for line in lines:
-            row = json.loads(line)
-            if "knn_bacc" in row or row["step"] % 10 == 0 or row["step"] == last_step:
-                keep.append(line)
+        # a resumed run logs again the steps after its last checkpoint: the later record of a step wins
+        latest = {}
+        for line in (run / "metrics.jsonl").read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                latest[(row["step"], "knn_bacc" in row)] = line
+        last_step = max(step for step, is_knn in latest if not is_knn)
+        keep = [line for (step, is_knn), line in sorted(latest.items(), key=lambda kv: (kv[0][0], not kv[0][1]))
+                if is_knn or step % 10 == 0 or step == last_step]
         atomic_write_text(dest / "metrics.jsonl", "\n".join(keep) + "\n")
 
 
