@@ -192,11 +192,12 @@ def _add_train(sub) -> None:
             preset = "unsup"
         cfg = make_config(preset or "unsup", file=a.config,
                           overrides=([f"preset={preset}"] if preset and a.config else []) + overrides)
-        from .train.distributed import get_rank
+        from .train.distributed import cleanup, get_rank
 
         result = fit(cfg, resume=resume, progress=not a.no_progress)
         if get_rank() == 0:
             print(f"run folder: {result.run_dir}\nlast checkpoint: {result.checkpoint}")
+        cleanup()  # torchrun / SLURM: leave the process group fit joined
 
     p.set_defaults(func=run)
 

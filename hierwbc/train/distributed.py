@@ -77,7 +77,10 @@ def init_distributed(device: str = "auto", backend: str | None = None) -> DistIn
 
 
 def cleanup() -> None:
+    """Leave the process group after a run: wait for every rank (none tears down while another is
+    still in a collective), then destroy it; nothing in a one-process run."""
     if is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

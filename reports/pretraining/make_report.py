@@ -106,7 +106,7 @@ def table(folder: Path = HERE, base_config: Path = BASE) -> pd.DataFrame:
         knn = m.dropna(subset=["knn_bacc"]) if "knn_bacc" in m else m.iloc[:0]
         last = steps.tail(10)
         # every 10th step is kept: its seconds stand for the 10 steps around it
-        seconds = float((cfg["batch_size"] / steps["images_per_s"]).sum() * 10) if len(steps) else 0.0
+        seconds = float(step_seconds(cfg, m).sum() * 10) if len(steps) else 0.0
         row = {"run": run.name,
                "from step": start_step(cfg),
                "settings": ", ".join(f"{k}={cfg[k]}" for k in KEYS if k in cfg and cfg[k] != base.get(k)) or "base",
@@ -127,13 +127,18 @@ def is_short_trial(table_row: pd.Series) -> bool:
     return table_row["from step"] == 0 and table_row["steps"] <= SHORT_STEP + 50
 
 
-def short_trials(folder: Path = HERE, base_config: Path = BASE) -> pd.DataFrame:
+def step_seconds(cfg: dict, metrics: pd.DataFrame) -> pd.Series:
+    """Seconds of each logged training step (the trainer logs images/s per step)."""
+    return cfg["batch_size"] / metrics.dropna(subset=["loss"])["images_per_s"]
+
+
+def short_trials(folder: Path = HERE, base_config: Path = BASE, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """The from-scratch trials that reached step ``SHORT_STEP``, side by side: 20-NN bAcc (%) at
     step 0 and at ``SHORT_STEP``, the mean of the checks from step 300 on (less noisy than one
     check), and the median seconds per training step (one core each; their CPUs and precisions
     differ between sittings: ``precision``). ``change`` lists the settings that differ from T1's
-    (``T1_56p14``, the control); rows in trial order."""
-    runs = table(folder, base_config)
+    (``T1_56p14``, the control); rows in trial order. ``runs``: :func:`table`'s, if already made."""
+    runs = table(folder, base_config) if runs is None else runs
     runs = runs[runs.apply(is_short_trial, axis=1)]
     control = runs.loc[runs["run"] == "T1_56p14", "settings"]
     common = set(control.iloc[0].split(", ")) if len(control) else set()
@@ -145,22 +150,21 @@ def short_trials(folder: Path = HERE, base_config: Path = BASE) -> pd.DataFrame:
         if SHORT_STEP not in knn.index:
             continue
         cfg = _flat(yaml.safe_load((folder / "runs" / r["run"] / "config.yaml").read_text()))
-        steps = m.dropna(subset=["loss"])
         precision = folder / "runs" / r["run"] / "precision.json"
         change = ", ".join(s for s in r["settings"].split(", ") if s not in common)
         rows.append({"run": r["run"], "change": change or "as T1",
                      "precision": json.loads(precision.read_text())["precision"] if precision.exists() else "",
-                     "s per step": round(float((cfg["batch_size"] / steps["images_per_s"]).median()), 2),
+                     "s per step": round(float(step_seconds(cfg, m).median()), 2),
                      "knn step 0": round(float(knn.loc[0]), 1),
                      f"knn step {SHORT_STEP}": round(float(knn.loc[SHORT_STEP]), 1),
                      "mean of steps 300+": round(float(knn.loc[300:SHORT_STEP].mean()), 1)})
     return pd.DataFrame(rows)
 
 
-def figure(folder: Path = HERE, base_config: Path = BASE) -> None:
+def figure(folder: Path = HERE, base_config: Path = BASE, runs: pd.DataFrame | None = None) -> None:
     """knn_curves.png: the online kNN of every run; the short from-scratch trials in a panel of
-    their own when there are any."""
-    rows = table(folder, base_config).set_index("run")
+    their own when there are any. ``runs``: :func:`table`'s, if already made."""
+    rows = (table(folder, base_config) if runs is None else runs).set_index("run")
     short = [name for name, r in rows.iterrows() if is_short_trial(r)]
     panels = [[name for name in rows.index if name not in short]] + ([short] if short else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
@@ -199,8 +203,8 @@ def main(argv=None) -> None:
     t = table(args.out, args.base)
     atomic_write_text(args.out / "trials.csv", t.to_csv(index=False))
     atomic_write_text(args.out / "trials.md", to_markdown(t))
-    figure(args.out, args.base)
-    short = short_trials(args.out, args.base)
+    figure(args.out, args.base, t)
+    short = short_trials(args.out, args.base, t)
     if len(short):
         atomic_write_text(args.out / "short_trials.md", to_markdown(short))
     print(t.to_string(index=False))

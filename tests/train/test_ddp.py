@@ -11,7 +11,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from hierwbc.hierarchy import default_hierarchy
-from hierwbc.train.distributed import DistInfo
+from hierwbc.train.distributed import DistInfo, cleanup
 from hierwbc.train.masking import collate_masks, mask_batch
 from hierwbc.train.meta_arch import MetaArch, reduce_terms
 from hierwbc.train.wrap import wrap_student
@@ -54,9 +54,8 @@ def _run(rank: int, world: int, preset: str, port: int, out: dict, fsdp: str = "
              for k, p in model.student.named_parameters() if p.grad is not None}
     if rank == 0:
         out[world] = (values, grads)
-    if world > 1:  # no rank tears down gloo while the other may still be in a collective (the
-        dist.barrier()  # FSDP2 gathers above): without this an exit aborted once in CI's run
-        dist.destroy_process_group()
+    if world > 1:
+        cleanup()  # as `hierwbc train` does: barrier, then destroy
 
 
 def _worker(rank, world, preset, port, queue, fsdp):
