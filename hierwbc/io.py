@@ -62,8 +62,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object],
     os.close(fd)
     tmp = Path(name)
     try:
-        os.chmod(tmp, default_file_mode())
         write(tmp)
+        os.chmod(tmp, default_file_mode())  # after: a library may replace tmp by its own 0o600 file
         _fsync(tmp, os.O_RDONLY)
         os.replace(tmp, path)
     except BaseException:

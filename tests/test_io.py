@@ -15,6 +15,20 @@ def test_atomic_write_text_replaces_the_file_with_the_default_mode(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["a.txt"]
 
 
+def test_a_writer_that_replaces_the_temp_file_still_leaves_the_default_mode(tmp_path):
+    # safetensors' save_file writes its own file over the path it is given, with mode 0o600:
+    # the shipped weights came out unreadable to other users until the mode was set afterwards
+    def replace_with_private_file(tmp):
+        fd = os.open(tmp.with_suffix(".own"), os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, b"data")
+        os.close(fd)
+        os.replace(tmp.with_suffix(".own"), tmp)
+
+    path = atomic_write(tmp_path / "w.safetensors", replace_with_private_file)
+    assert path.read_bytes() == b"data"
+    assert path.stat().st_mode & 0o777 == default_file_mode() != 0o600
+
+
 def test_a_failure_mid_write_leaves_the_old_file_and_no_temp_file(tmp_path):
     path = tmp_path / "a.txt"
     atomic_write_text(path, "old\n")
