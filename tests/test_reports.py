@@ -96,13 +96,14 @@ def test_reproduction_tables_reproduce_from_metrics_csv(name):
 @pytest.mark.parametrize("section, folder, model", [
     (0, PRETRAINING, "starter"),                                     # hierwbc-tiny-pbc
     (1, REPRODUCTION / "longer_training", "unsup_1500_s1"),          # hierwbc-tiny-pbc-long
+    (3, PRETRAINING / "tiny8", "starter"),                           # hierwbc-tiny8-pbc
 ])
 def test_label_free_model_cards_evaluation_is_their_report(section, folder, model):
     """The card's table (per set and probe: bAcc of the file and of random weights, mean ± std
     over the 5 folds, and the difference; weighted F1 of both) is the report folder's metrics."""
     sets = {"pbc_test": "pbc_test", "BCCD": "bccd", "segmentation_wbc": "segmentation_wbc"}
     probes = {"20-NN": "20nn", "logreg": "logreg"}
-    card = CARD.read_text().split("\n---\n")[section]  # starter, long, classifier
+    card = CARD.read_text().split("\n---\n")[section]  # starter, long, classifier, tiny8
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in card.splitlines()
             if re.match(r"\| (pbc_test|BCCD|segmentation_wbc)\b", line)]
     assert len(rows) == 6
@@ -122,6 +123,24 @@ def test_label_free_model_cards_evaluation_is_their_report(section, folder, mode
         assert cells[4].strip("*") == f"{ours.mean() - random.mean():+.1f}", (name, probe)
         assert cells[5] == f"{folds(model, 'weighted_f1').mean():.1f}", (name, probe)
         assert cells[6] == f"{folds('random_init', 'weighted_f1').mean():.1f}", (name, probe)
+
+
+def test_tiny8_table_of_the_pretraining_report_is_its_metrics():
+    """reports/pretraining/README.md's hierwbc-tiny8-pbc table (bAcc of the file, of its random
+    weights, their difference and the 56 px starter's, fold means) is tiny8/tables/metrics.csv."""
+    text = (PRETRAINING / "README.md").read_text().split("## A 64 px / patch 8 backbone")[1].split("\n## ")[0]
+    rows = [[c.strip().strip("*") for c in line.strip("|").split("|")] for line in text.splitlines()
+            if re.match(r"\| (pbc_test|BCCD|segmentation_wbc) \|", line)]
+    assert len(rows) == 6
+    metrics = pd.read_csv(PRETRAINING / "tiny8" / "tables" / "metrics.csv")
+    metrics = metrics[(metrics["fold"] >= 0) & (metrics["metric"] == "balanced_accuracy")]
+    means = metrics.groupby(["model", "dataset", "probe"])["value"].mean() * 100
+    for set_name, probe, ours, random, difference, starter in rows:
+        key = (set_name.lower(), {"20-NN": "20nn", "logreg": "logreg"}[probe])
+        assert ours == f"{means[('starter', *key)]:.1f}", key
+        assert random == f"{means[('random_init', *key)]:.1f}", key
+        assert difference == f"{means[('starter', *key)] - means[('random_init', *key)]:+.1f}", key
+        assert starter == f"{means[('tiny14', *key)]:.1f}", key
 
 
 def test_classifier_model_card_is_classifier_csv():
