@@ -39,7 +39,16 @@ def test_stages_are_the_shipped_self_supervised_recipe():
         assert f"{steps:,}" in card, name
 
 
-@pytest.mark.parametrize("name", ["pretrain_budget.json", "pretrain_budget_fp32.json"])
+def test_each_group_and_precision_has_its_own_result_file():
+    bench = _bench()
+    assert bench.result_path("starter", "auto").name == "pretrain_budget.json"
+    assert bench.result_path("starter", "fp32").name == "pretrain_budget_fp32.json"
+    assert bench.result_path("tiny8", "auto").name == "pretrain_budget_tiny8.json"
+    assert bench.result_path("tiny8", "fp32").name == "pretrain_budget_tiny8_fp32.json"
+    assert sorted(s for group in bench.GROUPS.values() for s in group) == sorted(bench.STAGES)
+
+
+@pytest.mark.parametrize("name", ["pretrain_budget.json", "pretrain_budget_fp32.json", "pretrain_budget_tiny8.json"])
 def test_result_files_project_steps_times_seconds_plus_checks(name):
     result = json.loads((RESULTS / name).read_text())
     bench = _bench()
