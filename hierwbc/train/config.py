@@ -344,13 +344,18 @@ def _split(item: str) -> tuple[str, str]:
     return k.strip(), v
 
 
+def check_img_size(cfg: TrainConfig) -> None:
+    """``model.img_size`` must be a whole number of patches."""
+    if cfg.model.img_size % cfg.model.patch_size:
+        raise ConfigError(f"model.img_size {cfg.model.img_size} is not a multiple of patch_size {cfg.model.patch_size}"
+                          + (f" (of {cfg.model.pretrained})" if cfg.model.pretrained else ""))
+
+
 def validate(cfg: TrainConfig) -> None:
     if cfg.supervised.loss not in (None,) + SUPERVISED_PRESETS:
         raise ConfigError(f"supervised.loss {cfg.supervised.loss!r} is not one of {SUPERVISED_PRESETS}")
-    if img_size_from_pretrained(cfg):
-        pass  # checked once the file's size is adopted
-    elif cfg.model.img_size % cfg.model.patch_size:
-        raise ConfigError(f"model.img_size {cfg.model.img_size} is not a multiple of patch_size {cfg.model.patch_size}")
+    if not cfg.model.pretrained:  # else checked once the file's patch (and maybe size) is adopted
+        check_img_size(cfg)
     if cfg.batch_size < 2:
         raise ConfigError("batch_size must be at least 2")
     if cfg.precision not in ("auto", "bf16", "fp32"):

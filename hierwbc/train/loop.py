@@ -46,7 +46,16 @@ from ..io import atomic_write_text
 from ..models.checkpoints import load_backbone_state
 from .augment import AugmentConfig, global_crops, local_crops
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
-from .config import TrainConfig, apply_overrides, from_dict, img_size_from_pretrained, make_config, set_key, validate
+from .config import (
+    TrainConfig,
+    apply_overrides,
+    check_img_size,
+    from_dict,
+    img_size_from_pretrained,
+    make_config,
+    set_key,
+    validate,
+)
 from .data import StepBatchSampler, make_loader, steps_per_epoch
 from .diagnostics import KnnWatch, PlateauWatch
 from .distributed import DistInfo, barrier, init_distributed
@@ -115,6 +124,7 @@ def adopt_pretrained_architecture(cfg: TrainConfig) -> TrainConfig:
         cfg.model.layerscale = float(meta.get("layerscale", 0) or 0)
         cfg.model.num_register_tokens = int(meta.get("num_register_tokens", 0))
     set_key(cfg, "model.img_size", cfg.model.img_size)  # settled (the file's, the one given, or the default)
+    check_img_size(cfg)  # against the file's patch size
     validate(cfg)
     return cfg
 

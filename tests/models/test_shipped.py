@@ -128,6 +128,11 @@ def test_image_size_comes_from_the_file_unless_given(tiny_run, tmp_path):
     assert adopt(make_config("hierce", overrides={"model.pretrained": "hierwbc-tiny-pbc"})).model.img_size == 56
     with pytest.raises(ConfigError, match="data.cache_size 16 is smaller than model.img_size 32"):
         adopt(make_config("hierce", overrides={"model.pretrained": path, "data.cache_size": 16}))
+    # a size given for a patch-8 file is checked against 8, not the config's default patch 14
+    given = adopt(make_config("hierce", overrides={"model.pretrained": path, "model.img_size": 64}))
+    assert (given.model.img_size, given.model.patch_size) == (64, 8)
+    with pytest.raises(ConfigError, match=r"img_size 36 is not a multiple of patch_size 8 \(of .*w.safetensors\)"):
+        adopt(make_config("hierce", overrides={"model.pretrained": path, "model.img_size": 36}))
 
 
 def test_ssl_heads_are_carried_when_they_fit(tiny_run, tmp_path, data_root):
