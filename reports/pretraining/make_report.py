@@ -48,8 +48,9 @@ KEYS = ("max_steps", "knn_every", "model.img_size", "model.patch_size", "model.l
 SHORT_STEP = 400  # the from-scratch trials are compared at this step (short_trials)
 
 
-# runs that continue the shipped starter by name: the step it stood at then (stage 1's 2,600 + S2B's 1,800)
-CONTINUED_AT = {"hierwbc-tiny-pbc": 4400}
+# runs that continue a shipped backbone by name: the step it stood at then (the starter: stage 1's
+# 2,600 + S2B's 1,800; hierwbc-tiny8-pbc: T8_64p8_long's 2,300 + S2B_64p8's 1,800)
+CONTINUED_AT = {"hierwbc-tiny-pbc": 4400, "hierwbc-tiny8-pbc": 4100}
 
 
 def start_step(cfg: dict) -> int:
