@@ -174,6 +174,21 @@ def test_pretraining_trials_table_reproduces_from_its_run_copies():
     assert table.set_index("run").loc["S2B", "from step"] == 2600
 
 
+def test_a_run_continuing_a_shipped_file_counts_from_that_files_steps():
+    """From the shipped files' metadata, as the model card counts them: the starter 2,600 + 1,800,
+    hierwbc-tiny8-pbc 2,300 + 1,800, hierwbc-tiny-pbc-long the starter's 4,400 + 1,500."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_report", PRETRAINING / "make_report.py")
+    make_report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_report)
+    steps = {name: make_report.start_step({"model.pretrained": name})
+             for name in ("hierwbc-tiny-pbc", "hierwbc-tiny8-pbc", "hierwbc-tiny-pbc-long")}
+    assert steps == {"hierwbc-tiny-pbc": 4400, "hierwbc-tiny8-pbc": 4100, "hierwbc-tiny-pbc-long": 5900}
+    assert make_report.start_step({"model.pretrained": "runs/x/stage1_step002600.safetensors"}) == 2600
+    assert make_report.start_step({}) == 0
+
+
 def test_collect_keeps_the_later_record_of_a_resumed_step(tmp_path):
     """A run resumed from its step-20 checkpoint logs steps 21.. again: the copy keeps one record
     per step (the later one), every 10th step, every kNN check and the last step."""

@@ -80,6 +80,14 @@ def read_weights(name_or_path: str | os.PathLike) -> tuple[dict[str, Tensor], di
     return tensors, metadata
 
 
+def read_metadata(name_or_path: str | os.PathLike) -> dict[str, str]:
+    """The metadata of a safetensors file or shipped name, without reading its tensors."""
+    from safetensors import safe_open
+
+    with safe_open(str(resolve_weights(name_or_path)), framework="pt") as f:
+        return dict(f.metadata() or {})
+
+
 def is_safetensors(path: str | os.PathLike) -> bool:
     """True for a file starting like a safetensors file (8-byte header length, then ``{``)."""
     try:

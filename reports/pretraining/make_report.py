@@ -14,8 +14,8 @@ from those copies only, so every number in this folder can be traced to a file i
 (``--out``: another folder; ``--base``: the config the settings column is written against).
 A run that continues another (``model.pretrained`` names a weights file exported at
 ``step<N>``, e.g. ``stage1_step002600.safetensors``) counts its steps from N in the table's
-``from step`` column and on the figure's step axis; one that continues the shipped starter by
-name counts from the step that starter had reached when the run was made (``CONTINUED_AT``).
+``from step`` column and on the figure's step axis; one that continues a shipped file by
+name counts from the step that file's training had reached (its metadata).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import yaml
 
 from hierwbc.evaluate.report import to_markdown
 from hierwbc.io import atomic_write, atomic_write_text
+from hierwbc.models.shipped import is_shipped_name, read_metadata
 from hierwbc.plotting.colors import category_colors
 
 HERE = Path(__file__).resolve().parent
@@ -48,17 +49,15 @@ KEYS = ("max_steps", "knn_every", "model.img_size", "model.patch_size", "model.l
 SHORT_STEP = 400  # the from-scratch trials are compared at this step (short_trials)
 
 
-# runs that continue a shipped backbone by name: the step it stood at then (the starter: stage 1's
-# 2,600 + S2B's 1,800; hierwbc-tiny8-pbc: T8_64p8_long's 2,300 + S2B_64p8's 1,800)
-CONTINUED_AT = {"hierwbc-tiny-pbc": 4400, "hierwbc-tiny8-pbc": 4100}
-
-
 def start_step(cfg: dict) -> int:
-    """The step a run continues from: N of ``step<N>`` in its ``model.pretrained`` file name, the
-    shipped starter's step (``CONTINUED_AT``), else 0."""
+    """The step a run continues from: N of ``step<N>`` in its ``model.pretrained`` file name; for a
+    shipped file named by its short name, the steps of the run that wrote it (its metadata) plus
+    the step that run continued from, and so on (the starter: stage 1's 2,600 + stage 2's 1,800);
+    else 0."""
     name = str(cfg.get("model.pretrained") or "")
-    if name in CONTINUED_AT:
-        return CONTINUED_AT[name]
+    if is_shipped_name(name):
+        meta = read_metadata(name)
+        return int(meta["steps"]) + start_step(_flat(json.loads(meta["config"])))
     m = re.search(r"step_?(\d+)", Path(name).name)
     return int(m.group(1)) if m else 0
 
