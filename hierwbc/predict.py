@@ -11,8 +11,8 @@ Node probabilities [n, N] come from one of
   (:func:`hierwbc.embed.embed` fills ``obsm["node_proba"]``), or a weights file exported with
   its head (``sup_head.*`` tensors; applied here to the [CLS] tokens; a file whose metadata
   lists ``trained_leaves`` predicts only those leaves, the ones its training labels support).
-  ``model=None`` is the shipped HierCE classifier (the shipped file whose name contains
-  ``hierce``);
+  ``model=None`` is the shipped HierCE classifier (:data:`DEFAULT_CLASSIFIER`,
+  ``hierwbc-tiny8-pbc-hierce``);
 - a **reference atlas** (``reference=``: an AnnData or .h5ad of labelled embeddings of the same
   model, obs ``node``, obsm ``X_cls``): kNN label transfer exactly as the ``<k>nn`` probe of
   :mod:`hierwbc.evaluate` with the reference as the training fold (features standardised on
@@ -125,11 +125,18 @@ def _cells_from_table(table: pd.DataFrame, base: Path, name: str, hierarchy: Hie
 
 
 # ----------------------------------------------------------------------------- models
+DEFAULT_CLASSIFIER = "hierwbc-tiny8-pbc-hierce"
+
+
 def default_model() -> Path:
-    """The shipped HierCE classifier (a shipped file whose name contains ``hierce``)."""
-    found = [p for n, p in shipped_weights().items() if "hierce" in n.lower()]
+    """The shipped HierCE classifier: :data:`DEFAULT_CLASSIFIER` (the one chosen on held-out PBC
+    cells, ``hierwbc/weights/README.md``), else a shipped file whose name contains ``hierce``."""
+    weights = shipped_weights()
+    if DEFAULT_CLASSIFIER in weights:
+        return weights[DEFAULT_CLASSIFIER]
+    found = [p for n, p in weights.items() if "hierce" in n.lower()]
     if not found:
-        shipped = ", ".join(shipped_weights()) or "none"
+        shipped = ", ".join(weights) or "none"
         raise FileNotFoundError(
             "no shipped HierCE classifier (a hierwbc/weights/*hierce*.safetensors file; shipped: "
             f"{shipped}); give --model / model= a checkpoint with a supervised head, or a backbone "

@@ -143,10 +143,26 @@ def test_tiny8_table_of_the_pretraining_report_is_its_metrics():
         assert starter == f"{means[('tiny14', *key)]:.1f}", key
 
 
-def test_classifier_model_card_is_classifier_csv():
-    table = pd.read_csv(REPRODUCTION / "classifier.csv").set_index("set")
+def _card_section(marker: str) -> str:
+    """The model card's section (cards are separated by '---') holding ``<!-- marker:start -->``."""
+    return next(sec for sec in CARD.read_text().split("\n---\n") if f"<!-- {marker}:start -->" in sec)
+
+
+# the classifiers' cards: (table marker, scores, head-fit report, reinhard scores, calls)
+CLASSIFIER_FILES = {
+    "classifier": ("classifier.csv", "classifier_fit.json", "classifier_reinhard.csv", "classifier_calls.csv"),
+    "classifier56": ("classifier_trials/long3000.csv", "classifier_trials/long3000.fit.json",
+                     "classifier_trials/long3000_reinhard.csv", "classifier_trials/long3000_calls.csv"),
+}
+
+
+@pytest.mark.parametrize("marker", CLASSIFIER_FILES)
+def test_classifier_model_card_is_classifier_csv(marker):
+    """Each classifier card's table (the default one's and the 56 px one's) is its scores CSV."""
+    scores, fit_report = CLASSIFIER_FILES[marker][:2]
+    table = pd.read_csv(REPRODUCTION / scores).set_index("set")
     card = CARD.read_text()
-    block = card.split("<!-- classifier:start -->")[1].split("<!-- classifier:end -->")[0]
+    block = card.split(f"<!-- {marker}:start -->")[1].split(f"<!-- {marker}:end -->")[0]
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.strip().splitlines()[2:]]
     assert [r[0].split(" (")[0] for r in rows] == list(table.index)
     for cells in rows:
@@ -156,8 +172,8 @@ def test_classifier_model_card_is_classifier_csv():
                     f"{100 * r['hierarchical_f1']:.1f}", f"{100 * r['backoff_accuracy']:.1f}",
                     f"{r['backoff_mean_depth']:.2f}", f"{100 * r['backoff_root']:.1f}"]
         assert cells == expected
-    fit = json.loads((REPRODUCTION / "classifier_fit.json").read_text())
-    assert f"leaf accuracy {100 * fit['holdout_leaf_accuracy']:.1f} %" in card
+    fit = json.loads((REPRODUCTION / fit_report).read_text())
+    assert f"leaf accuracy {100 * fit['holdout_leaf_accuracy']:.1f} %" in _card_section(marker)
 
 
 def test_pretraining_trials_table_reproduces_from_its_run_copies():
@@ -243,12 +259,13 @@ def test_stain_normalisation_numbers_read_back():
                  for m in ("starter", "random_init")}
             expected += [f"{v['starter']:.1f}", f"{v['random_init']:.1f}", f"{v['starter'] - v['random_init']:+.1f}"]
         assert cells == expected
-    a = pd.read_csv(REPRODUCTION / "classifier.csv").set_index("set")["leaf_accuracy"] * 100
-    b = pd.read_csv(REPRODUCTION / "classifier_reinhard.csv").set_index("set")["leaf_accuracy"] * 100
-    sentence = (f"leaf accuracy rises on BCCD from {a['bccd']:.1f} to {b['bccd']:.1f} %\nand on segmentation_wbc from "
-                f"{a['segmentation_wbc']:.1f} to {b['segmentation_wbc']:.1f} %, and falls on pbc_test from "
-                f"{a['pbc_test']:.1f} to {b['pbc_test']:.1f} %")
-    assert sentence in CARD.read_text()
+    for marker, (scores, _, reinhard, _) in CLASSIFIER_FILES.items():
+        a = pd.read_csv(REPRODUCTION / scores).set_index("set")["leaf_accuracy"] * 100
+        b = pd.read_csv(REPRODUCTION / reinhard).set_index("set")["leaf_accuracy"] * 100
+        sentence = (f"leaf accuracy rises on BCCD from {a['bccd']:.1f} to {b['bccd']:.1f} % and on segmentation_wbc "
+                    f"from {a['segmentation_wbc']:.1f} to {b['segmentation_wbc']:.1f} %, and falls on pbc_test from "
+                    f"{a['pbc_test']:.1f} to {b['pbc_test']:.1f} %")
+        assert sentence in " ".join(_card_section(marker).split()), marker
 
 
 def test_lab_shift_numbers_read_back():
@@ -320,14 +337,14 @@ def test_classifier_choice_table_reads_back():
     block = text.split("<!-- classifier-choice:start -->")[1].split("<!-- classifier-choice:end -->")[0]
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.strip().splitlines()[2:]]
     files = ["grid_seed1_valrows", "long1500", "long1500_s1", "long1500_s2", "long3000", "long3000_s1",
-             "long3000_s2"]
+             "long3000_s2", "tiny8_1500"]
     assert len(rows) == len(files)
     for cells, name in zip(rows, files):
         r = pd.read_csv(REPRODUCTION / "classifier_trials" / f"{name}.csv").set_index("set").loc["pbc_val"]
         assert cells[1:] == [f"{100 * r['leaf_accuracy']:.1f}", f"{100 * r['balanced_accuracy']:.1f}",
                              f"{100 * r['backoff_accuracy']:.1f}", f"{100 * r['backoff_root']:.1f}"], name
     shipped = pd.read_csv(REPRODUCTION / "classifier.csv").set_index("set")
-    chosen = pd.read_csv(REPRODUCTION / "classifier_trials" / "long3000.csv").set_index("set")
+    chosen = pd.read_csv(REPRODUCTION / "classifier_trials" / "tiny8_1500.csv").set_index("set")
     pd.testing.assert_frame_equal(shipped.drop(columns="model"), chosen.drop(columns="model"))
 
 
@@ -392,11 +409,14 @@ def test_classifier_runs_table_reproduces_from_its_run_copies():
     pd.testing.assert_frame_equal(table.reset_index(drop=True), published, check_dtype=False)
     best = table.set_index("run")["best knn_bacc"]
     assert best["classifier_cpu3000"] > best["classifier_cpu"] > best["unsup_cpu1500"] > 50.3  # the starter's
+    assert best["hierce_from_tiny8"] > best["classifier_cpu3000"]  # the default classifier's backbone
 
 
-def test_classifier_card_counts_are_classifier_calls():
-    """The off-domain counts the classifier's card quotes are classifier_calls.csv's."""
-    calls = pd.read_csv(REPRODUCTION / "classifier_calls.csv")
+@pytest.mark.parametrize("marker", CLASSIFIER_FILES)
+def test_classifier_card_counts_are_classifier_calls(marker):
+    """The off-domain counts each classifier's card quotes are its calls CSV's."""
+    scores, _, _, calls_csv = CLASSIFIER_FILES[marker]
+    calls = pd.read_csv(REPRODUCTION / calls_csv)
     bccd, seg = calls[calls["set"] == "bccd"], calls[calls["set"] == "segmentation_wbc"]
     promyelocyte = bccd[bccd["pred_leaf"] == "promyelocyte"]
     numbers = ((f"names {promyelocyte['cells'].sum()} of {bccd['cells'].sum()} cells promyelocytes "
@@ -405,11 +425,11 @@ def test_classifier_card_counts_are_classifier_calls():
                 f"{promyelocyte[promyelocyte['backoff_node'] == 'promyelocyte']['cells'].sum()} keep that call"),
                (f"names {seg[seg['pred_leaf'] == 'eosinophil']['cells'].sum()} of the {seg['cells'].sum()} cells "
                 "eosinophils"))
-    card = " ".join(CARD.read_text().split())
+    card = " ".join(_card_section(marker).split())
     for text in numbers:
         assert text in card
-    scores = pd.read_csv(REPRODUCTION / "classifier.csv").set_index("set")["n"]
-    assert calls.groupby("set")["cells"].sum().to_dict() == scores.to_dict()  # every cell counted once
+    n = pd.read_csv(REPRODUCTION / scores).set_index("set")["n"]
+    assert calls.groupby("set")["cells"].sum().to_dict() == n.to_dict()  # every cell counted once
 
 
 def test_longer_seeds_supcon_comparison_reads_back():

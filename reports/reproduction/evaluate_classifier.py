@@ -1,7 +1,7 @@
 """The shipped HierCE classifier (``hierwbc predict``'s default) on the report's evaluation sets.
 
     .venv/bin/python reports/reproduction/evaluate_classifier.py --fit CHECKPOINT [--rows-of RUN]  # write it
-    .venv/bin/python reports/reproduction/evaluate_classifier.py [--model hierwbc-tiny-pbc-hierce] [--held-out RUN]
+    .venv/bin/python reports/reproduction/evaluate_classifier.py [--model hierwbc-tiny8-pbc-hierce] [--held-out RUN]
     .venv/bin/python reports/reproduction/evaluate_classifier.py --stain-norm reinhard  # classifier_reinhard.csv
     .venv/bin/python reports/reproduction/evaluate_classifier.py --choose runs/paper_cpu   # the grid's hierce seeds
     .venv/bin/python reports/reproduction/evaluate_classifier.py --fit CHECKPOINT --lab-views 3 \
@@ -9,14 +9,17 @@
     .venv/bin/python reports/reproduction/evaluate_classifier.py --model runs/classifier_trials/lab3.safetensors \
         --table reports/reproduction/classifier_trials/lab3.csv
 
-The shipped classifier is the starter continued with HierCE for 3,000 steps
-(``experiments/classifier_cpu.yaml``; README.md here, "The shipped classifier"):
-``--fit runs/classifier_cpu3000/checkpoints/step_003000.pt --rows-of runs/classifier_cpu3000``.
+The default classifier is ``hierwbc-tiny8-pbc`` continued with HierCE for 1,500 steps
+(``experiments/classifier_cpu.yaml model.pretrained=hierwbc-tiny8-pbc model.img_size=64
+model.patch_size=8``; README.md here, "The shipped classifier"): ``--fit
+runs/classifier_tiny8/C_tiny8/checkpoints/step_001500.pt --rows-of runs/classifier_tiny8/C_tiny8``.
+The one before it, ``hierwbc-tiny-pbc-hierce`` (the starter continued 3,000 steps), is scored in
+``classifier_trials/long3000*.csv``.
 ``--fit`` exports the checkpoint's teacher backbone, embeds the PBC train split (``--rows-of
 RUN``: only the cells that run trained on, at PBC's own label precision) and fits a linear
 HierCE head (alpha 0.5) on those embeddings (:func:`hierwbc.train.fit_head.fit_head`; 10 % of
 the cells held out to report its accuracy); backbone and head go to
-``hierwbc/weights/hierwbc-tiny-pbc-hierce.safetensors``, the fit's report to
+``hierwbc/weights/hierwbc-tiny8-pbc-hierce.safetensors``, the fit's report to
 ``classifier_fit.json`` here. Why refit: a trainer's head reads the *student*'s cls
 token; the exported backbone is the *teacher* (for the grid's 100-step ``hierce`` head: 30 %
 leaf accuracy on pbc_test, the 0.8 back-off threshold never cleared). ``--choose``: the grid's
@@ -53,12 +56,12 @@ from hierwbc.experiment import load_experiment
 from hierwbc.experiment.runner import eval_manifests
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.io import atomic_write_text
-from hierwbc.predict import predict
+from hierwbc.predict import DEFAULT_CLASSIFIER, predict
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENT = HERE.parent.parent / "experiments" / "paper_cpu.yaml"
 THRESHOLD = 0.8
-SHIPPED = HERE.parent.parent / "hierwbc" / "weights" / "hierwbc-tiny-pbc-hierce.safetensors"
+SHIPPED = HERE.parent.parent / "hierwbc" / "weights" / f"{DEFAULT_CLASSIFIER}.safetensors"
 
 
 def choose_seed(run_dir: str | Path, model: str = "hierce", last: int = 20) -> pd.DataFrame:
@@ -185,7 +188,7 @@ def evaluate_classifier(model: str, experiment: Path = EXPERIMENT, stain_norm: s
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="hierwbc-tiny-pbc-hierce")
+    p.add_argument("--model", default=DEFAULT_CLASSIFIER)
     p.add_argument("--choose", metavar="RUN_DIR", help="print the hierce seeds, best first, and stop")
     p.add_argument("--fit", metavar="CHECKPOINT", help="write the classifier from this checkpoint, and stop")
     p.add_argument("--lab-views", type=int, default=0,

@@ -1,6 +1,7 @@
-"""The shipped HierCE classifier hierwbc-tiny-pbc-hierce, ``hierwbc predict``'s default model:
-a backbone with its supervised head in float16 safetensors, and on pbc_test cells (never seen in
-training) its head's leaf accuracy is what its model card reports, within the noise of 300 cells."""
+"""The shipped HierCE classifiers: hierwbc-tiny8-pbc-hierce, ``hierwbc predict``'s default model,
+and hierwbc-tiny-pbc-hierce (56 px, the default before): a backbone with its supervised head in
+float16 safetensors, and on pbc_test cells (never seen in training) the default's leaf accuracy is
+what its model card reports, within the noise of 300 cells."""
 
 import json
 from pathlib import Path
@@ -13,20 +14,26 @@ from hierwbc.datasets import read_dataset
 from hierwbc.datasets.splits import split_rows, stratified_subset
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models import shipped
-from hierwbc.predict import default_model, predict
+from hierwbc.predict import DEFAULT_CLASSIFIER, default_model, predict
 
-NAME = "hierwbc-tiny-pbc-hierce"
+NAME = DEFAULT_CLASSIFIER
+CLASSIFIERS = {NAME: (64, 8), "hierwbc-tiny-pbc-hierce": (56, 14)}  # name: (img_size, patch_size)
 CLASSIFIER_CSV = Path(__file__).resolve().parents[2] / "reports" / "reproduction" / "classifier.csv"
 # the card's numbers are on all 3,416 pbc_test cells; 300 stratified cells: binomial sd ~2.8 points
 TOLERANCE = 0.08
 
 
-def test_the_classifier_is_shipped_with_its_head_and_is_the_default():
+def test_the_default_classifier_is_the_tiny8_one():
+    assert NAME == "hierwbc-tiny8-pbc-hierce" and default_model() == shipped.shipped_weights()[NAME]
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_the_classifiers_are_shipped_with_their_heads(name):
     files = shipped.shipped_weights()
-    assert NAME in files and files[NAME].stat().st_size <= 25 * 2 ** 20
-    assert default_model() == files[NAME]
-    tensors, meta = shipped.read_weights(NAME)
+    assert name in files and files[name].stat().st_size <= 25 * 2 ** 20
+    tensors, meta = shipped.read_weights(name)
     assert meta["arch"] == "vit_tiny" and all(v.dtype == torch.float16 for v in tensors.values())
+    assert (int(meta["img_size"]), int(meta["patch_size"])) == CLASSIFIERS[name]
     assert any(k.startswith("sup_head.") for k in tensors) and any(k.startswith("backbone.") for k in tensors)
     # it predicts only the leaves PBC's labels support (not e.g. faggot_cell beside promyelocyte)
     h = default_hierarchy()
