@@ -438,7 +438,8 @@ def add_predict_arguments(p) -> None:
     p.add_argument("source", metavar="FOLDER_OR_CSV",
                    help="a folder of images (class sub-folders allowed) or a manifest CSV")
     p.add_argument("--model", default=None,
-                   help="checkpoint / weights file or shipped name (default: the shipped HierCE classifier)")
+                   help=f"checkpoint / weights file or shipped name (default: the shipped HierCE classifier, "
+                        f"{DEFAULT_CLASSIFIER})")
     p.add_argument("--reference", default=None,
                    help="labelled embeddings (.h5ad, obs 'node', obsm 'X_cls') of the same model: kNN label transfer")
     p.add_argument("--threshold", type=_probability, default=0.8,
