@@ -1,15 +1,19 @@
-"""Cost of predict's off-domain colour check, as ratios in one process, on real PBC test cells.
+"""Cost of predict's off-domain colour check and of its default classifier's larger input, as
+ratios in one process, on real PBC test cells.
 
     .venv/bin/python bench/predict.py [--cells 1000] [--rounds 4] [--threads 2] [--no-write]
 
-Three timings of the same cells with the shipped classifier (best of ``--rounds``, interleaved):
+Four timings of the same cells (best of ``--rounds``, interleaved), with the default classifier
+(``hierwbc-tiny8-pbc-hierce``: 64 px, 64 tokens per cell) unless said:
 
 - ``plain``: ``predict(..., colour_domain=None)``, no check;
 - ``checked``: ``predict(...)`` (the default: colour statistics read in the embedding pass,
   :func:`hierwbc.datasets.stain.colour_features`, one decode per image);
 - ``second_pass``: ``plain`` plus a separate pass that decodes every image again for its colour
   statistics (:func:`hierwbc.datasets.colour_domain.image_features`): what the check costs when it
-  is not folded into the embedding pass.
+  is not folded into the embedding pass;
+- ``plain_56px``: ``plain`` with the 56 px classifier ``hierwbc-tiny-pbc-hierce`` (16 tokens per
+  cell), the default before: what the better default costs per cell.
 
 Needs the PBC images (``HIERWBC_DATA`` or ``../shared/data``). Results go to
 ``bench/results/predict.json``.
@@ -23,6 +27,8 @@ import platform
 import time
 import warnings
 from pathlib import Path
+
+PREVIOUS_DEFAULT = "hierwbc-tiny-pbc-hierce"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -42,13 +48,14 @@ def main(argv=None) -> dict:
     from hierwbc.datasets.colour_domain import image_features
     from hierwbc.datasets.splits import split_rows
     from hierwbc.io import atomic_write_text
-    from hierwbc.predict import predict
+    from hierwbc.predict import DEFAULT_CLASSIFIER, predict
 
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")  # the cells are in-domain; nothing to warn about is expected
     cells = split_rows(read_dataset("pbc", None), "test", 0.2, 0).sample(args.cells, random_state=0)
     cells = cells[["path", "node"]]
-    predict(cells.head(20), progress=False)  # load the model and warm the caches
+    predict(cells.head(20), progress=False)  # load the models and warm the caches
+    predict(cells.head(20), model=PREVIOUS_DEFAULT, progress=False)
 
     def plain():
         predict(cells, progress=False, colour_domain=None)
@@ -60,7 +67,10 @@ def main(argv=None) -> dict:
         plain()
         image_features(cells, progress=False)
 
-    runs = {"plain": plain, "checked": checked, "second_pass": second_pass}
+    def plain_56px():
+        predict(cells, model=PREVIOUS_DEFAULT, progress=False, colour_domain=None)
+
+    runs = {"plain": plain, "checked": checked, "second_pass": second_pass, "plain_56px": plain_56px}
     times = {name: [] for name in runs}
     for _ in range(args.rounds):
         for name, run in runs.items():
@@ -71,6 +81,7 @@ def main(argv=None) -> dict:
     result = {"cells": args.cells, "rounds": args.rounds, "threads": args.threads, "seconds_best": best,
               "checked_over_plain": best["checked"] / best["plain"],
               "second_pass_over_plain": best["second_pass"] / best["plain"],
+              "default_over_56px": best["plain"] / best["plain_56px"], "default_model": DEFAULT_CLASSIFIER,
               "machine": platform.processor() or platform.machine(), "torch": torch.__version__}
     print(json.dumps(result, indent=1))
     if not args.no_write:

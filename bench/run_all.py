@@ -11,7 +11,8 @@ imports torch, and none sees another's warm caches), with its own options from `
 - ``evaluate``: ``bench/evaluate.py`` (the evaluation protocol against sklearn, synthetic
   embeddings of the PBC class counts);
 - ``train_step``: ``bench/train_step.py`` (training-step and data-pipeline throughput);
-- ``predict``: ``bench/predict.py`` (the cost of predict's off-domain colour check; real PBC cells);
+- ``predict``: ``bench/predict.py`` (the cost of predict's off-domain colour check and of the default
+  classifier's 64 px input; real PBC cells);
 - ``augment``: ``bench/augment.py`` (our batched augmentation against kornia's);
 - ``pretrain_budget``: ``bench/pretrain_budget.py`` (the shipped backbones' training recipe, each
   stage timed alone and projected to its steps; real PBC cells).
