@@ -337,7 +337,7 @@ def test_classifier_choice_table_reads_back():
     block = text.split("<!-- classifier-choice:start -->")[1].split("<!-- classifier-choice:end -->")[0]
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.strip().splitlines()[2:]]
     files = ["grid_seed1_valrows", "long1500", "long1500_s1", "long1500_s2", "long3000", "long3000_s1",
-             "long3000_s2", "tiny8_1500"]
+             "long3000_s2", "tiny8_1500", "tiny8_1500_s1", "tiny8_1500_s2"]
     assert len(rows) == len(files)
     for cells, name in zip(rows, files):
         r = pd.read_csv(REPRODUCTION / "classifier_trials" / f"{name}.csv").set_index("set").loc["pbc_val"]
