@@ -129,19 +129,15 @@ DEFAULT_CLASSIFIER = "hierwbc-tiny8-pbc-hierce"
 
 
 def default_model() -> Path:
-    """The shipped HierCE classifier: :data:`DEFAULT_CLASSIFIER` (the one chosen on held-out PBC
-    cells, ``hierwbc/weights/README.md``), else a shipped file whose name contains ``hierce``."""
+    """The shipped HierCE classifier :data:`DEFAULT_CLASSIFIER` (the one chosen on held-out PBC
+    cells, ``hierwbc/weights/README.md``)."""
     weights = shipped_weights()
-    if DEFAULT_CLASSIFIER in weights:
-        return weights[DEFAULT_CLASSIFIER]
-    found = [p for n, p in weights.items() if "hierce" in n.lower()]
-    if not found:
-        shipped = ", ".join(weights) or "none"
+    if DEFAULT_CLASSIFIER not in weights:
         raise FileNotFoundError(
-            "no shipped HierCE classifier (a hierwbc/weights/*hierce*.safetensors file; shipped: "
-            f"{shipped}); give --model / model= a checkpoint with a supervised head, or a backbone "
-            "together with --reference / reference= (an .h5ad of labelled embeddings of that model)")
-    return found[0]
+            f"no shipped HierCE classifier (hierwbc/weights/{DEFAULT_CLASSIFIER}.safetensors; shipped: "
+            f"{', '.join(weights) or 'none'}); give --model / model= a checkpoint with a supervised head, or a "
+            "backbone together with --reference / reference= (an .h5ad of labelled embeddings of that model)")
+    return weights[DEFAULT_CLASSIFIER]
 
 
 def _weights_head(model):

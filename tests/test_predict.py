@@ -16,7 +16,7 @@ from hierwbc.evaluate import class_to_node_proba, run_probes
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models import shipped
 from hierwbc.models.checkpoints import CheckpointError
-from hierwbc.predict import add_predict_arguments, predict, predict_main, write_predictions
+from hierwbc.predict import DEFAULT_CLASSIFIER, add_predict_arguments, predict, predict_main, write_predictions
 from hierwbc.train.export import export_weights
 from hierwbc.train.loop import fit
 
@@ -209,15 +209,17 @@ def test_reference_atlas_mode_agrees_with_the_evaluate_knn_probe(ckpt, crops, da
 
 def test_default_model_is_the_shipped_hierce(ckpt, csv_manifest, tmp_path, monkeypatch):
     monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path)
-    with pytest.raises(FileNotFoundError, match="--reference"):
+    export_weights(ckpt, tmp_path / "hierwbc-other-hierce.safetensors", head=True)  # not the default's name
+    with pytest.raises(FileNotFoundError, match=f"{DEFAULT_CLASSIFIER}.safetensors; shipped: hierwbc-other-hierce"):
         predict(csv_manifest[0], progress=False)
-    export_weights(ckpt, tmp_path / "hierwbc-hierce-test.safetensors", head=True)
+    default = tmp_path / f"{DEFAULT_CLASSIFIER}.safetensors"
+    export_weights(ckpt, default, head=True)
     a = predict(csv_manifest[0], progress=False)
     b = predict(csv_manifest[0], model=ckpt, progress=False)
-    assert a.uns["provenance"]["model"] == "hierwbc-hierce-test"
+    assert a.uns["provenance"]["model"] == DEFAULT_CLASSIFIER
     np.testing.assert_allclose(a.obsm["node_proba"], b.obsm["node_proba"], atol=2e-2)  # fp16 weights
     # both predict only the leaves the run's labelled rows support (its train_manifest.csv)
-    trained = json.loads(shipped.read_weights(tmp_path / "hierwbc-hierce-test.safetensors")[1]["trained_leaves"])
+    trained = json.loads(shipped.read_metadata(default)["trained_leaves"])
     others = H.indices([leaf for leaf in H.leaves if leaf not in trained])
     assert 0 < len(others) < len(H.leaves) and (b.obsm["node_proba"][:, others] == 0).all()
 

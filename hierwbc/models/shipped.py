@@ -73,11 +73,8 @@ def read_weights(name_or_path: str | os.PathLike) -> tuple[dict[str, Tensor], di
     """``(tensors, metadata)`` of a safetensors file or shipped name (tensors as stored)."""
     from safetensors import safe_open
 
-    path = resolve_weights(name_or_path)
-    with safe_open(str(path), framework="pt") as f:
-        metadata = dict(f.metadata() or {})
-        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no dict)
-    return tensors, metadata
+    with safe_open(str(resolve_weights(name_or_path)), framework="pt") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})  # noqa: SIM118 (no dict)
 
 
 def read_metadata(name_or_path: str | os.PathLike) -> dict[str, str]:

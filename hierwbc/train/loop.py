@@ -109,12 +109,12 @@ def adopt_pretrained_architecture(cfg: TrainConfig) -> TrainConfig:
     ``hierwbc-tiny-pbc``, :mod:`hierwbc.models.shipped`), its architecture, patch size,
     LayerScale and register tokens replace the config's (they must match the weights), and its
     image size too unless ``model.img_size`` was given (then the position embedding is resampled)."""
-    from ..models.shipped import FORMAT, is_safetensors, read_weights, resolve_weights
+    from ..models.shipped import FORMAT, is_safetensors, read_metadata, resolve_weights
 
     if not cfg.model.pretrained:
         return cfg
     path = resolve_weights(cfg.model.pretrained)
-    meta = read_weights(path)[1] if is_safetensors(path) else {}
+    meta = read_metadata(path) if is_safetensors(path) else {}  # the tensors are loaded once, later
     cfg = copy.deepcopy(cfg)
     if meta.get("format") == FORMAT:
         if img_size_from_pretrained(cfg) and "img_size" in meta:

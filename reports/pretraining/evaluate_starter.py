@@ -31,7 +31,7 @@ from hierwbc.embed import embed
 from hierwbc.evaluate import evaluate, report
 from hierwbc.experiment.publishing import EVALUATION_TABLES
 from hierwbc.hierarchy import default_hierarchy
-from hierwbc.models.shipped import read_weights
+from hierwbc.models.shipped import read_metadata
 from hierwbc.models.vit import build_vit
 
 HERE = Path(__file__).resolve().parent
@@ -54,7 +54,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"--compare takes NAME=CHECKPOINT, not {bad}")
     extra = dict(item.split("=", 1) for item in args.compare)
     h = default_hierarchy()
-    _, meta = read_weights(args.model)
+    meta = read_metadata(args.model)
     torch.manual_seed(0)
     random = build_vit(meta["arch"], img_size=int(meta["img_size"]), patch_size=int(meta["patch_size"]),
                        init_values=float(meta.get("layerscale", 0)) or None)

@@ -73,6 +73,8 @@ def test_short_name_resolves_to_the_weights_folder(tiny_run, tmp_path, monkeypat
     monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path)
     export_weights(tiny_run.checkpoint, tmp_path / "hierwbc-test-tiny.safetensors")
     assert shipped.resolve_weights("hierwbc-test-tiny") == tmp_path / "hierwbc-test-tiny.safetensors"
+    meta = shipped.read_metadata("hierwbc-test-tiny")  # without the tensors, as read_weights gives it
+    assert meta == shipped.read_weights("hierwbc-test-tiny")[1] and meta["patch_size"] == "8"
     state = load_file("hierwbc-test-tiny")  # anywhere a checkpoint path is taken
     model = build_vit("vit_tiny", img_size=32, patch_size=8, init_values=None)
     load_backbone_state(state, model)
