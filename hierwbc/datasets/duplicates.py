@@ -12,6 +12,11 @@ A file that cannot be read (missing, a folder, no permission) has no content has
 group of its own. Hashes are cached in-process per ``(path, size, mtime)``, so a file changed
 on disk is hashed again.
 
+A reader may also name the *cell* a row shows, in an optional string column ``group``: crops
+of one source cell (LISC's shifted windows), WBC boxes of one field (Raabin), a WBC seen in two
+overlapping tiles (Aslan). :func:`cell_groups` joins both relations (identical content, same
+``group``) into connected components; splits and folds keep each component together.
+
 The rule that keeps groups together, :func:`first_member`: assignments are computed as if
 there were no duplicates, then every member of a group takes the value of the group's
 **first member in row order**. Only duplicate members other than the first can change.
@@ -25,6 +30,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .manifest import boxes
 
@@ -89,6 +96,26 @@ def content_groups(df: pd.DataFrame) -> np.ndarray:
     return first_member(content_keys(df))
 
 
+GROUP_COLUMN = "group"
+
+
+def cell_groups(df: pd.DataFrame) -> np.ndarray:
+    """Position of the first row of each row's cell group, ``[n]`` int64: rows are joined when
+    their content is identical (:func:`content_keys`) or their ``group`` column (when present;
+    ``""``/NaN = no group) is equal, transitively (connected components)."""
+    content = first_member(content_keys(df))
+    if GROUP_COLUMN not in df.columns or not len(df):
+        return content
+    named = df[GROUP_COLUMN].astype(object).where(df[GROUP_COLUMN].astype(str).str.len() > 0)
+    group = first_member(named.to_numpy(dtype=object))
+    n = len(df)
+    rows = np.arange(n)
+    graph = coo_matrix((np.ones(2 * n), (np.r_[rows, rows], np.r_[content, group])), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    _, first = np.unique(component, return_index=True)  # the smallest row index of each component
+    return first[component].astype(np.int64)
+
+
 def duplicate_table(df: pd.DataFrame, keys: np.ndarray | None = None) -> pd.DataFrame:
     """One row per member of a group of identical images: ``group`` (0, 1, ... in order of the
     groups' first rows), ``row`` (manifest index), ``path``, ``sha256``. Empty when none."""
@@ -104,4 +131,5 @@ def duplicate_table(df: pd.DataFrame, keys: np.ndarray | None = None) -> pd.Data
                          "sha256": [str(k).split("|")[0] for k in keys[rows]]})
 
 
-__all__ = ["content_groups", "content_keys", "duplicate_table", "file_digests", "first_member"]
+__all__ = ["GROUP_COLUMN", "cell_groups", "content_groups", "content_keys", "duplicate_table", "file_digests",
+           "first_member"]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ENV_VAR = "HIERWBC_DATA"
+CACHE_VAR = "HIERWBC_CACHE"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -58,6 +59,16 @@ def data_root(root: str | os.PathLike | None = None, required: bool = True) -> P
         "no data folder: pass root=..., set HIERWBC_DATA, or provide ../shared/data "
         f"(tried {', '.join(map(str, tried))})"
     )
+
+
+def cache_root() -> Path:
+    """Where derived, re-computable files are kept across runs (near-duplicate tables, embedded
+    references): ``$HIERWBC_CACHE``, else ``$XDG_CACHE_HOME/hierwbc``, else ``~/.cache/hierwbc``."""
+    env = os.environ.get(CACHE_VAR)
+    if env:
+        return Path(env).expanduser().absolute()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser().absolute() / "hierwbc"
 
 
 def find_dataset_dir(name: str, root: str | os.PathLike | None, candidates: Sequence[str],

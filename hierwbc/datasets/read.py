@@ -17,12 +17,18 @@ from hierwbc.hierarchy import Hierarchy
 
 from .location import data_root
 from .readers import (
+    aslan,
     bccd,
+    lisc,
     pbc,
+    raabin,
+    read_aslan,
     read_bccd,
     read_csv_manifest,
     read_image_folder,
+    read_lisc,
     read_pbc,
+    read_raabin,
     read_segmentation_wbc,
     segmentation_wbc,
 )
@@ -32,10 +38,18 @@ READERS = {
     "pbc": read_pbc,
     "bccd": read_bccd,
     "segmentation_wbc": read_segmentation_wbc,
+    "lisc": read_lisc,
+    "raabin": read_raabin,
+    "aslan": read_aslan,
     "image_folder": read_image_folder,
     "csv": read_csv_manifest,
 }
-REAL_DATASETS = {"pbc": pbc.locate, "bccd": bccd.locate, "segmentation_wbc": segmentation_wbc.locate}
+REAL_DATASETS = {"pbc": pbc.locate, "bccd": bccd.locate, "segmentation_wbc": segmentation_wbc.locate,
+                 "lisc": lisc.locate, "raabin": raabin.locate, "aslan": aslan.locate}
+# The labs that may be trained on (PBC's train split, and all of the others); BCCD and
+# segmentation_wbc are evaluation sets only, never trained on, not even unlabelled.
+TRAINING_LABS = ("pbc", "lisc", "raabin", "aslan")
+EVALUATION_ONLY = ("bccd", "segmentation_wbc")
 
 
 

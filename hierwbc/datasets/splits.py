@@ -12,7 +12,8 @@ order. Rows are ordered by (stratum, key) and then:
   is spread over the folds with counts differing by at most one, and the fold sizes too. A
   stratum with fewer than ``k`` rows is absent from some folds (a warning names it).
 
-Byte-identical images (:mod:`.duplicates`; PBC has 17 pairs) are kept together
+Byte-identical images (:mod:`.duplicates`; PBC has 17 pairs) and rows of one cell (a reader's
+``group`` column: LISC's crops of one cell, Raabin's boxes of one field) are kept together
 (``group_duplicates=True``, the default): the assignment above is computed first, then every
 member of a group of identical files (same SHA-256, same crop box) takes the split / fold of the
 group's first member in row order. Only such duplicate members can change, so for them (and only
@@ -33,7 +34,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .duplicates import content_groups
+from .duplicates import cell_groups
 from .manifest import UNASSIGNED_FOLD, UNASSIGNED_SPLIT, ManifestError, boxes
 
 DEFAULT_FRACTIONS = {"train": 0.8, "test": 0.2}
@@ -96,7 +97,7 @@ def assign_splits(df: pd.DataFrame, fractions: Mapping[str, float] | None = None
     which = (_rank_in_group(cs)[:, None] >= bounds[cs]).sum(1)
     values = np.empty(len(df), dtype=object)
     values[order] = np.array(list(fractions), dtype=object)[which]
-    out[column] = values[content_groups(df)] if group_duplicates else values
+    out[column] = values[cell_groups(df)] if group_duplicates else values
     return out
 
 
@@ -118,7 +119,7 @@ def assign_folds(df: pd.DataFrame, k: int = 5, seed: int = 0, by: str = "node", 
         sub = np.empty(len(part), dtype=np.int64)
         sub[order] = np.arange(len(part)) % int(k)
         if group_duplicates:
-            sub = sub[content_groups(part)]
+            sub = sub[cell_groups(part)]
         folds[np.flatnonzero(mask)] = sub
         small = {str(n): int(c) for n, c in zip(names, np.bincount(codes)) if c < k}
         if small:

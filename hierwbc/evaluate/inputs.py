@@ -102,7 +102,7 @@ def collect_inputs(data, hierarchy: Hierarchy | None = None, labels=None, datase
             if split_column is not None and split_column not in d.obs:
                 raise KeyError(f"model {name!r}: no obs[{split_column!r}] column for the split")
             split = None if split_column is None else d.obs[split_column].to_numpy()
-            cols = [c for c in ("path", "box_xmin", "box_ymin", "box_xmax", "box_ymax") if c in d.obs]
+            cols = [c for c in ("path", "box_xmin", "box_ymin", "box_xmax", "box_ymax", "group") if c in d.obs]
             content = (pd.DataFrame({c: d.obs[c].to_numpy() for c in cols}).astype({"path": str})
                        if "path" in cols else None)
         else:

@@ -81,7 +81,8 @@ class EvaluationResult:
 
 def _split(md: ModelData, sel: np.ndarray, cv, split_key, seed: int, where: str, hierarchy) -> np.ndarray:
     """Fold ids of the samples ``sel`` of one dataset; k-fold depends only on (names, labels),
-    and on the files' contents where obs has ``path``: byte-identical images share a fold."""
+    and on the files' contents where obs has ``path``: byte-identical images, and rows of one
+    ``group`` (crops of one cell), share a fold."""
     if split_key is not None:
         return fixed_split(md.split[sel], where=f"{where}, obs[{split_key!r}]")
     if isinstance(cv, str):
@@ -92,9 +93,9 @@ def _split(md: ModelData, sel: np.ndarray, cv, split_key, seed: int, where: str,
     names_of = np.asarray(hierarchy.nodes, dtype=object)  # labels by name: warnings name the classes
     groups = None
     if md.content is not None:
-        from hierwbc.datasets.duplicates import content_keys
+        from hierwbc.datasets.duplicates import cell_groups
 
-        groups = content_keys(md.content.loc[np.flatnonzero(sel)[order]])
+        groups = cell_groups(md.content.loc[np.flatnonzero(sel)[order]].reset_index(drop=True))
     fold[order] = stratified_folds(names_of[md.y[sel][order]], n_splits=int(cv), seed=seed, where=where,
                                    groups=groups)
     return fold

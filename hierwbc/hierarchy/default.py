@@ -88,8 +88,13 @@ LABEL_MAPS: dict[str, dict[str, str | None]] = {
               "monoblast": "monoblast", "myeloblast": "myeloblast", "myelocyte": "myelocyte",
               "neutrophil band": "neutrophil_band", "neutrophil segmented": "neutrophil_segmented",
               "plasma cell": "plasma_cell", "promyelocyte": "promyelocyte", "smudge cell": "smudge_cell"},
-    "raabin": dict(_FIVE_PART),
-    "lisc": dict(_FIVE_PART),
+    # Raabin-WBC's full release names its type folders; the TXL-PBC boxes in data/raabin only
+    # say "WBC" (type unknown: the root).
+    "raabin": {**_FIVE_PART, "WBC": "wbc", "RBC": None, "Platelet": None},
+    # LISC's folder names as published (Baoso ...) and the five-part names of other copies.
+    "lisc": {**_FIVE_PART, "Baoso": "basophil", "eosi": "eosinophil", "lymp": "lymphoid_mature",
+             "mono": "monocyte", "neut": "neutrophil"},
+    "aslan": {"wbc": "wbc", "rbc": None},
     "bccd": {"NEUTROPHIL": "neutrophil", "LYMPHOCYTE": "lymphoid_mature", "MONOCYTE": "monocyte",
              "EOSINOPHIL": "eosinophil", "BASOPHIL": "basophil"},
     "segmentation_wbc": {"1": "neutrophil", "2": "lymphoid_mature", "3": "monocyte", "4": "eosinophil",

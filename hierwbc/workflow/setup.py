@@ -64,6 +64,13 @@ def model_spec(name: str) -> dict:
     return spec
 
 
+def _has_types(manifest_csv: str, hierarchy) -> bool:
+    """Whether a manifest holds cells labelled below the root (Raabin's and Aslan's boxes are
+    only "white blood cell": nothing to score a probe against)."""
+    nodes = pd.read_csv(manifest_csv, usecols=["node"], dtype=str)["node"]
+    return bool((nodes != hierarchy.root).any())
+
+
 def notebook_experiment(run: RunFolder, models: Sequence[str], *, steps: int = 40, img_size: int = 56,
                         batch_size: int = 32, train_limit: int | None = 400, eval_limit: int | None = 300,
                         arch: str = "vit_tiny", head_prototypes: int = 256, head_hidden_dim: int = 256,
@@ -74,8 +81,8 @@ def notebook_experiment(run: RunFolder, models: Sequence[str], *, steps: int = 4
     manifests: ``pbc`` when present, else the first) and return the loaded
     :class:`hierwbc.experiment.ExperimentConfig`.
 
-    Evaluation sets: the training dataset's test split, then every other dataset, each at most
-    ``eval_limit`` cells (stratified). The tree is ``hierarchy.json`` of the run (01).
+    Evaluation sets: the training dataset's test split, then every other dataset with cells typed
+    below the root, each at most ``eval_limit`` cells (stratified). The tree is ``hierarchy.json`` of the run (01).
     ``pretrained``: every model continues from this backbone (a shipped name such as
     ``"hierwbc-tiny-pbc"`` or a file; its architecture comes from the file), and the backbone as
     it is joins the baselines as ``starter``, so figures show it beside the fine-tuned models.
@@ -103,7 +110,8 @@ def notebook_experiment(run: RunFolder, models: Sequence[str], *, steps: int = 4
         train["model.pretrained"] = pretrained
         baselines = ("starter", *[b for b in baselines if b != "starter"])
     sets = [{"name": f"{train_set}_test", "source": source[train_set], "split": "test", "limit": eval_limit}]
-    sets += [{"name": n, "source": source[n], "limit": eval_limit} for n in names if n != train_set]
+    sets += [{"name": n, "source": source[n], "limit": eval_limit} for n in names
+             if n != train_set and _has_types(source[n], run.hierarchy())]
     models = list(dict.fromkeys(models))
     doc = {"name": run.root.name, "out": str(run.root), "seed": seed, "train": train,
            "models": {m: model_spec(m) for m in models}, "baselines": list(baselines),

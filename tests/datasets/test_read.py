@@ -24,7 +24,8 @@ def test_available_datasets_empty_folder(tmp_path):
 def test_available_datasets_real(data_root):
     found = available_datasets(data_root)
     assert found == {"pbc": data_root / "pbc" / "PBC_dataset_normal_DIB", "bccd": data_root / "bccd",
-                     "segmentation_wbc": data_root / "segmentation_wbc"}
+                     "segmentation_wbc": data_root / "segmentation_wbc", "lisc": data_root / "lisc",
+                     "raabin": data_root / "raabin", "aslan": data_root / "aslan"}
 
 
 def test_real_or_synthetic_falls_back_only_without_real_data(tmp_path):
