@@ -1,5 +1,5 @@
-"""The ``hierwbc`` command line: ``demo``, ``hierarchy``, ``train``, ``embed``, ``evaluate``,
-``predict``, ``export``, ``experiment``, ``slurm``. Each subcommand is a thin wrapper over the
+"""The ``hierwbc`` command line: ``demo``, ``hierarchy``, ``train``, ``baseline``, ``embed``,
+``evaluate``, ``predict``, ``export``, ``experiment``, ``slurm``. Each subcommand is a thin wrapper over the
 library function of the same name.
 
 Mistakes in what the user gave (a missing or broken file, an unknown preset, config key or
@@ -220,6 +220,12 @@ def _add_predict(sub) -> None:
     p.set_defaults(func=_lazy("hierwbc.predict", "predict_main"))
 
 
+def _add_baseline(sub) -> None:
+    p = sub.add_parser("baseline", help="train the supervised CNN baseline (a classifier for embed / predict)",
+                       arguments=_lazy("hierwbc.baselines.cli", "add_baseline_arguments"))
+    p.set_defaults(func=_lazy("hierwbc.baselines.cli", "baseline_main"))
+
+
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="a run's teacher backbone (and supervised head) -> fp16 .safetensors")
     p.add_argument("checkpoint", help="a training checkpoint (runs/.../checkpoints/step_NNNNNN.pt)")
@@ -289,8 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     debug_help = f"show the traceback of errors in the input too (or set {DEBUG_ENV}=1)"
     parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_demo, _add_hierarchy, _add_train, _add_embed, _add_evaluate, _add_predict, _add_export,
-                _add_experiment, _add_slurm):
+    for add in (_add_demo, _add_hierarchy, _add_train, _add_baseline, _add_embed, _add_evaluate, _add_predict,
+                _add_export, _add_experiment, _add_slurm):
         add(sub)
     for p in sub.choices.values():  # also accepted after the subcommand; only set when given
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)

@@ -50,6 +50,8 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from . import __version__
+from .baselines.cnn import from_metadata as cnn_from_metadata
+from .baselines.cnn import is_cnn
 from .datasets.manifest import ManifestError, check_manifest
 from .datasets.manifest_images import ManifestImages
 from .datasets.model_input import normalize, to_float_images
@@ -112,6 +114,10 @@ def _load_model(model, hierarchy, img_size, patch_size, seed):
     if is_safetensors(path):
         tensors, meta = read_weights(path)
         prov["config"] = meta.get("config", "")
+        if meta.get("reframe", "none") != "none":
+            prov["reframe"] = meta["reframe"]
+        if is_cnn(meta):  # the supervised CNN baseline: its pooled features are X_cls
+            return cnn_from_metadata(meta, tensors), None, hierarchy, prov, img_size or int(meta["img_size"])
         backbone = backbone_from_weights(tensors, meta, img_size)
         return backbone, None, hierarchy, prov, img_size or _native_size(backbone)
     state = load_file(path)
@@ -173,19 +179,25 @@ def _obs(manifest: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFrame:
 def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, img_size: int | None = None,
           patch_size: int | None = None, batch_size: int = 64, num_workers: int = 0, device: str = "cpu",
           patch_mean: bool = False, pixel_size: int = 16, seed: int = 0, name: str | None = None,
-          progress: bool = True, stain_norm: str | None = None, colour_features: bool = False) -> ad.AnnData:
+          progress: bool = True, stain_norm: str | None = None, colour_features: bool = False,
+          reframe: str | None = None) -> ad.AnnData:
     """Embed every row of ``manifest`` (see the module docstring). ``name`` overrides the model
     name stored in ``uns["provenance"]["model"]`` (what :func:`hierwbc.evaluate.evaluate` calls it).
     ``stain_norm="reinhard"``: each image's colours moved to the PBC training images' first
     (:mod:`hierwbc.datasets.stain`; for cells from another lab), recorded in the provenance.
     ``colour_features``: also ``obsm["colour_features"]`` [n, 6], each image's colour statistics
-    as decoded (:func:`hierwbc.datasets.stain.colour_features`; the off-domain check of predict)."""
+    as decoded (:func:`hierwbc.datasets.stain.colour_features`; the off-domain check of predict).
+    ``reframe="cell"``: each image first cut to the square around its cell
+    (:mod:`hierwbc.datasets.reframe`); default: as the model was trained (its weights' metadata
+    ``reframe``), else none."""
     backbone, head, hierarchy, prov, size = _load_model(model, hierarchy, img_size, patch_size, seed)
+    reframe = reframe if reframe is not None else prov.pop("reframe", None)
+    prov.pop("reframe", None)
     hierarchy = hierarchy if hierarchy is not None else default_hierarchy()
     check_manifest(manifest, hierarchy)
     size = pixel_size if backbone is None else size
     images = ManifestImages(manifest, size, np.full(len(manifest), -1), stain_norm=stain_norm,
-                            with_colour=colour_features)
+                            with_colour=colour_features, reframe=reframe)
     loader = DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     cls, patches, probs, colours = [], [], [], []
     if backbone is not None:
@@ -215,6 +227,7 @@ def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, 
     if colour_features:
         adata.obsm["colour_features"] = torch.cat(colours).numpy() if colours else np.zeros((0, 6))
     prov.update(model=name or prov["model"], img_size=int(size), stain_norm=stain_norm or "none",
+                reframe=reframe or "none",
                 torch=str(torch.__version__),
                 hierwbc_version=__version__, date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     adata.uns["hierarchy"] = hierarchy_to_uns(hierarchy)

@@ -155,7 +155,8 @@ def _weights_head(model):
     from .models.supervised_heads import head_of_hidden_dim
 
     h = Hierarchy.from_json(meta["hierarchy"], source=f"{path}: hierarchy")
-    dim = next(v.shape[-1] for k, v in tensors.items() if k.startswith("backbone.") and k.endswith("cls_token"))
+    dim = int(meta["embed_dim"]) if "embed_dim" in meta else next(
+        v.shape[-1] for k, v in tensors.items() if k.startswith("backbone.") and k.endswith("cls_token"))
     head = head_of_hidden_dim(meta["sup_loss"], h, dim, meta.get("sup_head_hidden_dim", 0))
     head.load_state_dict(state)
     if not head.has_node_probs:
@@ -282,7 +283,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
             hierarchy: Hierarchy | None = None, label_map=None, batch_size: int = 64, progress: bool = True,
             *, k: int = 20, knn_metric: str = "euclidean", use_rep: str = "X_cls", img_size: int | None = None,
             device: str = "cpu", num_workers: int = 0, stain_norm: str | None = None,
-            colour_domain="auto") -> ad.AnnData:
+            colour_domain="auto", reframe: str | None = None) -> ad.AnnData:
     """Predict every readable image of a folder, a manifest CSV or a manifest DataFrame (e.g.
     :func:`hierwbc.datasets.read_dataset`'s; see the module docstring). ``stain_norm="reinhard"``
     moves each image's colours to the PBC training images' before embedding
@@ -291,7 +292,9 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     fitted on up to 1,000 of its images when they are on this machine; else the PBC train split's
     for a model trained on PBC alone; else none), None or "none" (none), a
     :class:`~hierwbc.datasets.colour_domain.ColourDomain` or the path of one's JSON file. More
-    than ``OFF_DOMAIN_WARN`` of the cells off-domain gives a warning."""
+    than ``OFF_DOMAIN_WARN`` of the cells off-domain gives a warning. ``reframe``: ``"cell"`` cuts
+    each image to the square around its cell first (:mod:`hierwbc.datasets.reframe`); default:
+    as the model was trained."""
     if not 0 <= threshold <= 1:
         raise ConfigError(f"threshold must lie in [0, 1], got {threshold}")
     model = default_model() if model is None else model
@@ -316,7 +319,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     emb = emb[["path", "dataset", "raw_label", "node", "split", "fold"] + key_cols[1:]].reset_index(drop=True)
     check = colour_domain not in (None, "none")  # colour statistics read in the embedding pass (one decode)
     adata = embed(model, emb, hierarchy=h, img_size=img_size, batch_size=batch_size, num_workers=num_workers,
-                  device=device, progress=progress, stain_norm=stain_norm, colour_features=check)
+                  device=device, progress=progress, stain_norm=stain_norm, colour_features=check, reframe=reframe)
     X = np.asarray(adata.obsm["X_cls"])
     if ref is not None:
         if X.shape[1] != ref[0].shape[1]:
@@ -349,6 +352,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
               else str(manifest_or_folder))
     out.uns["predict"] = {"source": source, "mode": "reference_knn" if ref is not None else "head",
                           "threshold": float(threshold), "stain_norm": stain_norm or "none",
+                          "reframe": adata.uns["provenance"].get("reframe", "none"),
                           "k": int(k) if ref is not None else 0,
                           "n_images": len(cells), "n_predicted": len(obs), "n_unreadable": int(bad.sum()),
                           "colour_domain": domain.name if domain is not None else "none",
@@ -447,6 +451,8 @@ def add_predict_arguments(p) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_stain_argument(p)
+    p.add_argument("--reframe", choices=("cell", "none"), default=None,
+                   help="cut each image to the square around its cell first (default: as the model was trained)")
     p.add_argument("--colour-domain", default="auto",
                    help="off-domain check: 'auto' (with --reference: its images' colours; else the PBC training "
                         "images', for models trained on PBC), 'none', or a colour domain JSON file "
@@ -460,7 +466,8 @@ def predict_main(args) -> Path:
         warnings.filterwarnings("ignore", message=r".* cells look unlike the images the calls rest on")
         adata = predict(args.source, model=args.model, reference=args.reference, threshold=args.threshold,
                         label_map=args.label_map, batch_size=args.batch_size, progress=not args.no_progress,
-                        k=args.k, device=args.device, stain_norm=args.stain_norm, colour_domain=args.colour_domain)
+                        k=args.k, device=args.device, stain_norm=args.stain_norm, colour_domain=args.colour_domain,
+                        reframe=args.reframe)
     out, h5 = write_predictions(adata, args.out)
     info = adata.uns["predict"]
     line = f"{info['n_predicted']} cells predicted, {info['n_unreadable']} unreadable -> {out} (+ {h5.name})"

@@ -25,7 +25,7 @@ TINY = {"models": MODELS, "steps": 3, "img_size": 28, "batch_size": 8, "train_li
         "head_prototypes": 32, "head_hidden_dim": 32, "head_bottleneck_dim": 16, "cv": 2, "n_boot": 20,
         "live_every": 1.0, "gallery_n": 2, "thumbnails": 8, "threads": 1,
         "reference_limit": 60, "new_limit": 40, "uncertain_n": 6}
-SETS = ["pbc_test", "bccd", "segmentation_wbc"]
+SETS = ["pbc_test", "bccd", "lisc", "segmentation_wbc"]  # raabin and aslan: type unknown, nothing to score
 
 
 def _parameters(nb) -> dict:
@@ -86,9 +86,12 @@ def test_all_notebooks_run_on_real_data(tmp_path, data_root, capsys):
     assert (run / "hierarchy.png").read_bytes().startswith(b"\x89PNG")
 
     # 02: every real dataset's manifest and the counts per node
-    manifests = {n: pd.read_csv(run / "manifests" / f"{n}.csv") for n in ("pbc", "bccd", "segmentation_wbc")}
+    manifests = {n: pd.read_csv(run / "manifests" / f"{n}.csv")
+                 for n in ("pbc", "bccd", "segmentation_wbc", "lisc", "raabin", "aslan")}
     pbc = read_dataset("pbc", data_root, hierarchy=h)
     assert len(manifests["pbc"]) == len(pbc) == 17092 and len(manifests["segmentation_wbc"]) == 300
+    assert (len(manifests["lisc"]), len(manifests["raabin"]), len(manifests["aslan"])) == (1287, 517, 103)
+    assert (manifests["raabin"]["node"] == "wbc").all() and manifests["lisc"]["group"].nunique() < 298
     counts = pd.read_csv(run / "tables" / "02_counts_by_node.csv")
     assert counts["total"].sum() == sum(len(m) for m in manifests.values())
     assert counts.set_index("node").loc["neutrophil", "pbc"] == 50  # the coarse NEUTROPHIL label
@@ -134,7 +137,8 @@ def test_all_notebooks_run_on_real_data(tmp_path, data_root, capsys):
     assert row["mean"] == pytest.approx(m.mean()) and row["std"] == pytest.approx(m.std(ddof=1))
     assert (run / "tables" / "table_pbc_test.md").read_text().count("| hierce |") == 3
     figures = {p.stem for p in (run / "figures").glob("*.png")}
-    expected = {"02_class_counts", "02_gallery_pbc", "03_training_curves", "05_umap_hierce", "05_umap_explorer",
+    expected = {"02_class_counts", "02_gallery_pbc", "02_gallery_lisc", "02_gallery_raabin", "02_gallery_aslan",
+                "03_training_curves", "05_umap_hierce", "05_umap_explorer",
                 "05_selected_cell", "05_umap_thumbnails_hierce", "06_confusion_pbc_test_20nn", "06_confusion_explorer",
                 "07_lca_bccd_20nn", "07_lca_explorer", "08_alpha_ablation_segmentation_wbc", "08_alpha_explorer",
                 "09_compare_losses_fig10", "09_compare_losses_fig11", "09_compare_explorer",

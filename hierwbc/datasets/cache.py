@@ -38,14 +38,16 @@ def cache_key(manifest: pd.DataFrame, size: int) -> str:
 
 
 def cached_images(manifest: pd.DataFrame, size: int, cache_dir: str | os.PathLike,
-                  num_workers: int = 2, progress: bool = True) -> torch.Tensor:
+                  num_workers: int = 2, progress: bool = True, reframe: str | None = None) -> torch.Tensor:
     """uint8 [n, 3, size, size] images of ``manifest``'s rows, decoded once and cached in
-    ``cache_dir``. A file that cannot be decoded raises naming it (nothing is skipped)."""
+    ``cache_dir``. A file that cannot be decoded raises naming it (nothing is skipped).
+    ``reframe``: see :class:`~.manifest_images.ManifestImages` (part of the file name)."""
     cache_dir = Path(cache_dir)
-    path = cache_dir / f"images_{size}px_{len(manifest)}_{cache_key(manifest, size)}.npy"
+    framing = "" if reframe in (None, "none") else f"_{reframe}"
+    path = cache_dir / f"images_{size}px{framing}_{len(manifest)}_{cache_key(manifest, size)}.npy"
     if path.is_file():
         return torch.from_numpy(np.load(path))
-    data = ManifestImages(manifest, size, np.full(len(manifest), -1))
+    data = ManifestImages(manifest, size, np.full(len(manifest), -1), reframe=reframe)
     loader = DataLoader(data, batch_size=128, shuffle=False, num_workers=num_workers)
     out = np.empty((len(manifest), 3, size, size), np.uint8)
     for images, _, index in tqdm(loader, desc=f"decode {len(manifest)} images at {size} px",

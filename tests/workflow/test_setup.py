@@ -73,7 +73,7 @@ def test_experiment_needs_the_manifests(tmp_path):
 
 def test_real_datasets_are_all_found(tmp_path, data_root):
     manifests = dataset_manifests(RunFolder(tmp_path), str(data_root))
-    assert set(manifests) == {"pbc", "bccd", "segmentation_wbc"}
+    assert set(manifests) == {"pbc", "bccd", "segmentation_wbc", "lisc", "raabin", "aslan"}
     assert len(pd.read_csv(tmp_path / "manifests" / "segmentation_wbc.csv")) == 300
 
 

@@ -1,0 +1,122 @@
+"""reports/labs: zero-shot five-type scores of classifiers on every lab, and the trials' record.
+
+    python reports/labs/make_report.py score --run cnn_pbc=runs/labs/cnn_pbc --sets lisc
+    python reports/labs/make_report.py score --model shipped_default=hierwbc-tiny8-pbc-hierce --sets pbc_test,lisc
+    python reports/labs/make_report.py build
+
+``score`` predicts each set with each model (``hierwbc.evaluate.zero_shot``) and merges the rows
+into ``zero_shot.csv`` (a model's earlier rows for the same set are replaced); a ``--run`` folder
+(``hierwbc baseline``) is also copied: its ``log.csv`` and ``recipe.json`` into ``runs/<name>/``
+and its settings into ``trials.csv``. ``build`` writes ``tables.md`` and ``zero_shot.png`` from
+those files only. Every number of the report comes from files in this folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+SETS = ("pbc_test", "lisc", "bccd", "segmentation_wbc")
+TRIAL_KEYS = ("labs", "label_level", "reframe", "stain_p", "crop_scale", "img_size", "epochs", "batch_size")
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"{item!r} is not NAME=VALUE")
+        out[name] = value
+    return out
+
+
+def merge(path: Path, new: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``new`` rows replacing the rows of ``path`` with the same ``keys``; written back."""
+    old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=new.columns)
+    kept = old[~old.set_index(keys).index.isin(new.set_index(keys).index)]
+    out = pd.concat([kept, new], ignore_index=True).sort_values(keys).reset_index(drop=True)
+    out.to_csv(path, index=False, float_format="%.6g")
+    return out
+
+
+def trial_row(name: str, run: Path) -> dict:
+    recipe = json.loads((run / "recipe.json").read_text())
+    log = pd.read_csv(run / "log.csv")
+    last = log.iloc[-1]
+    return {"model": name, **{k: json.dumps(recipe[k]) if isinstance(recipe[k], list) else recipe[k]
+                              for k in TRIAL_KEYS},
+            "steps": int(last["step"]), "minutes": round(float(last["minutes"]), 2),
+            "val_accuracy": float(last.get("val_accuracy", float("nan"))),
+            "val_balanced_accuracy": float(last.get("val_balanced_accuracy", float("nan")))}
+
+
+def score(args) -> None:
+    from hierwbc.evaluate.zero_shot import evaluation_sets, zero_shot_scores
+
+    out = Path(args.out)
+    sets = evaluation_sets([s for s in args.sets.split(",") if s], args.data_root)
+    models = {name: str(Path(run) / "model.safetensors") for name, run in _pairs(args.run).items()}
+    models.update(_pairs(args.model))
+    for name, run in _pairs(args.run).items():
+        run = Path(run)
+        (out / "runs" / name).mkdir(parents=True, exist_ok=True)
+        for f in ("log.csv", "recipe.json"):
+            shutil.copy2(run / f, out / "runs" / name / f)
+        merge(out / "trials.csv", pd.DataFrame([trial_row(name, run)]), ["model"])
+    for name, model in models.items():
+        rows = zero_shot_scores(model, sets, name=name, progress=not args.no_progress)
+        merge(out / "zero_shot.csv", rows, ["model", "set"])
+        print(rows.to_string(index=False))
+
+
+def build(args) -> None:
+    import matplotlib.pyplot as plt
+
+    from hierwbc.evaluate.report import to_markdown
+
+    out = Path(args.out)
+    scores = pd.read_csv(out / "zero_shot.csv")
+    trials = pd.read_csv(out / "trials.csv") if (out / "trials.csv").is_file() else pd.DataFrame()
+    bacc = scores.pivot(index="model", columns="set", values="balanced_accuracy").reindex(columns=list(SETS))
+    acc = scores.pivot(index="model", columns="set", values="accuracy").reindex(columns=list(SETS))
+    lines = ["# Zero-shot five-type scores (written by make_report.py build from zero_shot.csv and trials.csv)",
+             "", "## Balanced accuracy (%)", "", to_markdown((100 * bacc).round(1).reset_index()),
+             "## Accuracy (%)", "", to_markdown((100 * acc).round(1).reset_index())]
+    if len(trials):
+        lines += ["## Trials", "", to_markdown(trials.round(4))]
+    (out / "tables.md").write_text("\n".join(lines))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.9 * len(bacc), 3.6))
+    (100 * bacc).plot.bar(ax=ax, width=0.8)
+    ax.set_ylabel("five-type balanced accuracy (%)")
+    ax.set_xlabel("")
+    ax.set_ylim(0, 100)
+    ax.axhline(70, color="grey", lw=0.8, ls="--")
+    ax.legend(title="cells of", fontsize=8, ncol=2)
+    ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    fig.savefig(out / "zero_shot.png", dpi=120)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("score")
+    s.add_argument("--run", action="append", default=[], metavar="NAME=RUN_FOLDER")
+    s.add_argument("--model", action="append", default=[], metavar="NAME=WEIGHTS_OR_SHIPPED_NAME")
+    s.add_argument("--sets", default=",".join(SETS))
+    s.add_argument("--data-root", default=None)
+    s.add_argument("--out", default=str(HERE))
+    s.add_argument("--no-progress", action="store_true")
+    b = sub.add_parser("build")
+    b.add_argument("--out", default=str(HERE))
+    args = p.parse_args(argv)
+    (score if args.command == "score" else build)(args)
+
+
+if __name__ == "__main__":
+    main()
