@@ -1,5 +1,5 @@
 """The ``hierwbc`` command line: ``demo``, ``hierarchy``, ``train``, ``baseline``, ``embed``,
-``evaluate``, ``predict``, ``export``, ``experiment``, ``slurm``. Each subcommand is a thin wrapper over the
+``evaluate``, ``predict``, ``adapt``, ``export``, ``experiment``, ``slurm``. Each subcommand is a thin wrapper over the
 library function of the same name.
 
 Mistakes in what the user gave (a missing or broken file, an unknown preset, config key or
@@ -220,6 +220,12 @@ def _add_predict(sub) -> None:
     p.set_defaults(func=_lazy("hierwbc.predict", "predict_main"))
 
 
+def _add_adapt(sub) -> None:
+    p = sub.add_parser("adapt", help="adapt a classifier to your lab from a few labelled cells (-> .safetensors)",
+                       arguments=_lazy("hierwbc.adapt", "add_adapt_arguments"))
+    p.set_defaults(func=_lazy("hierwbc.adapt", "adapt_main"))
+
+
 def _add_baseline(sub) -> None:
     p = sub.add_parser("baseline", help="train the supervised CNN baseline (a classifier for embed / predict)",
                        arguments=_lazy("hierwbc.baselines.cli", "add_baseline_arguments"))
@@ -296,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_demo, _add_hierarchy, _add_train, _add_baseline, _add_embed, _add_evaluate, _add_predict,
-                _add_export, _add_experiment, _add_slurm):
+                _add_adapt, _add_export, _add_experiment, _add_slurm):
         add(sub)
     for p in sub.choices.values():  # also accepted after the subcommand; only set when given
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)

@@ -203,14 +203,57 @@ def knn_node_proba(X_ref, y_ref, X, hierarchy: Hierarchy, k: int = 20, metric: s
     z = standardise(xt, train)
     res = knn_predict(z[train], y_ref, z[~train], ks=(k,), metric=metric, dtype=dtype)
     node_p = class_to_node_proba(hierarchy, res.proba[k], res.classes)
-    score = np.full((len(X), len(hierarchy.leaves)), -1.0)
-    is_leaf = hierarchy.is_leaf[res.classes]
-    col = np.searchsorted(hierarchy.leaf_nodes, res.classes[is_leaf])
-    score[:, col] = res.rank[k][:, is_leaf]
-    return node_p, score
+    return node_p, class_leaf_score(hierarchy, res.rank[k], res.classes)
+
+
+LEAF_BELOW = 1e-6  # a leaf known only through a coarser class scores just below that class
+
+
+def class_leaf_score(hierarchy: Hierarchy, class_score, classes) -> np.ndarray:
+    """Leaf order ``[m, L]`` from scores of classes ``[m, C]`` (node indices ``classes``, any
+    precision): a leaf that is a class scores as that class; a leaf that is none scores as its
+    deepest class ancestor minus :data:`LEAF_BELOW` (a cell labelled only ``granulocytic_mature``
+    in the reference calls a leaf under it); -1 for leaves under no class."""
+    h = hierarchy
+    class_score = np.asarray(class_score, dtype=np.float64)
+    classes = np.asarray(classes, dtype=np.int64)
+    score = np.full((len(class_score), len(h.leaves)), -1.0)
+    order = np.argsort(h.depth[classes], kind="stable")  # shallow first: deeper classes overwrite
+    for c in order:  # one pass per class, vectorised over cells
+        under = h.membership[classes[c]]
+        own = h.is_leaf[classes[c]]
+        score[:, under] = class_score[:, c:c + 1] - (0.0 if own else LEAF_BELOW)
+    return score
 
 
 # ----------------------------------------------------------------------------- predictions
+REFERENCE_METHODS = ("knn", "logreg")
+
+
+def reference_logreg_proba(X_ref, y_ref, X, hierarchy: Hierarchy) -> tuple[np.ndarray, np.ndarray]:
+    """``(node_proba [m, N], leaf_score [m, L])`` of cells ``X`` from a logistic regression fitted
+    on the reference (``y_ref`` node indices, any precision; :func:`~hierwbc.evaluate.logreg.fit_predict_logreg`
+    with the reference as the training part): class probabilities spread to each class node and
+    its ancestors (:func:`~hierwbc.evaluate.backoff.class_to_node_proba`); leaves ordered by
+    :func:`class_leaf_score`."""
+    from .evaluate.logreg import fit_predict_logreg
+
+    X_ref, X = np.asarray(X_ref, np.float32), np.asarray(X, np.float32)
+    classes = np.unique(y_ref)
+    if len(classes) < 2:
+        proba = np.ones((len(X), 1))
+    else:
+        fold = np.r_[np.full(len(X_ref), -1), np.zeros(len(X), np.int64)]
+        out = fit_predict_logreg(np.concatenate([X_ref, X]), np.r_[y_ref, np.full(len(X), classes[0])], fold)
+        proba, classes = out.proba[len(X_ref):], out.classes
+    return class_to_node_proba(hierarchy, proba, classes), class_leaf_score(hierarchy, proba, classes)
+
+
+def _model_hierarchy_or_default(model) -> Hierarchy:
+    head = _weights_head(model) if model is not None else None
+    return head[1] if head is not None else default_hierarchy()
+
+
 def predictions(hierarchy: Hierarchy, node_proba, threshold: float = 0.8, leaf_score=None) -> pd.DataFrame:
     """Per-cell table from node probabilities [n, N] (see the module docstring); ``leaf_score``
     [n, L] orders the leaves (default: their node probabilities; ties: leaf order)."""
@@ -283,7 +326,8 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
             hierarchy: Hierarchy | None = None, label_map=None, batch_size: int = 64, progress: bool = True,
             *, k: int = 20, knn_metric: str = "euclidean", use_rep: str = "X_cls", img_size: int | None = None,
             device: str = "cpu", num_workers: int = 0, stain_norm: str | None = None,
-            colour_domain="auto", reframe: str | None = None) -> ad.AnnData:
+            colour_domain="auto", reframe: str | None = None, reference_label_map=None,
+            reference_method: str = "knn") -> ad.AnnData:
     """Predict every readable image of a folder, a manifest CSV or a manifest DataFrame (e.g.
     :func:`hierwbc.datasets.read_dataset`'s; see the module docstring). ``stain_norm="reinhard"``
     moves each image's colours to the PBC training images' before embedding
@@ -294,12 +338,29 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     :class:`~hierwbc.datasets.colour_domain.ColourDomain` or the path of one's JSON file. More
     than ``OFF_DOMAIN_WARN`` of the cells off-domain gives a warning. ``reframe``: ``"cell"`` cuts
     each image to the square around its cell first (:mod:`hierwbc.datasets.reframe`); default:
-    as the model was trained."""
+    as the model was trained. ``reference``: besides an .h5ad / AnnData of embeddings, a folder
+    of class folders or a manifest CSV of labelled cells (:mod:`hierwbc.reference`; folder names
+    that are no tree nodes take ``reference_label_map``), embedded with ``model`` and cached.
+    ``reference_method``: ``"knn"`` (label transfer, ``k`` neighbours) or ``"logreg"``
+    (multinomial logistic regression on the reference's standardised features, the evaluate
+    probe's, fitted on all of them; :func:`reference_logreg_proba`)."""
     if not 0 <= threshold <= 1:
         raise ConfigError(f"threshold must lie in [0, 1], got {threshold}")
     model = default_model() if model is None else model
     ref, head = None, None
+    if reference_method not in REFERENCE_METHODS:
+        raise ConfigError(f"reference_method must be one of {REFERENCE_METHODS}, not {reference_method!r}")
+    if reference is None:
+        from .adapt import adapted_reference
+
+        adapted = adapted_reference(model)
+        if adapted is not None:  # an adapted classifier: its stored reference and few-shot method
+            reference, reference_method = adapted
     if reference is not None:
+        from .reference import load_reference
+
+        reference = load_reference(reference, model, hierarchy or _model_hierarchy_or_default(model),
+                                   reference_label_map, img_size, reframe, progress)
         Xr, yr, h, ref_prov, ref_images = _reference(reference, use_rep, hierarchy)
         ref = (Xr, yr)
         img_size = img_size or (int(ref_prov["img_size"]) if "img_size" in ref_prov else None)
@@ -325,7 +386,10 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
         if X.shape[1] != ref[0].shape[1]:
             raise ValueError(f"the reference holds {ref[0].shape[1]}-d embeddings, the model gives {X.shape[1]}-d: "
                              "embed the reference with the same model")
-        node_p, score = knn_node_proba(ref[0], ref[1], X, h, k=k, metric=knn_metric)
+        if reference_method == "logreg":
+            node_p, score = reference_logreg_proba(ref[0], ref[1], X, h)
+        else:
+            node_p, score = knn_node_proba(ref[0], ref[1], X, h, k=k, metric=knn_metric)
     elif head is not None:
         with torch.inference_mode():
             node_p, score = head[0].node_probs(head[0](torch.as_tensor(X))).double().numpy(), None
@@ -350,7 +414,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     out.uns["provenance"] = dict(adata.uns["provenance"])
     source = (f"DataFrame ({len(manifest_or_folder)} rows)" if isinstance(manifest_or_folder, pd.DataFrame)
               else str(manifest_or_folder))
-    out.uns["predict"] = {"source": source, "mode": "reference_knn" if ref is not None else "head",
+    out.uns["predict"] = {"source": source, "mode": f"reference_{reference_method}" if ref is not None else "head",
                           "threshold": float(threshold), "stain_norm": stain_norm or "none",
                           "reframe": adata.uns["provenance"].get("reframe", "none"),
                           "k": int(k) if ref is not None else 0,
@@ -441,7 +505,13 @@ def add_predict_arguments(p) -> None:
                    help=f"checkpoint / weights file or shipped name (default: the shipped HierCE classifier, "
                         f"{DEFAULT_CLASSIFIER})")
     p.add_argument("--reference", default=None,
-                   help="labelled embeddings (.h5ad, obs 'node', obsm 'X_cls') of the same model: kNN label transfer")
+                   help="labelled cells: a folder of class folders, a manifest CSV, or an .h5ad of embeddings of "
+                        "the same model (obs 'node', obsm 'X_cls'); folders and CSVs are embedded and cached")
+    p.add_argument("--reference-label-map", default=None,
+                   help="for reference folders not named after tree nodes: a label map of the hierarchy (e.g. bccd) "
+                        "or a YAML / JSON file {folder: node}")
+    p.add_argument("--reference-method", choices=REFERENCE_METHODS, default="knn",
+                   help="few-shot classifier on the reference: kNN label transfer or logistic regression")
     p.add_argument("--threshold", type=_probability, default=0.8,
                    help="back-off: deepest node with probability >= this (0 to 1)")
     p.add_argument("--label-map", default=None,
@@ -467,7 +537,8 @@ def predict_main(args) -> Path:
         adata = predict(args.source, model=args.model, reference=args.reference, threshold=args.threshold,
                         label_map=args.label_map, batch_size=args.batch_size, progress=not args.no_progress,
                         k=args.k, device=args.device, stain_norm=args.stain_norm, colour_domain=args.colour_domain,
-                        reframe=args.reframe)
+                        reframe=args.reframe, reference_label_map=args.reference_label_map,
+                        reference_method=args.reference_method)
     out, h5 = write_predictions(adata, args.out)
     info = adata.uns["predict"]
     line = f"{info['n_predicted']} cells predicted, {info['n_unreadable']} unreadable -> {out} (+ {h5.name})"

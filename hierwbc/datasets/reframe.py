@@ -23,10 +23,12 @@ than :data:`MIN_CONTRAST` levels) or no pixel clears the threshold, the image is
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 MARGIN = 2.0
 MIN_SIDE = 8
+WORK_SIDE = 96  # px: the cell is found on a copy this size (a 575 px field costs what a 96 px crop does)
 MIN_CONTRAST = 10.0  # grey levels of B - G between the most and least violet pixels
 
 
@@ -43,9 +45,20 @@ def otsu_threshold(values: np.ndarray, bins: int = 128) -> float:
     return float(edges[1:][np.argmax(between)])
 
 
-def cell_box(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | tuple[None, np.ndarray]:
-    """``(box [4] float (x0, y0, x1, y1), background mask [H, W])`` of the cell (module
-    docstring); ``box`` None when nothing clears the threshold."""
+def cell_box(rgb: np.ndarray, work_side: int = WORK_SIDE) -> tuple[np.ndarray, np.ndarray] | tuple[None, np.ndarray]:
+    """``(box [4] float (x0, y0, x1, y1), background mask)`` of the cell (module docstring);
+    ``box`` None when nothing clears the threshold. The search runs on a copy whose longer side
+    is at most ``work_side`` px (box-filtered down); the box is in ``rgb``'s pixels, the mask at
+    the working size."""
+    h0, w0 = rgb.shape[:2]
+    scale = max(h0, w0) / work_side
+    if scale > 1:
+        small = Image.fromarray(rgb).resize((max(1, round(w0 / scale)), max(1, round(h0 / scale))), Image.BOX)
+        box, background = cell_box(np.asarray(small), work_side)
+        if box is None:
+            return None, background
+        sx, sy = w0 / small.width, h0 / small.height
+        return box * np.array([sx, sy, sx, sy]), background
     x = rgb.astype(np.float32)
     h, w = x.shape[:2]
     v = x[..., 2] - x[..., 1]
@@ -85,7 +98,9 @@ def reframe(rgb: np.ndarray, margin: float = MARGIN) -> np.ndarray:
     side = max(round(float(margin * max(box[2] - box[0], box[3] - box[1]))), MIN_SIDE)
     cx, cy = float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2
     x0, y0 = round(cx - side / 2), round(cy - side / 2)
-    fill = np.median(rgb[background], axis=0) if background.any() else np.full(3, 255.0)
+    small = np.asarray(Image.fromarray(rgb).resize(background.shape[::-1], Image.BOX)) if (
+        background.shape != rgb.shape[:2]) else rgb
+    fill = np.median(small[background], axis=0) if background.any() else np.full(3, 255.0)
     out = np.empty((side, side, 3), np.uint8)
     out[:] = np.round(fill).astype(np.uint8)
     h, w = rgb.shape[:2]

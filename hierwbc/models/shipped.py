@@ -57,12 +57,12 @@ def resolve_weights(name_or_path: str | os.PathLike) -> Path:
 
 
 def save_weights(tensors: Mapping[str, Tensor], path: str | os.PathLike,
-                 metadata: Mapping[str, Any], dtype: torch.dtype = torch.float16) -> Path:
-    """Write ``tensors`` (floating ones cast to ``dtype``) and ``metadata`` (values turned into
-    strings; dicts/lists as JSON) to a safetensors file, atomically."""
+                 metadata: Mapping[str, Any], dtype: torch.dtype | None = torch.float16) -> Path:
+    """Write ``tensors`` (floating ones cast to ``dtype``; None keeps each tensor's dtype) and
+    ``metadata`` (values turned into strings; dicts/lists as JSON) to a safetensors file, atomically."""
     from safetensors.torch import save_file
 
-    out = {k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous().cpu()
+    out = {k: (v.detach().to(dtype) if v.is_floating_point() and dtype is not None else v.detach()).contiguous().cpu()
            for k, v in tensors.items()}
     meta = {"format": FORMAT}
     meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()})
