@@ -119,7 +119,7 @@ def predict_nodes(backbone: ConvNet, head: LeafLogitHead, images: torch.Tensor, 
     out = []
     for k in range(0, len(images), batch_size):
         x = eval_views(images[k:k + batch_size], backbone.img_size)
-        out.append(head.node_probs(head(backbone(x)))[:, hierarchy.leaf_nodes].argmax(1))
+        out.append(head.node_probs(head(backbone(x)))[:, torch.as_tensor(np.array(hierarchy.leaf_nodes))].argmax(1))
     leaves = np.asarray(hierarchy.leaf_nodes)[torch.cat(out).numpy()] if out else np.zeros(0, np.int64)
     return np.asarray(hierarchy.nodes, dtype=object)[leaves]
 

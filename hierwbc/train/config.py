@@ -42,6 +42,8 @@ class DataConfig:
                                          # at model.img_size)
     cache_dir: str = "runs/cache"        # where cached image arrays are kept (ignored by git)
     num_workers: int = 2
+    lab_weights: list[str] = field(default_factory=list)  # "dataset=weight" (e.g. pbc=10): each lab's share
+                                         # of the batches (others weigh 1); empty: every row equally often
 
 
 @dataclass
@@ -366,6 +368,15 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"dino.centering must be sinkhorn_knopp or centering, not {cfg.dino.centering!r}")
     if not 0 <= cfg.data.coarsen_fraction <= 1 or not 0 <= cfg.data.unlabelled_fraction <= 1:
         raise ConfigError("data.coarsen_fraction and data.unlabelled_fraction must lie in [0, 1]")
+    if cfg.data.lab_weights:
+        from .data import parse_lab_weights
+
+        try:
+            weights = parse_lab_weights(cfg.data.lab_weights)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
+            raise ConfigError(f"data.lab_weights must be >= 0 and not all 0, got {weights}")
     if not 0 <= cfg.data.val_fraction < 1:
         raise ConfigError(f"data.val_fraction must lie in [0, 1), not {cfg.data.val_fraction}")
     if cfg.knn_every < 0 or (cfg.knn_every and cfg.data.val_fraction <= 0):

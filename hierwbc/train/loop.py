@@ -56,7 +56,7 @@ from .config import (
     set_key,
     validate,
 )
-from .data import StepBatchSampler, make_loader, steps_per_epoch
+from .data import StepBatchSampler, lab_probabilities, make_loader, parse_lab_weights, steps_per_epoch
 from .diagnostics import KnnWatch, PlateauWatch
 from .distributed import DistInfo, barrier, init_distributed
 from .knn_monitor import KnnMonitor
@@ -308,6 +308,8 @@ class _Loop:
         self.cfg, self.dist, self.h, self.model, self.optimizer = cfg, dist, h, model, optimizer
         self.run_dir, self.total, self.last_ckpt = run_dir, total, ckpt
         self.dataset = ManifestImages(manifest, cfg.model.img_size, targets)
+        self.row_probabilities = (lab_probabilities(manifest["dataset"], parse_lab_weights(cfg.data.lab_weights))
+                                  if cfg.data.lab_weights else None)
         self.cache = (cached_images(manifest, cfg.data.cache_size, cfg.data.cache_dir, cfg.data.num_workers,
                                     progress=dist.is_main) if cfg.data.cache_size else None)
         self.schedules = build_schedules(cfg, total)
@@ -377,7 +379,8 @@ class _Loop:
 
     def run(self, start: int, show: bool) -> Path:
         cfg, d = self.cfg, self.dist
-        sampler = StepBatchSampler(len(self.dataset), cfg.batch_size, cfg.seed, start, self.total, d.rank, d.world_size)
+        sampler = StepBatchSampler(len(self.dataset), cfg.batch_size, cfg.seed, start, self.total, d.rank, d.world_size,
+                                   p=self.row_probabilities)
         log = _metrics_log(self.run_dir, start) if d.is_main else None
         bar = tqdm(total=self.total, initial=start, desc=f"train {cfg.preset}", disable=not show, dynamic_ncols=True)
         self.model.train()
