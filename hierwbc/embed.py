@@ -116,6 +116,8 @@ def _load_model(model, hierarchy, img_size, patch_size, seed):
         prov["config"] = meta.get("config", "")
         if meta.get("reframe", "none") != "none":
             prov["reframe"] = meta["reframe"]
+        if meta.get("colour_domain"):  # the colour statistics of the images it was trained on
+            prov["colour_domain"] = meta["colour_domain"]
         if is_cnn(meta):  # the supervised CNN baseline: its pooled features are X_cls
             return cnn_from_metadata(meta, tensors), None, hierarchy, prov, img_size or int(meta["img_size"])
         backbone = backbone_from_weights(tensors, meta, img_size)

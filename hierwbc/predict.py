@@ -462,6 +462,8 @@ def _colour_domain(colour_domain, provenance: dict, reference: pd.DataFrame | No
         if len(rows) <= 6 or not all(Path(p).is_file() for p in rows["path"].astype(str)):
             return None  # too few, or its images are not on this machine: no check
         return ColourDomain.fit(image_features(rows, progress=progress), f"reference atlas ({len(rows)} images)")
+    if provenance.get("colour_domain"):  # the model's own: fitted on its training images (all its labs)
+        return ColourDomain.from_json(provenance["colour_domain"], f"{provenance.get('model')}: colour_domain")
     try:
         sources = json.loads(provenance.get("config") or "{}").get("data", {}).get("sources")
     except (TypeError, ValueError, AttributeError):

@@ -141,6 +141,23 @@ def _state(backbone, head, opt, sched, step: int, gen: torch.Generator) -> dict:
             "sched": sched.state_dict(), "step": step, "gen": gen.get_state()}
 
 
+COLOUR_DOMAIN_CELLS = 2000
+
+
+def training_colour_domain(train: pd.DataFrame, recipe: CNNRecipe):
+    """The colour domain (:class:`~hierwbc.datasets.colour_domain.ColourDomain`) of up to
+    :data:`COLOUR_DOMAIN_CELLS` training rows drawn as the batches draw them (lab weights), for
+    predict's off-domain check; None with 6 rows or fewer."""
+    from ..datasets.colour_domain import ColourDomain, image_features
+
+    if len(train) <= 6:
+        return None
+    p = sampling_probabilities(train["lab"].to_numpy(), recipe.lab_weights)
+    n = min(COLOUR_DOMAIN_CELLS, len(train))
+    rows = train.iloc[np.random.default_rng(recipe.seed).choice(len(train), n, replace=False, p=p)]
+    return ColourDomain.fit(image_features(rows, progress=False), f"training images of {'+'.join(recipe.labs)}")
+
+
 def train_cnn(recipe: CNNRecipe, out: str | Path, data_root=None, hierarchy: Hierarchy | None = None,
               resume: bool = True, progress: bool = True, max_steps: int | None = None) -> Path:
     """Train (or continue) the CNN of ``recipe`` into run folder ``out``; returns the exported
@@ -218,8 +235,9 @@ def train_cnn(recipe: CNNRecipe, out: str | Path, data_root=None, hierarchy: Hie
             atomic_write(ckpt, lambda tmp, state=state: torch.save(state, tmp), suffix=".pt")
     bar.close()
     minutes = float(log[-1]["minutes"]) if log else 0.0
+    domain = training_colour_domain(train, recipe)
     extra = {"labs": json.dumps(recipe.labs), "recipe": recipe_json(recipe), "steps": str(step),
-             "reframe": recipe.reframe,
+             "reframe": recipe.reframe, **({"colour_domain": domain.to_json()} if domain is not None else {}),
              "train_minutes": f"{minutes:.2f}", "n_train": str(len(train)),
              "description": f"supervised CNN baseline ({recipe.label_level} labels) trained on "
                             f"{'+'.join(recipe.labs)}"}

@@ -85,13 +85,18 @@ class ColourDomain:
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> ColourDomain:
-        d = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls.from_json(Path(path).read_text(encoding="utf-8"), str(path))
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "colour domain") -> ColourDomain:
+        """The inverse of :meth:`to_json` (a file's text, or a weights file's ``colour_domain``)."""
         try:
+            d = json.loads(text)
             precision = tuple(tuple(map(float, row)) for row in d["precision"])
             return cls(str(d["name"]), tuple(map(float, d["mean"])), precision, float(d["threshold"]),
                        float(d["quantile"]), int(d["n"]))
         except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{path}: not a colour domain file ({err})") from None
+            raise ValueError(f"{where}: not a colour domain ({err})") from None
 
 
 @lru_cache(maxsize=1)

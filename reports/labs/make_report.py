@@ -37,9 +37,12 @@ def _pairs(items: list[str]) -> dict[str, str]:
 
 def merge(path: Path, new: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """``new`` rows replacing the rows of ``path`` with the same ``keys``; written back."""
-    old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=new.columns)
-    kept = old[~old.set_index(keys).index.isin(new.set_index(keys).index)]
-    out = pd.concat([kept, new], ignore_index=True).sort_values(keys).reset_index(drop=True)
+    out = new
+    if path.is_file():
+        old = pd.read_csv(path)
+        kept = old[~old.set_index(keys).index.isin(new.set_index(keys).index)]
+        out = pd.concat([kept, new], ignore_index=True) if len(kept) else new
+    out = out.sort_values(keys).reset_index(drop=True)
     out.to_csv(path, index=False, float_format="%.6g")
     return out
 

@@ -129,6 +129,7 @@ def test_export_round_trips_through_embed_and_predict(tmp_path):
 def test_train_cnn_on_synthetic_cells_logs_resumes_and_exports(tmp_path):
     from hierwbc.baselines.recipe import CNNRecipe
     from hierwbc.datasets.synthetic import make_synthetic
+    from hierwbc.predict import predict
 
     h = default_hierarchy()
     make_synthetic(tmp_path / "syn", h, n_per_leaf=6, size=48,
@@ -145,6 +146,12 @@ def test_train_cnn_on_synthetic_cells_logs_resumes_and_exports(tmp_path):
 
     meta = read_metadata(path)
     assert meta["arch"] == "cnn" and meta["steps"] == "6"
+    from hierwbc.datasets.colour_domain import ColourDomain
+
+    domain = ColourDomain.from_json(meta["colour_domain"])   # fitted on its training images
+    assert domain.n == 24 and domain.name.startswith("training images of")
+    out = predict(str(tmp_path / "syn"), model=path, progress=False)
+    assert out.uns["predict"]["colour_domain"] == domain.name and out.uns["predict"]["n_off_domain"] >= 0
     # five-type labels: neutrophil_band is trained as "neutrophil", which supports both its leaves
     assert sorted(json.loads(meta["trained_leaves"])) == ["basophil", "eosinophil", "monocyte", "neutrophil_band",
                                                           "neutrophil_segmented"]
