@@ -170,6 +170,11 @@ def check_classify(run: Path, data_root: Path, reference_limit: int = 60, new_li
     h = default_hierarchy()
     depth = pd.Series(h.depth[h.indices(pred["backoff_node"])]).value_counts()
     assert by_depth.set_index("depth")["cells"].to_dict() == {d: int(depth.get(d, 0)) for d in by_depth["depth"]}
+    from hierwbc.predict import DEFAULT_CLASSIFIER
+
+    default = pd.read_csv(run / "tables" / "10_default_classifier.csv").iloc[0]
+    assert default["model"] == DEFAULT_CLASSIFIER and default["cells"] == len(pngs)
+    assert 0 <= default["five_type_balanced_accuracy"] <= 1 and 0 <= default["leaf_accuracy"] <= 1
     least = pd.read_csv(run / "tables" / "10_least_certain.csv")
     assert (len(least) == shown
             and least["pred_leaf_proba"].max() == pred["pred_leaf_proba"].sort_values().iloc[shown - 1])

@@ -2,7 +2,8 @@
 ``recipe.cache_size``) -> float ``[B, 3, img_size, img_size]`` in [0, 1]:
 
 random resized crop (area ``U(crop_scale)``, aspect 3/4-4/3) with flips and quarter turns;
-per-channel gain ``U(1 - gain, 1 + gain)``; saturation ``U(1 - s, 1 + s)``; grayscale with
+per-channel gain ``U(1 - gain, 1 + gain)``; saturation ``U(1 - s, 1 + s)``; optionally a hue
+shift ``U(-hue, hue)`` turns; grayscale with
 ``grayscale_p``; gaussian blur ``sigma ~ U(blur_sigma)`` with ``blur_p``; optionally the HED
 stain jitter of Tellez et al. (2018) with ``stain_p``. Evaluation views are the whole image
 resized, as :func:`hierwbc.embed.embed` feeds it.
@@ -15,6 +16,7 @@ from torch import Tensor
 
 from ..datasets.model_input import to_float_images
 from ..train.augment import (
+    adjust_hue,
     adjust_saturation,
     crop_flip_rotate,
     gaussian_blur,
@@ -44,6 +46,8 @@ def train_views(images: Tensor, recipe: CNNRecipe, gen: torch.Generator) -> Tens
         x = torch.where(apply.view(-1, 1, 1, 1), perturb_stains(x, alpha, beta), x)
     x = (x * _u(n, 1 - recipe.gain, 1 + recipe.gain, gen, 3).view(n, 3, 1, 1)).clamp_(0, 1)
     x = adjust_saturation(x, _u(n, 1 - recipe.saturation, 1 + recipe.saturation, gen))
+    if recipe.hue > 0:
+        x = adjust_hue(x, _u(n, -recipe.hue, recipe.hue, gen))
     grey = torch.rand(n, generator=gen) < recipe.grayscale_p
     x = torch.where(grey.view(-1, 1, 1, 1), rgb_to_grayscale(x).expand_as(x), x)
     blur = torch.rand(n, generator=gen) < recipe.blur_p

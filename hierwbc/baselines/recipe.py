@@ -33,6 +33,7 @@ class CNNRecipe:
     crop_scale: list[float] = field(default_factory=lambda: [0.3, 1.0])
     gain: float = 0.3                # per-channel gain U(1 - gain, 1 + gain)
     saturation: float = 0.6
+    hue: float = 0.0                 # hue shift U(-hue, hue) turns
     grayscale_p: float = 0.2
     blur_p: float = 0.3
     blur_sigma: list[float] = field(default_factory=lambda: [0.1, 1.5])

@@ -22,7 +22,8 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 SETS = ("pbc_test", "lisc", "bccd", "segmentation_wbc")
-TRIAL_KEYS = ("labs", "label_level", "reframe", "stain_p", "crop_scale", "img_size", "epochs", "batch_size")
+TRIAL_KEYS = ("labs", "label_level", "reframe", "stain_p", "hue", "saturation", "gain", "crop_scale", "img_size",
+              "epochs", "batch_size")
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
@@ -51,7 +52,7 @@ def trial_row(name: str, run: Path) -> dict:
     recipe = json.loads((run / "recipe.json").read_text())
     log = pd.read_csv(run / "log.csv")
     last = log.iloc[-1]
-    return {"model": name, **{k: json.dumps(recipe[k]) if isinstance(recipe[k], list) else recipe[k]
+    return {"model": name, **{k: json.dumps(recipe.get(k)) if isinstance(recipe.get(k), list) else recipe.get(k, 0.0)
                               for k in TRIAL_KEYS},
             "steps": int(last["step"]), "minutes": round(float(last["minutes"]), 2),
             "val_accuracy": float(last.get("val_accuracy", float("nan"))),
@@ -77,6 +78,53 @@ def score(args) -> None:
         print(rows.to_string(index=False))
 
 
+BASE, CANDIDATE, SHIPPED = "cnn_pbc", "cnn_default", "shipped_default"
+LEVER_GAIN, VAL_FLOOR, PBC_FLOOR = 0.02, 0.93, 0.93
+
+
+def score_of(scores: pd.DataFrame, model: str, set_name: str, metric: str = "balanced_accuracy") -> float:
+    hit = scores[(scores["model"] == model) & (scores["set"] == set_name)]
+    return float(hit[metric].iloc[0]) if len(hit) else float("nan")
+
+
+def verdict(scores: pd.DataFrame, trials: pd.DataFrame) -> list[str]:
+    """The two rules of RULES.md applied to the files' numbers, as lines of Markdown."""
+    lines = ["# Verdicts of RULES.md (written by make_report.py build from zero_shot.csv and trials.csv)", ""]
+    pbc_only = trials[trials["labs"] == '["pbc"]'] if len(trials) else trials
+    base = score_of(scores, BASE, "lisc")
+    lines += ["## Rule 1: recipe chosen on LISC left out", "",
+              f"- `{BASE}` (no lever): LISC balanced accuracy {100 * base:.1f} %"]
+    chosen, best = BASE, base
+    for row in pbc_only.itertuples():
+        if row.model == BASE:
+            continue
+        lisc = score_of(scores, row.model, "lisc")
+        ok = row.val_accuracy >= VAL_FLOOR
+        gain = lisc - base
+        lines.append(f"- `{row.model}`: {100 * lisc:.1f} % ({100 * gain:+.1f} points), PBC validation accuracy "
+                     f"{100 * row.val_accuracy:.1f} %: " + ("kept" if ok and gain >= LEVER_GAIN else
+                                                           "not kept (under the 2.0-point gain)" if ok else
+                                                           "out (validation under 93 %)"))
+        if ok and gain >= LEVER_GAIN and lisc > best:
+            chosen, best = row.model, lisc
+    lines += ["", f"Chosen: `{chosen}`.", ""]
+    cand_pbc = score_of(scores, CANDIDATE, "pbc_test", "accuracy")
+    if cand_pbc == cand_pbc:  # not NaN: the candidate has been scored
+        beats = [score_of(scores, SHIPPED, s) > score_of(scores, BASE, s) for s in ("lisc", "pbc_test")]
+        ship = cand_pbc >= PBC_FLOOR and not all(beats)
+        lines += ["## Rule 2: predict's default", "",
+                  f"- (a) `{CANDIDATE}` PBC test five-type accuracy {100 * cand_pbc:.1f} % "
+                  f"({'>=' if cand_pbc >= PBC_FLOOR else '<'} 93 %)",
+                  f"- (b) `{SHIPPED}` against `{BASE}`, balanced accuracy: LISC "
+                  f"{100 * score_of(scores, SHIPPED, 'lisc'):.1f} vs {100 * score_of(scores, BASE, 'lisc'):.1f}, "
+                  f"PBC test {100 * score_of(scores, SHIPPED, 'pbc_test'):.1f} vs "
+                  f"{100 * score_of(scores, BASE, 'pbc_test'):.1f}: the default "
+                  + ("beats" if all(beats) else "does not beat") + " the baseline on both",
+                  "", f"Outcome: `{CANDIDATE}` {'replaces' if ship else 'does not replace'} `{SHIPPED}` "
+                  "as predict's default.", ""]
+    return lines
+
+
 def build(args) -> None:
     import matplotlib.pyplot as plt
 
@@ -93,6 +141,7 @@ def build(args) -> None:
     if len(trials):
         lines += ["## Trials", "", to_markdown(trials.round(4))]
     (out / "tables.md").write_text("\n".join(lines))
+    (out / "verdict.md").write_text("\n".join(verdict(scores, trials)))
     fig, ax = plt.subplots(figsize=(1.6 + 1.9 * len(bacc), 3.6))
     (100 * bacc).plot.bar(ax=ax, width=0.8)
     ax.set_ylabel("five-type balanced accuracy (%)")

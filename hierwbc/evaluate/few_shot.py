@@ -1,0 +1,109 @@
+"""Few-shot adaptation curves: label ``k`` cells per type of a new lab, classify the rest.
+
+For a set of embedded cells ``X [n, D]`` with their five-type index ``t [n]``
+(:func:`~hierwbc.evaluate.five_types.five_type_index`) and optional cell groups (LISC's crops
+of one cell), one *draw* picks, per type, ``min(k, floor(cells of the type / 2))`` whole cells
+at random (a group's crops all go with it: no crop of a reference cell is ever scored), fits the
+few-shot classifier on them and scores the five-type balanced accuracy of every other cell
+(types with at least ``min_cells`` scored cells weigh equally). Classifiers:
+
+- ``logreg``: multinomial logistic regression on features standardised on the reference
+  (:func:`~hierwbc.evaluate.logreg.fit_predict_logreg`, DinoBloom's C);
+- ``knn``: ``min(k_neighbours, reference size)`` nearest reference cells vote
+  (:func:`~hierwbc.evaluate.knn.knn_predict`, the evaluate probe);
+- ``prototype``: nearest class mean after standardising each side by its own statistics (the
+  reference by the reference's mean and sd, the new cells by theirs: the new lab's feature
+  statistics re-centre it; a user has those, never their labels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .five_types import FIVE_TYPES, MIN_CELLS
+
+METHODS = ("logreg", "knn", "prototype")
+COLUMNS = ["set", "model", "method", "k", "draw", "balanced_accuracy", "accuracy", "n_reference", "n_scored"]
+
+
+def draw_reference(types: np.ndarray, k: int, rng: np.random.Generator, groups=None) -> np.ndarray:
+    """Boolean ``[n]``: the reference rows of one draw (module docstring); rows with type -1
+    are never drawn."""
+    types = np.asarray(types)
+    cell = (np.arange(len(types)) if groups is None
+            else pd.factorize(pd.Series(np.asarray(groups, dtype=object)).astype(str))[0])
+    chosen = np.zeros(len(types), bool)
+    for t in np.unique(types[types >= 0]):  # one pass per type (5), vectorised over cells
+        cells = np.unique(cell[types == t])
+        take = min(k, len(cells) // 2)
+        if take:
+            chosen |= np.isin(cell, rng.choice(cells, take, replace=False))
+    return chosen
+
+
+def _standardise(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    return (x - ref.mean(0)) / (ref.std(0) + 1e-6)
+
+
+def few_shot_predict(X: np.ndarray, types: np.ndarray, reference: np.ndarray, method: str,
+                     k_neighbours: int = 5) -> np.ndarray:
+    """Predicted type index of the rows outside ``reference`` ``[m]``."""
+    from .knn import knn_predict
+    from .logreg import fit_predict_logreg
+
+    X = np.asarray(X, np.float32)
+    ref, new = X[reference], X[~reference]
+    y = types[reference]
+    classes = np.unique(y)
+    if len(classes) == 1:
+        return np.full(len(new), classes[0])
+    if method == "logreg":
+        fold = np.r_[np.full(len(ref), -1), np.zeros(len(new), np.int64)]
+        out = fit_predict_logreg(np.concatenate([ref, new]), np.r_[y, np.full(len(new), classes[0])], fold)
+        return out.classes[out.proba[len(ref):].argmax(1)]
+    if method == "knn":
+        k = min(k_neighbours, len(ref))
+        zr, zn = _standardise(ref, ref), _standardise(new, ref)
+        res = knn_predict(torch.as_tensor(zr), y, torch.as_tensor(zn), ks=(k,))
+        return res.pred[k]
+    if method == "prototype":
+        zr, zn = _standardise(ref, ref), _standardise(new, new)
+        means = np.stack([zr[y == c].mean(0) for c in classes])
+        d = ((zn[:, None, :] - means[None]) ** 2).sum(-1)
+        return classes[d.argmin(1)]
+    raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+
+
+def adaptation_curve(X: np.ndarray, types: np.ndarray, ks=(1, 3, 5, 10, 20, 50), draws: int = 10,
+                     methods=METHODS, groups=None, seed: int = 0, set_name: str = "", model: str = "",
+                     min_cells: int = MIN_CELLS) -> pd.DataFrame:
+    """One row per (method, k, draw): five-type balanced accuracy and accuracy of the scored
+    cells (each cell once: group-weighted), and the numbers of reference and scored cells."""
+    types = np.asarray(types)
+    keep = types >= 0
+    X, types = np.asarray(X)[keep], types[keep]
+    groups = None if groups is None else np.asarray(groups, dtype=object)[keep]
+    cell = (np.arange(len(types)) if groups is None
+            else pd.factorize(pd.Series(groups).astype(str))[0])
+    weight = 1.0 / np.bincount(cell)[cell]
+    rows = []
+    for k in ks:
+        for d in range(draws):
+            ref = draw_reference(types, k, np.random.default_rng([seed, k, d]), groups)
+            truth, w = types[~ref], weight[~ref]
+            for method in methods:
+                pred = few_shot_predict(X, types, ref, method)
+                right = pred == truth
+                mass = np.bincount(truth, weights=w, minlength=len(FIVE_TYPES))
+                hits = np.bincount(truth, weights=w * right, minlength=len(FIVE_TYPES))
+                weighed = mass >= min_cells
+                rows.append({"set": set_name, "model": model, "method": method, "k": k, "draw": d,
+                             "balanced_accuracy": float((hits[weighed] / mass[weighed]).mean()),
+                             "accuracy": float(hits.sum() / mass.sum()),
+                             "n_reference": int(len(np.unique(cell[ref]))), "n_scored": int(round(mass.sum()))})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+__all__ = ["COLUMNS", "METHODS", "adaptation_curve", "draw_reference", "few_shot_predict"]

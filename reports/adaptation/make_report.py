@@ -1,0 +1,140 @@
+"""reports/adaptation: five-type balanced accuracy against labelled cells per type of a new lab.
+
+    python reports/adaptation/make_report.py curves --model cnn_pbc=runs/labs/cnn_pbc/model.safetensors \
+        --model shipped_default=hierwbc-tiny8-pbc-hierce --model backbone=hierwbc-tiny8-pbc
+    python reports/adaptation/make_report.py build
+
+``curves`` embeds BCCD, segmentation_wbc and LISC with each model (``hierwbc.embed``; a CNN
+re-frames as it was trained), then for k = 1, 3, 5, 10, 20, 50 labelled cells per type and 10
+random draws runs every few-shot classifier (``hierwbc.evaluate.few_shot``: logreg, kNN,
+prototype; LISC's crops of one cell drawn or scored together, each cell counted once) and merges
+the rows into ``curves.csv``; it also times ``hierwbc.adapt`` on 50 labelled LISC cells per type
+(``adapt_seconds.csv``). ``build`` writes ``summary.csv`` (mean and sd over draws),
+``summary.md`` and ``curves.png`` from those files only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+SETS = ("bccd", "segmentation_wbc", "lisc")
+KS = (1, 3, 5, 10, 20, 50)
+
+
+def _pairs(items):
+    return dict(item.split("=", 1) for item in items)
+
+
+def merge(path: Path, new: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    out = new
+    if path.is_file():
+        old = pd.read_csv(path)
+        kept = old[~old.set_index(keys).index.isin(new.set_index(keys).index)]
+        out = pd.concat([kept, new], ignore_index=True) if len(kept) else new
+    out.to_csv(path, index=False, float_format="%.6g")
+    return out
+
+
+def time_adapt(model: str, lisc: pd.DataFrame, per_type: int, folder: Path) -> float:
+    """Seconds of ``hierwbc.adapt`` on ``per_type`` LISC cells per type (one crop each), the
+    reference written as class folders of links to the crops."""
+    from hierwbc.adapt import adapt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    one = lisc.drop_duplicates("group").groupby("node").head(per_type)
+    for node, path in zip(one["node"], one["path"]):
+        (folder / node).mkdir(exist_ok=True)
+        link = folder / node / Path(path).name
+        if not link.exists():
+            link.symlink_to(path)
+    start = time.perf_counter()
+    adapt(str(folder), model=model, out=folder.parent / "adapted.safetensors", progress=False)
+    return time.perf_counter() - start
+
+
+def curves(args) -> None:
+    from hierwbc.embed import embed
+    from hierwbc.evaluate.few_shot import adaptation_curve
+    from hierwbc.evaluate.five_types import five_type_index
+    from hierwbc.evaluate.zero_shot import evaluation_sets
+    from hierwbc.hierarchy import default_hierarchy
+
+    out = Path(args.out)
+    sets = evaluation_sets(SETS, args.data_root)
+    h = default_hierarchy()
+    for name, model in _pairs(args.model).items():
+        for set_name, m in sets.items():
+            a = embed(model, m.reset_index(drop=True), hierarchy=None, batch_size=128, progress=False)
+            types = five_type_index(h, a.obs["node"].astype(str))
+            groups = a.obs["group"].astype(str).to_numpy() if "group" in a.obs else None
+            rows = adaptation_curve(np.asarray(a.obsm["X_cls"]), types, ks=KS, draws=args.draws, groups=groups,
+                                    set_name=set_name, model=name)
+            merge(out / "curves.csv", rows, ["set", "model", "method", "k", "draw"])
+            print(name, set_name, rows.groupby(["method", "k"])["balanced_accuracy"].mean().round(3).to_dict())
+        if args.time_adapt:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                seconds = time_adapt(model, sets["lisc"], 50, Path(tmp) / "reference")
+            merge(out / "adapt_seconds.csv", pd.DataFrame([{"model": name, "cells_per_type": 50,
+                                                            "seconds": round(seconds, 2)}]), ["model"])
+
+
+def build(args) -> None:
+    import matplotlib.pyplot as plt
+
+    from hierwbc.evaluate.report import to_markdown
+
+    out = Path(args.out)
+    c = pd.read_csv(out / "curves.csv")
+    s = (c.groupby(["set", "model", "method", "k"])["balanced_accuracy"].agg(["mean", "std", "count"])
+         .reset_index())
+    s.to_csv(out / "summary.csv", index=False, float_format="%.4f")
+    wide = s.assign(cell=[f"{100 * m:.1f} ± {100 * sd:.1f}" for m, sd in zip(s["mean"], s["std"])]).pivot(
+        index=["set", "model", "method"], columns="k", values="cell").reset_index()
+    text = ["# Few-shot five-type balanced accuracy (%), mean ± sd over draws, by labelled cells per type",
+            "(written by make_report.py build from curves.csv)", "", to_markdown(wide)]
+    if (out / "adapt_seconds.csv").is_file():
+        text += ["## Time of `hierwbc adapt` on 50 labelled cells per type (LISC)", "",
+                 to_markdown(pd.read_csv(out / "adapt_seconds.csv"))]
+    (out / "summary.md").write_text("\n".join(text))
+    sets = list(dict.fromkeys(s["set"]))
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.2 * len(sets), 3.6), sharey=True, squeeze=False)
+    for ax, set_name in zip(axes[0], sets):
+        for (model, method), g in s[s["set"] == set_name].groupby(["model", "method"]):
+            ax.errorbar(g["k"], 100 * g["mean"], yerr=100 * g["std"], marker="o", ms=3, capsize=2,
+                        label=f"{model} / {method}", ls="-" if method == "logreg" else ":")
+        ax.set_xscale("log")
+        ax.set_xticks(KS, [str(k) for k in KS])
+        ax.set_title(set_name)
+        ax.set_xlabel("labelled cells per type")
+        ax.axhline(90, color="grey", lw=0.7, ls="--")
+    axes[0][0].set_ylabel("five-type balanced accuracy (%)")
+    axes[0][-1].legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=120)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("curves")
+    c.add_argument("--model", action="append", required=True, metavar="NAME=WEIGHTS_OR_SHIPPED_NAME")
+    c.add_argument("--draws", type=int, default=10)
+    c.add_argument("--data-root", default=None)
+    c.add_argument("--time-adapt", action="store_true")
+    c.add_argument("--out", default=str(HERE))
+    b = sub.add_parser("build")
+    b.add_argument("--out", default=str(HERE))
+    args = p.parse_args(argv)
+    (curves if args.command == "curves" else build)(args)
+
+
+if __name__ == "__main__":
+    main()
