@@ -3,6 +3,7 @@
     python reports/labs/make_report.py score --run cnn_pbc=runs/labs/cnn_pbc --sets lisc
     python reports/labs/make_report.py score --model shipped_default=hierwbc-tiny8-pbc-hierce --sets pbc_test,lisc
     python reports/labs/make_report.py build
+    python reports/labs/make_report.py card --model cnn_default       # the model card's table
 
 ``score`` predicts each set with each model (``hierwbc.evaluate.zero_shot``) and merges the rows
 into ``zero_shot.csv`` (a model's earlier rows for the same set are replaced); a ``--run`` folder
@@ -154,6 +155,21 @@ def build(args) -> None:
     fig.savefig(out / "zero_shot.png", dpi=120)
 
 
+def card_table(scores: pd.DataFrame, model: str) -> str:
+    """The Markdown table of a model's card: five-type accuracy and balanced accuracy per set."""
+    from hierwbc.evaluate.report import to_markdown
+
+    rows = scores[scores["model"] == model].set_index("set").reindex(list(SETS)).dropna(how="all").reset_index()
+    table = pd.DataFrame({"cells of": rows["set"], "cells": rows["n"].astype(int),
+                          "five-type accuracy (%)": (100 * rows["accuracy"]).round(1),
+                          "balanced accuracy (%)": (100 * rows["balanced_accuracy"]).round(1)})
+    return to_markdown(table)
+
+
+def card(args) -> None:
+    print(card_table(pd.read_csv(Path(args.out) / "zero_shot.csv"), args.model), end="")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -166,8 +182,11 @@ def main(argv=None) -> None:
     s.add_argument("--no-progress", action="store_true")
     b = sub.add_parser("build")
     b.add_argument("--out", default=str(HERE))
+    c = sub.add_parser("card", help="print the card's table of one model")
+    c.add_argument("--model", required=True)
+    c.add_argument("--out", default=str(HERE))
     args = p.parse_args(argv)
-    (score if args.command == "score" else build)(args)
+    {"score": score, "build": build, "card": card}[args.command](args)
 
 
 if __name__ == "__main__":
