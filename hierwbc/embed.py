@@ -118,6 +118,8 @@ def _load_model(model, hierarchy, img_size, patch_size, seed):
             prov["reframe"] = meta["reframe"]
         if meta.get("colour_domain"):  # the colour statistics of the images it was trained on
             prov["colour_domain"] = meta["colour_domain"]
+        if meta.get("feature_mean"):  # the mean feature of its training images (predict --recentre)
+            prov["feature_mean"] = meta["feature_mean"]
         if is_cnn(meta):  # the supervised CNN baseline: its pooled features are X_cls
             return cnn_from_metadata(meta, tensors), None, hierarchy, prov, img_size or int(meta["img_size"])
         backbone = backbone_from_weights(tensors, meta, img_size)

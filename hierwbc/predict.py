@@ -230,6 +230,17 @@ def class_leaf_score(hierarchy: Hierarchy, class_score, classes) -> np.ndarray:
 REFERENCE_METHODS = ("knn", "logreg")
 
 
+def recentred(X: np.ndarray, provenance: dict, model) -> np.ndarray:
+    """``X - mean(X) + feature_mean`` (``[n, D]``; see ``recentre`` of :func:`predict`)."""
+    if not provenance.get("feature_mean"):
+        raise CheckpointError(f"model {str(model)!r} records no training feature mean (metadata 'feature_mean'): "
+                              "recentre needs one (hierwbc.baselines.train.stamp_feature_mean)")
+    mean = np.asarray(json.loads(provenance["feature_mean"]), dtype=np.float32)
+    if mean.shape != (X.shape[1],):
+        raise CheckpointError(f"model {str(model)!r}: feature_mean has {mean.size} values, its features {X.shape[1]}")
+    return (X - X.mean(0, keepdims=True) + mean).astype(np.float32)
+
+
 def reference_logreg_proba(X_ref, y_ref, X, hierarchy: Hierarchy) -> tuple[np.ndarray, np.ndarray]:
     """``(node_proba [m, N], leaf_score [m, L])`` of cells ``X`` from a logistic regression fitted
     on the reference (``y_ref`` node indices, any precision; :func:`~hierwbc.evaluate.logreg.fit_predict_logreg`
@@ -327,7 +338,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
             *, k: int = 20, knn_metric: str = "euclidean", use_rep: str = "X_cls", img_size: int | None = None,
             device: str = "cpu", num_workers: int = 0, stain_norm: str | None = None,
             colour_domain="auto", reframe: str | None = None, reference_label_map=None,
-            reference_method: str = "knn") -> ad.AnnData:
+            reference_method: str = "knn", recentre: bool = False) -> ad.AnnData:
     """Predict every readable image of a folder, a manifest CSV or a manifest DataFrame (e.g.
     :func:`hierwbc.datasets.read_dataset`'s; see the module docstring). ``stain_norm="reinhard"``
     moves each image's colours to the PBC training images' before embedding
@@ -343,7 +354,11 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     that are no tree nodes take ``reference_label_map``), embedded with ``model`` and cached.
     ``reference_method``: ``"knn"`` (label transfer, ``k`` neighbours) or ``"logreg"``
     (multinomial logistic regression on the reference's standardised features, the evaluate
-    probe's, fitted on all of them; :func:`reference_logreg_proba`)."""
+    probe's, fitted on all of them; :func:`reference_logreg_proba`). ``recentre``: before the
+    head, shift the cells' features so that their mean is the model's training mean (its
+    metadata ``feature_mean``): a new lab's unlabelled cells move its features back where the
+    head was fitted. It assumes the cells given are one lab's, in a mix of types not far from the
+    training mix (a folder of one type only would be shifted wrongly); head mode only."""
     if not 0 <= threshold <= 1:
         raise ConfigError(f"threshold must lie in [0, 1], got {threshold}")
     model = default_model() if model is None else model
@@ -391,8 +406,9 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
         else:
             node_p, score = knn_node_proba(ref[0], ref[1], X, h, k=k, metric=knn_metric)
     elif head is not None:
+        Xh = recentred(X, adata.uns["provenance"], model) if recentre else X
         with torch.inference_mode():
-            node_p, score = head[0].node_probs(head[0](torch.as_tensor(X))).double().numpy(), None
+            node_p, score = head[0].node_probs(head[0](torch.as_tensor(Xh))).double().numpy(), None
     elif "node_proba" in adata.obsm:
         node_p, score = np.asarray(adata.obsm["node_proba"], dtype=np.float64), None
     else:
@@ -417,6 +433,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     out.uns["predict"] = {"source": source, "mode": f"reference_{reference_method}" if ref is not None else "head",
                           "threshold": float(threshold), "stain_norm": stain_norm or "none",
                           "reframe": adata.uns["provenance"].get("reframe", "none"),
+                          "recentre": bool(recentre and ref is None),
                           "k": int(k) if ref is not None else 0,
                           "n_images": len(cells), "n_predicted": len(obs), "n_unreadable": int(bad.sum()),
                           "colour_domain": domain.name if domain is not None else "none",
@@ -523,6 +540,9 @@ def add_predict_arguments(p) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_stain_argument(p)
+    p.add_argument("--recentre", action="store_true",
+                   help="shift the cells' features to the model's training mean first (one lab's cells, a mix of "
+                        "types): uses your unlabelled cells to meet the model half-way")
     p.add_argument("--reframe", choices=("cell", "none"), default=None,
                    help="cut each image to the square around its cell first (default: as the model was trained)")
     p.add_argument("--colour-domain", default="auto",
@@ -540,7 +560,7 @@ def predict_main(args) -> Path:
                         label_map=args.label_map, batch_size=args.batch_size, progress=not args.no_progress,
                         k=args.k, device=args.device, stain_norm=args.stain_norm, colour_domain=args.colour_domain,
                         reframe=args.reframe, reference_label_map=args.reference_label_map,
-                        reference_method=args.reference_method)
+                        reference_method=args.reference_method, recentre=args.recentre)
     out, h5 = write_predictions(adata, args.out)
     info = adata.uns["predict"]
     line = f"{info['n_predicted']} cells predicted, {info['n_unreadable']} unreadable -> {out} (+ {h5.name})"

@@ -22,7 +22,7 @@ def _module(path: Path):
 
 
 def test_labs_tables_and_verdict_rebuild_from_their_csvs(tmp_path):
-    for f in ("zero_shot.csv", "trials.csv"):
+    for f in ("zero_shot.csv", "trials.csv", "parents.csv"):
         shutil.copy2(LABS / f, tmp_path / f)
     _module(LABS / "make_report.py").main(["build", "--out", str(tmp_path)])
     for f in ("tables.md", "verdict.md"):

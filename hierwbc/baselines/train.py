@@ -158,6 +158,43 @@ def training_colour_domain(train: pd.DataFrame, recipe: CNNRecipe):
     return ColourDomain.fit(image_features(rows, progress=False), f"training images of {'+'.join(recipe.labs)}")
 
 
+def feature_mean(backbone: ConvNet, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    """Mean pooled feature ``[C]`` of uint8 images (whole images resized, as predict sees them)."""
+    backbone.eval()
+    total = torch.zeros(backbone.embed_dim, dtype=torch.float64)
+    with torch.inference_mode():
+        for k in range(0, len(images), batch_size):
+            total += backbone(eval_views(images[k:k + batch_size], backbone.img_size)).double().sum(0)
+    return (total / max(len(images), 1)).numpy()
+
+
+def stamp_feature_mean(run: str | Path, cache_size: int | None = None) -> Path:
+    """Add ``feature_mean`` (the mean feature of the run's training rows, ``rows.csv``, drawn by
+    the lab weights as the batches were) to a run's ``model.safetensors`` metadata, for
+    ``predict --recentre``; returns the file."""
+    from ..models.shipped import read_weights
+
+    run = Path(run)
+    recipe = CNNRecipe(**json.loads((run / "recipe.json").read_text()))
+    rows = pd.read_csv(run / "rows.csv", keep_default_na=False)
+    train = rows[rows["role"] == "train"].reset_index(drop=True)
+    for c in ("box_xmin", "box_ymin", "box_xmax", "box_ymax"):
+        if c in train:
+            train[c] = pd.to_numeric(train[c].replace("", np.nan))
+    p = sampling_probabilities(train["lab"].to_numpy(), recipe.lab_weights)
+    pick = np.random.default_rng(recipe.seed).choice(len(train), min(COLOUR_DOMAIN_CELLS, len(train)), replace=False,
+                                                     p=p)
+    part = train.iloc[np.sort(pick)].reset_index(drop=True)
+    images = cached_images(part, cache_size or recipe.cache_size, run.parent / "cache", num_workers=0, progress=False,
+                           reframe=recipe.reframe)
+    tensors, meta = read_weights(run / "model.safetensors")
+    from .cnn import from_metadata
+
+    mean = feature_mean(from_metadata(meta, tensors), images)
+    meta = {**meta, "feature_mean": json.dumps([round(float(v), 6) for v in mean])}
+    return save_weights(tensors, run / "model.safetensors", meta, dtype=None)
+
+
 def train_cnn(recipe: CNNRecipe, out: str | Path, data_root=None, hierarchy: Hierarchy | None = None,
               resume: bool = True, progress: bool = True, max_steps: int | None = None) -> Path:
     """Train (or continue) the CNN of ``recipe`` into run folder ``out``; returns the exported
@@ -241,7 +278,8 @@ def train_cnn(recipe: CNNRecipe, out: str | Path, data_root=None, hierarchy: Hie
              "train_minutes": f"{minutes:.2f}", "n_train": str(len(train)),
              "description": f"supervised CNN baseline ({recipe.label_level} labels) trained on "
                             f"{'+'.join(recipe.labs)}"}
-    return export_cnn(backbone.eval(), head.eval(), h, out / "model.safetensors", extra)
+    export_cnn(backbone.eval(), head.eval(), h, out / "model.safetensors", extra)
+    return stamp_feature_mean(out)
 
 
 __all__ = ["class_weights", "export_cnn", "lab_rows", "predict_nodes", "sampling_probabilities",

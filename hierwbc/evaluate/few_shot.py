@@ -102,7 +102,7 @@ def adaptation_curve(X: np.ndarray, types: np.ndarray, ks=(1, 3, 5, 10, 20, 50),
                 rows.append({"set": set_name, "model": model, "method": method, "k": k, "draw": d,
                              "balanced_accuracy": float((hits[weighed] / mass[weighed]).mean()),
                              "accuracy": float(hits.sum() / mass.sum()),
-                             "n_reference": int(len(np.unique(cell[ref]))), "n_scored": int(round(mass.sum()))})
+                             "n_reference": len(np.unique(cell[ref])), "n_scored": round(float(mass.sum()))})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

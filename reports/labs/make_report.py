@@ -19,6 +19,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -88,41 +89,50 @@ def score_of(scores: pd.DataFrame, model: str, set_name: str, metric: str = "bal
     return float(hit[metric].iloc[0]) if len(hit) else float("nan")
 
 
-def verdict(scores: pd.DataFrame, trials: pd.DataFrame) -> list[str]:
-    """The two rules of RULES.md applied to the files' numbers, as lines of Markdown."""
+def verdict(scores: pd.DataFrame, trials: pd.DataFrame, parents: pd.DataFrame | None = None) -> list[str]:
+    """The two rules of RULES.md applied to the files' numbers, as lines of Markdown. Rule 1 runs
+    in rounds: the levers whose parent is the current recipe are judged against it, and the best
+    kept one becomes the recipe of the next round."""
     lines = ["# Verdicts of RULES.md (written by make_report.py build from zero_shot.csv and trials.csv)", ""]
     pbc_only = trials[trials["labs"] == '["pbc"]'] if len(trials) else trials
-    base = score_of(scores, BASE, "lisc")
-    lines += ["## Rule 1: recipe chosen on LISC left out", "",
-              f"- `{BASE}` (no lever): LISC balanced accuracy {100 * base:.1f} %"]
-    chosen, best = BASE, base
-    for row in pbc_only.itertuples():
-        if row.model == BASE:
-            continue
-        lisc = score_of(scores, row.model, "lisc")
-        ok = row.val_accuracy >= VAL_FLOOR
-        gain = lisc - base
-        lines.append(f"- `{row.model}`: {100 * lisc:.1f} % ({100 * gain:+.1f} points), PBC validation accuracy "
-                     f"{100 * row.val_accuracy:.1f} %: " + ("kept" if ok and gain >= LEVER_GAIN else
-                                                           "not kept (under the 2.0-point gain)" if ok else
-                                                           "out (validation under 93 %)"))
-        if ok and gain >= LEVER_GAIN and lisc > best:
-            chosen, best = row.model, lisc
+    parent_of = (dict(zip(parents["model"], parents["parent"])) if parents is not None
+                 else {m: BASE for m in pbc_only.get("model", [])})
+    val = dict(zip(pbc_only["model"], pbc_only["val_accuracy"])) if len(pbc_only) else {}
+    lines += ["## Rule 1: recipe chosen on LISC left out", ""]
+    chosen = BASE
+    lines.append(f"- `{BASE}` (no lever): LISC balanced accuracy {100 * score_of(scores, BASE, 'lisc'):.1f} %")
+    while True:
+        base = score_of(scores, chosen, "lisc")
+        best, best_score = None, base
+        for model in sorted(m for m, p in parent_of.items() if p == chosen and m in val):
+            lisc = score_of(scores, model, "lisc")
+            if np.isnan(lisc):  # not scored yet
+                continue
+            ok, gain = val[model] >= VAL_FLOOR, lisc - base
+            lines.append(f"- `{model}` against `{chosen}`: {100 * lisc:.1f} % ({100 * gain:+.1f} points), PBC "
+                         f"validation accuracy {100 * val[model]:.1f} %: "
+                         + ("kept" if ok and gain >= LEVER_GAIN else
+                            "not kept (under the 2.0-point gain)" if ok else "out (validation under 93 %)"))
+            if ok and gain >= LEVER_GAIN and lisc > best_score:
+                best, best_score = model, lisc
+        if best is None:
+            break
+        chosen = best
     lines += ["", f"Chosen: `{chosen}`.", ""]
     cand_pbc = score_of(scores, CANDIDATE, "pbc_test", "accuracy")
-    if cand_pbc == cand_pbc:  # not NaN: the candidate has been scored
+    if not np.isnan(cand_pbc):  # the candidate has been scored
         beats = [score_of(scores, SHIPPED, s) > score_of(scores, BASE, s) for s in ("lisc", "pbc_test")]
         ship = cand_pbc >= PBC_FLOOR and not all(beats)
-        lines += ["## Rule 2: predict's default", "",
-                  f"- (a) `{CANDIDATE}` PBC test five-type accuracy {100 * cand_pbc:.1f} % "
-                  f"({'>=' if cand_pbc >= PBC_FLOOR else '<'} 93 %)",
-                  f"- (b) `{SHIPPED}` against `{BASE}`, balanced accuracy: LISC "
-                  f"{100 * score_of(scores, SHIPPED, 'lisc'):.1f} vs {100 * score_of(scores, BASE, 'lisc'):.1f}, "
-                  f"PBC test {100 * score_of(scores, SHIPPED, 'pbc_test'):.1f} vs "
-                  f"{100 * score_of(scores, BASE, 'pbc_test'):.1f}: the default "
-                  + ("beats" if all(beats) else "does not beat") + " the baseline on both",
-                  "", f"Outcome: `{CANDIDATE}` {'replaces' if ship else 'does not replace'} `{SHIPPED}` "
-                  "as predict's default.", ""]
+        a = (f"- (a) `{CANDIDATE}` PBC test five-type accuracy {100 * cand_pbc:.1f} % "
+             f"({'>=' if cand_pbc >= PBC_FLOOR else '<'} 93 %)")
+        b = (f"- (b) `{SHIPPED}` against `{BASE}`, balanced accuracy: LISC "
+             f"{100 * score_of(scores, SHIPPED, 'lisc'):.1f} vs {100 * score_of(scores, BASE, 'lisc'):.1f}, "
+             f"PBC test {100 * score_of(scores, SHIPPED, 'pbc_test'):.1f} vs "
+             f"{100 * score_of(scores, BASE, 'pbc_test'):.1f}: the default "
+             f"{'beats' if all(beats) else 'does not beat'} the baseline on both")
+        outcome = (f"Outcome: `{CANDIDATE}` {'replaces' if ship else 'does not replace'} `{SHIPPED}` "
+                   "as predict's default.")
+        lines += ["## Rule 2: predict's default", "", a, b, "", outcome, ""]
     return lines
 
 
@@ -142,7 +152,8 @@ def build(args) -> None:
     if len(trials):
         lines += ["## Trials", "", to_markdown(trials.round(4))]
     (out / "tables.md").write_text("\n".join(lines))
-    (out / "verdict.md").write_text("\n".join(verdict(scores, trials)))
+    parents = pd.read_csv(out / "parents.csv") if (out / "parents.csv").is_file() else None
+    (out / "verdict.md").write_text("\n".join(verdict(scores, trials, parents)))
     fig, ax = plt.subplots(figsize=(1.6 + 1.9 * len(bacc), 3.6))
     (100 * bacc).plot.bar(ax=ax, width=0.8)
     ax.set_ylabel("five-type balanced accuracy (%)")

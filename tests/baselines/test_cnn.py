@@ -148,6 +148,7 @@ def test_train_cnn_on_synthetic_cells_logs_resumes_and_exports(tmp_path):
     assert meta["arch"] == "cnn" and meta["steps"] == "6"
     from hierwbc.datasets.colour_domain import ColourDomain
 
+    assert len(json.loads(meta["feature_mean"])) == 16       # predict --recentre's target
     domain = ColourDomain.from_json(meta["colour_domain"])   # fitted on its training images
     assert domain.n == 24 and domain.name.startswith("training images of")
     out = predict(str(tmp_path / "syn"), model=path, progress=False)
@@ -155,3 +156,15 @@ def test_train_cnn_on_synthetic_cells_logs_resumes_and_exports(tmp_path):
     # five-type labels: neutrophil_band is trained as "neutrophil", which supports both its leaves
     assert sorted(json.loads(meta["trained_leaves"])) == ["basophil", "eosinophil", "monocyte", "neutrophil_band",
                                                           "neutrophil_segmented"]
+
+
+def test_recentre_moves_the_features_mean_to_the_training_mean():
+    from hierwbc.predict import recentred
+
+    X = np.random.default_rng(0).normal(3.0, 1.0, (50, 4)).astype(np.float32)
+    prov = {"feature_mean": json.dumps([0.0, 1.0, 2.0, -1.0])}
+    out = recentred(X, prov, "m")
+    assert np.allclose(out.mean(0), [0.0, 1.0, 2.0, -1.0], atol=1e-5)
+    assert np.allclose(out - out.mean(0), X - X.mean(0), atol=1e-5)   # only a shift
+    with pytest.raises(Exception, match="feature_mean"):
+        recentred(X, {}, "m")
