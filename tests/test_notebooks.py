@@ -19,12 +19,12 @@ from hierwbc.notebooks import DEMO_PARAMETERS, declared_parameters, numbered_not
 
 NOTEBOOKS = numbered_notebooks()
 EXPECTED = ["01_hierarchy", "02_data", "03_train", "04_embed", "05_umap", "06_confusion_by_lineage", "07_lca",
-            "08_alpha_ablation", "09_compare_losses", "10_classify_new_cells"]
+            "08_alpha_ablation", "09_compare_losses", "10_classify_new_cells", "11_adapt_to_your_lab"]
 MODELS = ["unsup", "hierce", "hierce_a0.1"]
 TINY = {"models": MODELS, "steps": 3, "img_size": 28, "batch_size": 8, "train_limit": 48, "eval_limit": 40,
         "head_prototypes": 32, "head_hidden_dim": 32, "head_bottleneck_dim": 16, "cv": 2, "n_boot": 20,
         "live_every": 1.0, "gallery_n": 2, "thumbnails": 8, "threads": 1,
-        "reference_limit": 60, "new_limit": 40, "uncertain_n": 6}
+        "reference_limit": 60, "new_limit": 40, "uncertain_n": 6, "curve_draws": 2}
 SETS = ["pbc_test", "bccd", "lisc", "segmentation_wbc"]  # raabin and aslan: type unknown, nothing to score
 
 
@@ -142,10 +142,26 @@ def test_all_notebooks_run_on_real_data(tmp_path, data_root, capsys):
                 "05_selected_cell", "05_umap_thumbnails_hierce", "06_confusion_pbc_test_20nn", "06_confusion_explorer",
                 "07_lca_bccd_20nn", "07_lca_explorer", "08_alpha_ablation_segmentation_wbc", "08_alpha_explorer",
                 "09_compare_losses_fig10", "09_compare_losses_fig11", "09_compare_explorer",
-                "10_least_certain", "10_counts", "10_umap"}
+                "10_least_certain", "10_counts", "10_umap", "11_learning_curve", "11_least_certain"}
     assert expected <= figures, expected - figures
     assert all((run / "figures" / f"{f}.png").read_bytes().startswith(b"\x89PNG") for f in figures)
     check_classify(run, data_root)
+    check_adapt(run)
+
+
+def check_adapt(run: Path, per_type: int = 5, new_limit: int = 40):
+    """11: five BCCD cells per type (at most half of a type) labelled, the rest labelled by the
+    adapted classifier; no labelled cell among the new ones; the table and curve written."""
+    counts = pd.Series([p.parent.name for p in (run / "adapt" / "labelled").rglob("*.png")]).value_counts()
+    assert counts.max() <= per_type and {"neutrophil", "eosinophil", "lymphoid_mature"} <= set(counts.index)
+    new = pd.read_csv(run / "adapt" / "new_cells.csv")
+    assert new_limit - 5 <= len(new) <= new_limit
+    stems = {p.stem.rsplit("_", 1)[0] for p in (run / "adapt" / "labelled").rglob("*.png")}
+    assert not stems & {Path(p).stem.rsplit("_", 1)[0] for p in new["path"]}  # no labelled field scored
+    scores = pd.read_csv(run / "tables" / "11_adapted_vs_zero_shot.csv").set_index("model")
+    assert list(scores.index) == ["zero-shot", "adapted"] and (scores["cells"] == len(new)).all()
+    curve = pd.read_csv(run / "tables" / "11_learning_curve.csv")
+    assert curve["k"].tolist() == [1, 3, 5, 10] and curve["mean"].between(0, 1).all()
 
 
 def check_classify(run: Path, data_root: Path, reference_limit: int = 60, new_limit: int = 40, shown: int = 6):
