@@ -11,8 +11,10 @@ Node probabilities [n, N] come from one of
   (:func:`hierwbc.embed.embed` fills ``obsm["node_proba"]``), or a weights file exported with
   its head (``sup_head.*`` tensors; applied here to the [CLS] tokens; a file whose metadata
   lists ``trained_leaves`` predicts only those leaves, the ones its training labels support).
-  ``model=None`` is the shipped HierCE classifier (:data:`DEFAULT_CLASSIFIER`,
-  ``hierwbc-tiny8-pbc-hierce``);
+  ``model=None`` is the shipped default classifier (:data:`DEFAULT_CLASSIFIER`,
+  ``hierwbc-cnn-pbc``: the supervised CNN baseline, five types, chosen by the rules of
+  ``reports/labs/RULES.md``; the ViT HierCE classifier ``hierwbc-tiny8-pbc-hierce`` was the
+  default before);
 - a **reference atlas** (``reference=``: an AnnData or .h5ad of labelled embeddings of the same
   model, obs ``node``, obsm ``X_cls``): kNN label transfer exactly as the ``<k>nn`` probe of
   :mod:`hierwbc.evaluate` with the reference as the training fold (features standardised on
@@ -125,16 +127,16 @@ def _cells_from_table(table: pd.DataFrame, base: Path, name: str, hierarchy: Hie
 
 
 # ----------------------------------------------------------------------------- models
-DEFAULT_CLASSIFIER = "hierwbc-tiny8-pbc-hierce"
+DEFAULT_CLASSIFIER = "hierwbc-cnn-pbc"
 
 
 def default_model() -> Path:
-    """The shipped HierCE classifier :data:`DEFAULT_CLASSIFIER` (the one chosen on held-out PBC
-    cells, ``hierwbc/weights/README.md``)."""
+    """The shipped default classifier :data:`DEFAULT_CLASSIFIER` (``hierwbc/weights/README.md``;
+    chosen in ``reports/labs/verdict.md``)."""
     weights = shipped_weights()
     if DEFAULT_CLASSIFIER not in weights:
         raise FileNotFoundError(
-            f"no shipped HierCE classifier (hierwbc/weights/{DEFAULT_CLASSIFIER}.safetensors; shipped: "
+            f"no shipped default classifier (hierwbc/weights/{DEFAULT_CLASSIFIER}.safetensors; shipped: "
             f"{', '.join(weights) or 'none'}); give --model / model= a checkpoint with a supervised head, or a "
             "backbone together with --reference / reference= (an .h5ad of labelled embeddings of that model)")
     return weights[DEFAULT_CLASSIFIER]
@@ -521,7 +523,7 @@ def add_predict_arguments(p) -> None:
     p.add_argument("source", metavar="FOLDER_OR_CSV",
                    help="a folder of images (class sub-folders allowed) or a manifest CSV")
     p.add_argument("--model", default=None,
-                   help=f"checkpoint / weights file or shipped name (default: the shipped HierCE classifier, "
+                   help=f"checkpoint / weights file or shipped name (default: the shipped default classifier, "
                         f"{DEFAULT_CLASSIFIER})")
     p.add_argument("--reference", default=None,
                    help="labelled cells: a folder of class folders, a manifest CSV, or an .h5ad of embeddings of "

@@ -80,6 +80,15 @@ def training_rows(recipe: CNNRecipe, hierarchy: Hierarchy, data_root=None) -> tu
     return rows[rows["used"]].reset_index(drop=True), rows[held].reset_index(drop=True)
 
 
+def label_leaves(hierarchy: Hierarchy, train: pd.DataFrame) -> np.ndarray:
+    """bool ``[L]``: the leaves the head may predict, those the training rows' own labels support
+    (``node``, before any five-type mapping: PBC's ``LY`` supports ``lymphocyte_typical``, not the
+    hairy cells beside it) among those under the targets trained on."""
+    h = hierarchy
+    under_targets = h.supported_leaves(sorted(set(train["target"])))
+    return h.supported_leaves(sorted(set(train["node"]))) & under_targets
+
+
 def sampling_probabilities(labs: np.ndarray, weights: dict[str, float]) -> np.ndarray:
     """``[n]`` probability of each row (module docstring); sums to 1."""
     names, codes = np.unique(labs, return_inverse=True)
@@ -169,9 +178,10 @@ def feature_mean(backbone: ConvNet, images: torch.Tensor, batch_size: int = 256)
 
 
 def stamp_feature_mean(run: str | Path, cache_size: int | None = None) -> Path:
-    """Add ``feature_mean`` (the mean feature of the run's training rows, ``rows.csv``, drawn by
-    the lab weights as the batches were) to a run's ``model.safetensors`` metadata, for
-    ``predict --recentre``; returns the file."""
+    """Add to a run's ``model.safetensors`` metadata what predict reads from it: ``feature_mean``
+    (the mean feature of the run's training rows, ``rows.csv``, drawn by the lab weights as the
+    batches were; ``predict --recentre``), ``colour_domain`` (of those rows' images) when missing,
+    and ``trained_leaves`` as :func:`label_leaves` says; returns the file."""
     from ..models.shipped import read_weights
 
     run = Path(run)
@@ -192,6 +202,11 @@ def stamp_feature_mean(run: str | Path, cache_size: int | None = None) -> Path:
 
     mean = feature_mean(from_metadata(meta, tensors), images)
     meta = {**meta, "feature_mean": json.dumps([round(float(v), 6) for v in mean])}
+    if "colour_domain" not in meta:
+        domain = training_colour_domain(train, recipe)
+        meta.update({"colour_domain": domain.to_json()} if domain is not None else {})
+    h = Hierarchy.from_json(meta["hierarchy"], source=f"{run}: hierarchy")
+    meta["trained_leaves"] = json.dumps(h.leaf_names(label_leaves(h, train)))
     return save_weights(tensors, run / "model.safetensors", meta, dtype=None)
 
 
@@ -223,7 +238,7 @@ def train_cnn(recipe: CNNRecipe, out: str | Path, data_root=None, hierarchy: Hie
 
     torch.manual_seed(recipe.seed)
     backbone = ConvNet(tuple(recipe.widths), recipe.img_size)
-    head = LeafLogitHead(h, backbone.embed_dim, nlayers=1).restrict(h.supported_leaves(classes))
+    head = LeafLogitHead(h, backbone.embed_dim, nlayers=1).restrict(label_leaves(h, train))
     params = list(backbone.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train) / recipe.batch_size))

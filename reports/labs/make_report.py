@@ -75,7 +75,9 @@ def score(args) -> None:
             shutil.copy2(run / f, out / "runs" / name / f)
         merge(out / "trials.csv", pd.DataFrame([trial_row(name, run)]), ["model"])
     for name, model in models.items():
-        rows = zero_shot_scores(model, sets, name=name, progress=not args.no_progress)
+        kwargs = {"recentre": True} if args.recentre else {}
+        name = f"{name}+recentre" if args.recentre else name
+        rows = zero_shot_scores(model, sets, name=name, progress=not args.no_progress, **kwargs)
         merge(out / "zero_shot.csv", rows, ["model", "set"])
         print(rows.to_string(index=False))
 
@@ -130,8 +132,14 @@ def verdict(scores: pd.DataFrame, trials: pd.DataFrame, parents: pd.DataFrame | 
              f"PBC test {100 * score_of(scores, SHIPPED, 'pbc_test'):.1f} vs "
              f"{100 * score_of(scores, BASE, 'pbc_test'):.1f}: the default "
              f"{'beats' if all(beats) else 'does not beat'} the baseline on both")
-        outcome = (f"Outcome: `{CANDIDATE}` {'replaces' if ship else 'does not replace'} `{SHIPPED}` "
-                   "as predict's default.")
+        if ship:
+            outcome = f"Outcome: `{CANDIDATE}` replaces `{SHIPPED}` as predict's default."
+        elif not all(beats):  # RULES.md addendum 3: issue 32's rule, the baseline instead
+            outcome = (f"Outcome: (a) fails and `{SHIPPED}` does not beat the baseline, so by issue 32's rule "
+                       f"(RULES.md, addendum 3) the baseline `{BASE}` replaces `{SHIPPED}` as predict's default; "
+                       f"`{CANDIDATE}` is not shipped.")
+        else:
+            outcome = f"Outcome: `{SHIPPED}` stays predict's default."
         lines += ["## Rule 2: predict's default", "", a, b, "", outcome, ""]
     return lines
 
@@ -191,6 +199,9 @@ def main(argv=None) -> None:
     s.add_argument("--data-root", default=None)
     s.add_argument("--out", default=str(HERE))
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--recentre", action="store_true",
+                   help="predict --recentre (each set's cells shifted to the training feature mean); rows "
+                        "named <model>+recentre")
     b = sub.add_parser("build")
     b.add_argument("--out", default=str(HERE))
     c = sub.add_parser("card", help="print the card's table of one model")
