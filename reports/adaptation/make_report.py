@@ -1,7 +1,7 @@
 """reports/adaptation: five-type balanced accuracy against labelled cells per type of a new lab.
 
     python reports/adaptation/make_report.py curves --model cnn_pbc=runs/labs/cnn_pbc/model.safetensors \
-        --model shipped_default=hierwbc-tiny8-pbc-hierce --model backbone=hierwbc-tiny8-pbc
+        --model tiny8_hierce=hierwbc-tiny8-pbc-hierce --model tiny8_backbone=hierwbc-tiny8-pbc
     python reports/adaptation/make_report.py build
 
 ``curves`` embeds BCCD, segmentation_wbc and LISC with each model (``hierwbc.embed``; a CNN
