@@ -19,12 +19,10 @@ import json
 import os
 from pathlib import Path
 
-import anndata as ad
 import numpy as np
-import pandas as pd
 import torch
 
-from .hierarchy import Hierarchy, hierarchy_to_uns
+from .hierarchy import Hierarchy
 
 METHODS = ("logreg", "knn")
 
@@ -56,25 +54,6 @@ def adapt(labelled, model=None, out: str | os.PathLike = "adapted.safetensors", 
     return save_weights(tensors, out, meta, dtype=None)
 
 
-def adapted_reference(model) -> tuple[ad.AnnData, str] | None:
-    """``(reference AnnData, method)`` stored in an adapted file, else None."""
-    from .models.shipped import is_safetensors, read_metadata, read_weights, resolve_weights
-
-    try:
-        path = resolve_weights(model)
-    except (FileNotFoundError, TypeError):
-        return None
-    if not is_safetensors(path) or "adapted_from" not in read_metadata(path):
-        return None
-    tensors, meta = read_weights(path)
-    h = Hierarchy.from_json(meta["reference_hierarchy"], source=f"{path}: reference_hierarchy")
-    nodes = np.asarray(h.nodes, dtype=object)[tensors["reference.y"].numpy()]
-    ref = ad.AnnData(obs=pd.DataFrame({"node": nodes}, index=[str(i) for i in range(len(nodes))]))
-    ref.obsm["X_cls"] = tensors["reference.X"].float().numpy()
-    ref.uns["hierarchy"] = hierarchy_to_uns(h)
-    return ref, meta["adapt_method"]
-
-
 def add_adapt_arguments(p) -> None:
     p.add_argument("labelled", help="labelled cells of your lab: a folder of class folders or a manifest CSV")
     p.add_argument("--model", default=None, help="base model (default: predict's default classifier)")
@@ -94,4 +73,4 @@ def adapt_main(args) -> Path:
     return path
 
 
-__all__ = ["METHODS", "adapt", "adapted_reference"]
+__all__ = ["METHODS", "adapt"]

@@ -368,7 +368,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     if reference_method not in REFERENCE_METHODS:
         raise ConfigError(f"reference_method must be one of {REFERENCE_METHODS}, not {reference_method!r}")
     if reference is None:
-        from .adapt import adapted_reference
+        from .reference import adapted_reference
 
         adapted = adapted_reference(model)
         if adapted is not None:  # an adapted classifier: its stored reference and few-shot method

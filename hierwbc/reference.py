@@ -14,6 +14,9 @@ A reference is
 Errors name what is at fault: a sub-folder name that is no node (with the closest node names),
 an empty class folder, an unreadable image; nothing is skipped silently.
 
+An adapted classifier (:mod:`hierwbc.adapt`) carries its reference inside
+(:func:`adapted_reference`).
+
 Embedding a folder or CSV is cached under :func:`~hierwbc.datasets.location.cache_root`
 ``/references/``, keyed by the model file's SHA-256, the cells' files (paths, sizes, times,
 boxes), the input size, the re-framing and the tree: the same reference is embedded once.
@@ -28,6 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import anndata as ad
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -37,7 +41,7 @@ from .datasets.location import cache_root
 from .datasets.manifest import ManifestError
 from .datasets.read import read_dataset
 from .datasets.readers.common import class_folders, scan_images
-from .hierarchy import Hierarchy
+from .hierarchy import Hierarchy, hierarchy_to_uns
 from .hierarchy.errors import did_you_mean
 
 
@@ -127,4 +131,23 @@ def load_reference(reference, model, hierarchy: Hierarchy, label_map=None, img_s
     return embedded_reference(model, manifest, hierarchy, img_size, reframe, progress=progress)
 
 
-__all__ = ["embedded_reference", "load_reference", "reference_manifest"]
+def adapted_reference(model) -> tuple[ad.AnnData, str] | None:
+    """``(reference AnnData, method)`` stored in an adapted file, else None."""
+    from .models.shipped import is_safetensors, read_metadata, read_weights, resolve_weights
+
+    try:
+        path = resolve_weights(model)
+    except (FileNotFoundError, TypeError):
+        return None
+    if not is_safetensors(path) or "adapted_from" not in read_metadata(path):
+        return None
+    tensors, meta = read_weights(path)
+    h = Hierarchy.from_json(meta["reference_hierarchy"], source=f"{path}: reference_hierarchy")
+    nodes = np.asarray(h.nodes, dtype=object)[tensors["reference.y"].numpy()]
+    ref = ad.AnnData(obs=pd.DataFrame({"node": nodes}, index=[str(i) for i in range(len(nodes))]))
+    ref.obsm["X_cls"] = tensors["reference.X"].float().numpy()
+    ref.uns["hierarchy"] = hierarchy_to_uns(h)
+    return ref, meta["adapt_method"]
+
+
+__all__ = ["adapted_reference", "embedded_reference", "load_reference", "reference_manifest"]
