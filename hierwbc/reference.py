@@ -90,25 +90,15 @@ def reference_manifest(source, hierarchy: Hierarchy, label_map=None) -> pd.DataF
     return m.reset_index(drop=True)
 
 
-def _file_sha(model) -> str:
-    from .models.shipped import resolve_weights
-
-    path = resolve_weights(model)
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def embedded_reference(model, manifest: pd.DataFrame, hierarchy: Hierarchy, img_size: int | None = None,
                        reframe: str | None = None, batch_size: int = 64, progress: bool = True,
                        cache_dir: str | os.PathLike | None = None) -> ad.AnnData:
     """``manifest`` embedded by ``model`` (obs ``node``, obsm ``X_cls``), from the cache when the
     same model, cells, size, re-framing and tree were embedded before."""
-    from .embed import embed, write_h5ad
+    from .embed import embed, sha256, write_h5ad
+    from .models.shipped import resolve_weights
 
-    key = hashlib.sha256(json.dumps([_file_sha(model), cache_key(manifest, img_size or 0), reframe or "",
+    key = hashlib.sha256(json.dumps([sha256(resolve_weights(model)), cache_key(manifest, img_size or 0), reframe or "",
                                      hierarchy.to_json()]).encode()).hexdigest()[:20]
     path = Path(cache_dir or cache_root()) / "references" / f"{key}.h5ad"
     if path.is_file():

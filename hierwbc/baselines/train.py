@@ -43,6 +43,7 @@ from ..hierarchy import Hierarchy, default_hierarchy
 from ..io import atomic_write, atomic_write_text
 from ..models.shipped import save_weights
 from ..models.supervised_heads import LeafLogitHead
+from ..train.data import lab_probabilities
 from .augment import eval_views, train_views
 from .cnn import ConvNet, metadata
 from .recipe import CNNRecipe, recipe_json
@@ -87,16 +88,6 @@ def label_leaves(hierarchy: Hierarchy, train: pd.DataFrame) -> np.ndarray:
     h = hierarchy
     under_targets = h.supported_leaves(sorted(set(train["target"])))
     return h.supported_leaves(sorted(set(train["node"]))) & under_targets
-
-
-def sampling_probabilities(labs: np.ndarray, weights: dict[str, float]) -> np.ndarray:
-    """``[n]`` probability of each row (module docstring); sums to 1."""
-    names, codes = np.unique(labs, return_inverse=True)
-    w = np.array([float(weights.get(str(n), 1.0)) for n in names])
-    if (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"lab weights must be >= 0 and not all 0, got {dict(zip(names, w))}")
-    per_row = w / w.sum() / np.bincount(codes)
-    return per_row[codes]
 
 
 def class_weights(targets: np.ndarray, p: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -153,18 +144,13 @@ def _state(backbone, head, opt, sched, step: int, gen: torch.Generator) -> dict:
 COLOUR_DOMAIN_CELLS = 2000
 
 
-def training_colour_domain(train: pd.DataFrame, recipe: CNNRecipe):
-    """The colour domain (:class:`~hierwbc.datasets.colour_domain.ColourDomain`) of up to
-    :data:`COLOUR_DOMAIN_CELLS` training rows drawn as the batches draw them (lab weights), for
-    predict's off-domain check; None with 6 rows or fewer."""
-    from ..datasets.colour_domain import ColourDomain, image_features
-
-    if len(train) <= 6:
-        return None
-    p = sampling_probabilities(train["lab"].to_numpy(), recipe.lab_weights)
-    n = min(COLOUR_DOMAIN_CELLS, len(train))
-    rows = train.iloc[np.random.default_rng(recipe.seed).choice(len(train), n, replace=False, p=p)]
-    return ColourDomain.fit(image_features(rows, progress=False), f"training images of {'+'.join(recipe.labs)}")
+def statistics_rows(train: pd.DataFrame, recipe: CNNRecipe) -> pd.DataFrame:
+    """Up to :data:`COLOUR_DOMAIN_CELLS` training rows drawn as the batches draw them (lab
+    weights, the recipe's seed): where a CNN's colour domain and training feature mean come from."""
+    p = lab_probabilities(train["lab"].to_numpy(), recipe.lab_weights)
+    pick = np.random.default_rng(recipe.seed).choice(len(train), min(COLOUR_DOMAIN_CELLS, len(train)), replace=False,
+                                                     p=p)
+    return train.iloc[np.sort(pick)].reset_index(drop=True)
 
 
 def feature_mean(backbone: ConvNet, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
@@ -180,8 +166,9 @@ def feature_mean(backbone: ConvNet, images: torch.Tensor, batch_size: int = 256)
 def stamp_feature_mean(run: str | Path, cache_size: int | None = None) -> Path:
     """Add to a run's ``model.safetensors`` metadata what predict reads from it: ``feature_mean``
     (the mean feature of the run's training rows, ``rows.csv``, drawn by the lab weights as the
-    batches were; ``predict --recentre``), ``colour_domain`` (of those rows' images) when missing,
+    batches were; ``predict --recentre``), ``colour_domain`` (of those rows' images),
     and ``trained_leaves`` as :func:`label_leaves` says; returns the file."""
+    from ..datasets.colour_domain import ColourDomain, image_features
     from ..models.shipped import read_weights
 
     run = Path(run)
@@ -191,10 +178,7 @@ def stamp_feature_mean(run: str | Path, cache_size: int | None = None) -> Path:
     for c in ("box_xmin", "box_ymin", "box_xmax", "box_ymax"):
         if c in train:
             train[c] = pd.to_numeric(train[c].replace("", np.nan))
-    p = sampling_probabilities(train["lab"].to_numpy(), recipe.lab_weights)
-    pick = np.random.default_rng(recipe.seed).choice(len(train), min(COLOUR_DOMAIN_CELLS, len(train)), replace=False,
-                                                     p=p)
-    part = train.iloc[np.sort(pick)].reset_index(drop=True)
+    part = statistics_rows(train, recipe)
     images = cached_images(part, cache_size or recipe.cache_size, run.parent / "cache", num_workers=0, progress=False,
                            reframe=recipe.reframe)
     tensors, meta = read_weights(run / "model.safetensors")
@@ -202,9 +186,9 @@ def stamp_feature_mean(run: str | Path, cache_size: int | None = None) -> Path:
 
     mean = feature_mean(from_metadata(meta, tensors), images)
     meta = {**meta, "feature_mean": json.dumps([round(float(v), 6) for v in mean])}
-    if "colour_domain" not in meta:
-        domain = training_colour_domain(train, recipe)
-        meta.update({"colour_domain": domain.to_json()} if domain is not None else {})
+    if len(part) > 6:  # a colour domain needs more images than its 6 features
+        name = f"training images of {'+'.join(recipe.labs)}"
+        meta["colour_domain"] = ColourDomain.fit(image_features(part, progress=False), name).to_json()
     h = Hierarchy.from_json(meta["hierarchy"], source=f"{run}: hierarchy")
     meta["trained_leaves"] = json.dumps(h.leaf_names(label_leaves(h, train)))
     return save_weights(tensors, run / "model.safetensors", meta, dtype=None)
@@ -232,7 +216,7 @@ def train_cnn(recipe: CNNRecipe, out: str | Path, data_root=None, hierarchy: Hie
 
     classes = np.array(sorted(set(train["target"])), dtype=object)
     target = torch.as_tensor(pd.Index(classes).get_indexer(train["target"]), dtype=torch.long)
-    p = sampling_probabilities(train["lab"].to_numpy(), recipe.lab_weights)
+    p = lab_probabilities(train["lab"].to_numpy(), recipe.lab_weights)
     v = class_weights(train["target"].to_numpy(), p, classes) if recipe.class_weighted else np.ones(len(classes))
     member = torch.as_tensor(h.membership[h.indices(classes)], dtype=torch.bool)      # [C, L]
 
@@ -287,9 +271,8 @@ def train_cnn(recipe: CNNRecipe, out: str | Path, data_root=None, hierarchy: Hie
             atomic_write(ckpt, lambda tmp, state=state: torch.save(state, tmp), suffix=".pt")
     bar.close()
     minutes = float(log[-1]["minutes"]) if log else 0.0
-    domain = training_colour_domain(train, recipe)
     extra = {"labs": json.dumps(recipe.labs), "recipe": recipe_json(recipe), "steps": str(step),
-             "reframe": recipe.reframe, **({"colour_domain": domain.to_json()} if domain is not None else {}),
+             "reframe": recipe.reframe,
              "train_minutes": f"{minutes:.2f}", "n_train": str(len(train)),
              "description": f"supervised CNN baseline ({recipe.label_level} labels) trained on "
                             f"{'+'.join(recipe.labs)}"}
@@ -297,5 +280,13 @@ def train_cnn(recipe: CNNRecipe, out: str | Path, data_root=None, hierarchy: Hie
     return stamp_feature_mean(out)
 
 
-__all__ = ["class_weights", "export_cnn", "lab_rows", "predict_nodes", "sampling_probabilities",
-           "smoothed_marginal_ce", "train_cnn", "training_rows"]
+__all__ = [
+    "class_weights",
+    "export_cnn",
+    "lab_rows",
+    "predict_nodes",
+    "smoothed_marginal_ce",
+    "statistics_rows",
+    "train_cnn",
+    "training_rows",
+]

@@ -40,7 +40,7 @@ def draw_reference(types: np.ndarray, k: int, rng: np.random.Generator, groups=N
         take = min(k, len(cells) // 2)
         if take:
             chosen |= np.isin(cell, rng.choice(cells, take, replace=False))
-    return chosen
+    return chosen & (types >= 0)  # a row of no type is never a reference, even in a drawn group
 
 
 def _standardise(x: np.ndarray, ref: np.ndarray) -> np.ndarray:

@@ -13,7 +13,6 @@ from hierwbc.baselines.cnn import ConvNet, per_image_standardize
 from hierwbc.baselines.train import (
     class_weights,
     export_cnn,
-    sampling_probabilities,
     smoothed_marginal_ce,
     train_cnn,
 )
@@ -85,9 +84,11 @@ def test_smoothed_marginal_ce_equals_hand_computed():
     assert torch.allclose(smoothed_marginal_ce(logits, target, member, w, 0.2), want)
 
 
-def test_sampling_probabilities_give_each_lab_its_weight_share():
+def test_lab_probabilities_give_each_lab_its_weight_share():
+    from hierwbc.train.data import lab_probabilities
+
     labs = np.array(["pbc"] * 100 + ["lisc"] * 10 + ["aslan"] * 5)
-    p = sampling_probabilities(labs, {"pbc": 10, "lisc": 1})
+    p = lab_probabilities(labs, {"pbc": 10, "lisc": 1})
     assert np.isclose(p.sum(), 1)
     share = {lab: p[labs == lab].sum() for lab in ("pbc", "lisc", "aslan")}
     assert np.allclose(list(share.values()), [10 / 12, 1 / 12, 1 / 12])

@@ -9,15 +9,15 @@ from hierwbc.evaluate.few_shot import adaptation_curve, draw_reference, few_shot
 
 def test_draw_takes_whole_groups_and_k_per_type():
     rng = np.random.default_rng(0)
-    types = np.repeat([0, 1, 2], [40, 40, 6])
-    groups = np.array([f"c{i // 4}" for i in range(86)])   # 4 crops per cell
+    types = np.repeat([0, 1, 2, -1], [40, 40, 8, 8])          # -1: cells of no type
+    groups = np.array([f"c{i // 4}" for i in range(96)])   # 4 crops per cell
     ref = draw_reference(types, 3, rng, groups)
     for g in np.unique(groups):                           # a group is all in or all out
         assert len(set(ref[groups == g])) == 1
     cells_per_type = {t: len(np.unique(groups[ref & (types == t)])) for t in (0, 1, 2)}
     assert cells_per_type[0] == 3 and cells_per_type[1] == 3
     assert cells_per_type[2] <= 1                          # at most half the cells of a small type
-    assert not ref[types == -1].any() if (types == -1).any() else True
+    assert not ref[types == -1].any()                      # never drawn
 
 
 @pytest.mark.parametrize("method", ["logreg", "knn", "prototype"])
