@@ -22,7 +22,8 @@ them) the result depends on row order; fold sizes may then differ by a little mo
 On top of these, the helpers training, the experiment and the reports share: :func:`split_rows`
 (training's own train/test partition of rows that have no split yet), :func:`stratified_mask`
 (a seeded share of every node) and :func:`stratified_subset` (at most ``limit`` rows, in
-proportion per node).
+proportion per node; whole cells where a reader's ``group`` column joins rows, since a member
+inheriting its group's choice would make the count and the proportions a matter of chance).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .duplicates import cell_groups
+from .duplicates import GROUP_COLUMN, cell_groups
 from .manifest import UNASSIGNED_FOLD, UNASSIGNED_SPLIT, ManifestError, boxes
 
 DEFAULT_FRACTIONS = {"train": 0.8, "test": 0.2}
@@ -139,13 +140,51 @@ def stratified_mask(df: pd.DataFrame, fraction: float, seed: int, salt: str) -> 
 
 
 def stratified_subset(m: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
-    """At most ``limit`` rows, in proportion per node (seeded); all rows for ``None``."""
+    """At most ``limit`` rows, in proportion per node (seeded); all rows for ``None``.
+
+    A manifest whose ``group`` column joins rows (a reader's cells: LISC's crops of one cell)
+    is sampled in whole cells (:func:`whole_cell_subset`); any other row by row."""
     if limit is None or limit >= len(m):
         return m
-    keep = np.nonzero(stratified_mask(m, limit / len(m), seed, "limit"))[0]
-    if len(keep) > limit:  # largest-remainder rounding may give a row or two more
-        keep = np.sort(np.random.default_rng(seed).choice(keep, limit, replace=False))
+    if _has_reader_groups(m):
+        keep = np.flatnonzero(whole_cell_subset(m, limit, seed))
+    else:
+        keep = np.nonzero(stratified_mask(m, limit / len(m), seed, "limit"))[0]
+        if len(keep) > limit:  # largest-remainder rounding may give a row or two more
+            keep = np.sort(np.random.default_rng(seed).choice(keep, limit, replace=False))
     return m.iloc[keep].reset_index(drop=True)
+
+
+def _has_reader_groups(m: pd.DataFrame) -> bool:
+    if GROUP_COLUMN not in m.columns:
+        return False
+    named = m[GROUP_COLUMN].astype(str)
+    named = named[m[GROUP_COLUMN].notna() & (named.str.len() > 0)]
+    return bool(named.duplicated().any())
+
+
+def whole_cell_subset(m: pd.DataFrame, limit: int, seed: int) -> np.ndarray:
+    """Boolean ``[n]``: whole cells (:func:`cell_groups`), at most ``limit`` rows, per node.
+
+    Each node gets a quota of rows, ``limit / n`` of its rows (largest remainder over the nodes,
+    so the quotas sum to ``limit``); its cells, in seeded key order of their first rows, are taken greedily:
+    a cell is kept when it still fits in the quota, else skipped for the next. A cell counts
+    under the node of its first row."""
+    first = cell_groups(m)
+    reps, members = np.unique(first, return_counts=True)
+    order, codes, _ = _ordered(m.iloc[reps], "node", seed, "limit")
+    rows_per_node = np.bincount(codes, weights=members).astype(np.int64)
+    exact = rows_per_node * (limit / len(m))
+    quota = np.floor(exact + 1e-9).astype(np.int64)
+    by_remainder = np.argsort(-(exact - quota), kind="stable")
+    quota[by_remainder[: limit - quota.sum()]] += 1
+    filled = np.zeros_like(quota)
+    chosen = np.zeros(len(reps), dtype=bool)
+    for i in order:  # a few hundred cells: the greedy fill is sequential by nature
+        if filled[codes[i]] + members[i] <= quota[codes[i]]:
+            chosen[i] = True
+            filled[codes[i]] += members[i]
+    return np.isin(first, reps[chosen])
 
 
 def split_rows(m: pd.DataFrame, split: str | None, test_fraction: float, split_seed: int,
@@ -166,4 +205,4 @@ def split_rows(m: pd.DataFrame, split: str | None, test_fraction: float, split_s
 
 
 __all__ = ["DEFAULT_FRACTIONS", "UNASSIGNED_SPLIT", "assign_folds", "assign_splits", "row_keys", "split_rows",
-           "split_sizes", "stratified_mask", "stratified_subset"]
+           "split_sizes", "stratified_mask", "stratified_subset", "whole_cell_subset"]

@@ -111,6 +111,34 @@ def test_stratified_subset_keeps_each_node_in_proportion():
     assert set(stratified_subset(df, 50, seed=1)["path"]) != set(sub["path"])  # seeded
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stratified_subset_takes_whole_cells_up_to_each_nodes_quota(seed):
+    # node a: 12 cells of 1-6 crops (42 rows); node b: 18 single crops. limit 15 of 60 rows:
+    # quotas by largest remainder over the nodes: 42/4 = 10.5 and 18/4 = 4.5 -> 11 and 4 (tie: first node)
+    crops = [1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1]
+    rows = [("a", f"a{c}") for c, k in enumerate(crops) for _ in range(k)] + [("b", "") for _ in range(18)]
+    df = manifest({"x": len(rows)})
+    df["node"] = [n for n, _ in rows]
+    df["group"] = [g for _, g in rows]
+    sub = stratified_subset(df, 15, seed=seed)
+    kept = sub.groupby("group").size()[lambda s: s.index != ""]
+    assert all(kept[g] == crops[int(g[1:])] for g in kept.index)  # every kept cell whole
+    per_node = sub["node"].value_counts()
+    assert per_node["a"] <= 11 and per_node["b"] == 4  # single crops fill their quota exactly
+    left = [crops[c] for c in range(12) if f"a{c}" not in kept.index]
+    assert 11 - per_node["a"] < min(left)  # greedy: no skipped cell would still have fitted
+
+
+def test_stratified_subset_of_lisc_like_cells_is_near_the_limit_and_keeps_every_type():
+    nodes = ["basophil", "eosinophil", "lymphocyte", "monocyte", "neutrophil"]
+    df = pd.DataFrame({"path": [f"/d/{n}/{c}_{k}.jpg" for n in nodes for c in range(40) for k in range(1 + c % 7)],
+                       "node": [n for n in nodes for c in range(40) for k in range(1 + c % 7)],
+                       "group": [f"{n}{c}" for n in nodes for c in range(40) for k in range(1 + c % 7)]})
+    for seed in range(5):  # a row-by-row draw, members following their cell, kept 34 to 55 rows and lost a type
+        sub = stratified_subset(df, 40, seed=seed)
+        assert 36 <= len(sub) <= 40 and sub["node"].nunique() == 5
+
+
 def test_split_rows_assigns_only_unsplit_rows_and_names_an_empty_split():
     df = manifest({"platelet": 10, "eosinophil": 10})
     df.loc[:3, "split"] = "test"  # 4 rows already split: kept as they are
