@@ -427,15 +427,15 @@ def test_classifier_card_counts_are_classifier_calls(marker):
 
 def test_longer_seeds_supcon_comparison_reads_back():
     """The SupCon comparison (reports/reproduction 'Longer training', section 3): versus.csv/.md and
-    the README's table are supcon.py's on the published fold metrics, and one difference is
+    the README's table are newcomers.py's on the published fold metrics, and one difference is
     recomputed here from the two fold_metrics.csv files with a plain merge on (seed, fold)."""
     folder = REPRODUCTION / "longer_seeds"
     published = folder / "supcon"
-    supcon = _module(folder / "supcon.py")
-    table, md = supcon.versus_table(published)
+    newcomers = _module(folder / "newcomers.py")
+    table, md = newcomers.versus_table("supcon")
     assert (published / "versus.md").read_text() == md
     pd.testing.assert_frame_equal(pd.read_csv(published / "versus.csv"), table, check_dtype=False)
-    summary = supcon.summary_markdown(table, published)
+    summary = newcomers.summary_markdown(table, "supcon")
     assert (published / "summary.md").read_text() == summary
     block = (REPRODUCTION / "README.md").read_text().split("<!-- supcon:start -->")[1].split("<!-- supcon:end -->")[0]
     assert block.strip() == summary.strip()
@@ -457,7 +457,7 @@ def test_longer_seeds_supcon_comparison_reads_back():
 def test_seed_agreement_is_needed_for_significance_in_the_supcon_comparison():
     """A constructed case: the same mean difference with every seed agreeing is significant; with
     one seed disagreeing (interval still excluding 0 by construction) it is not."""
-    supcon = _module(REPRODUCTION / "longer_seeds" / "supcon.py")
+    newcomers = _module(REPRODUCTION / "longer_seeds" / "newcomers.py")
 
     def folds(deltas):
         rows = []
@@ -468,7 +468,8 @@ def test_seed_agreement_is_needed_for_significance_in_the_supcon_comparison():
                                  "metric": "balanced_accuracy", "value": v, "n": 100})
         return pd.DataFrame(rows)
 
-    agree = supcon.versus(folds([[0.02, 0.03, 0.01, 0.02, 0.02]] * 3), "hierce")
+    agree = newcomers.versus(folds([[0.02, 0.03, 0.01, 0.02, 0.02]] * 3), "hierce", "supcon")
     assert agree["seeds_agree"].all() and (agree["ci_low"] > 0).all() and agree["significant"].all()
-    mixed = supcon.versus(folds([[0.05, 0.06, 0.04, 0.05, 0.05]] * 2 + [[-0.01, 0.0, -0.02, -0.01, -0.01]]), "hierce")
+    mixed = newcomers.versus(folds([[0.05, 0.06, 0.04, 0.05, 0.05]] * 2 + [[-0.01, 0.0, -0.02, -0.01, -0.01]]),
+                             "hierce", "supcon")
     assert (mixed["ci_low"] > 0).all() and not mixed["seeds_agree"].any() and not mixed["significant"].any()

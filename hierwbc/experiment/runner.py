@@ -149,7 +149,8 @@ def embed_models(cfg: ExperimentConfig, h: Hierarchy, progress: bool = True) -> 
             for set_name, m in manifests.items():
                 path = cfg.layout.embedding_file(name, set_name, seed if seeded else None)
                 if not (path.exists() and path.stat().st_mtime >= _mtime(source)):
-                    a = embed(source, m, hierarchy=h, img_size=None if trained else mcfg.img_size,
+                    own_size = trained or name not in ("random_init", "pixels")  # a weights file knows its input
+                    a = embed(source, m, hierarchy=h, img_size=None if own_size else mcfg.img_size,
                               patch_size=mcfg.patch_size if source in VIT_SIZES else None,
                               batch_size=cfg.embed_batch_size, seed=seed, name=name, progress=progress)
                     a.obs["dataset"] = set_name
