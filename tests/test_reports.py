@@ -425,24 +425,28 @@ def test_classifier_card_counts_are_classifier_calls(marker):
     assert calls.groupby("set")["cells"].sum().to_dict() == n.to_dict()  # every cell counted once
 
 
-def test_longer_seeds_supcon_comparison_reads_back():
-    """The SupCon comparison (reports/reproduction 'Longer training', section 3): versus.csv/.md and
-    the README's table are newcomers.py's on the published fold metrics, and one difference is
-    recomputed here from the two fold_metrics.csv files with a plain merge on (seed, fold)."""
+@pytest.mark.parametrize("name", ["supcon", "cnn"])
+def test_longer_seeds_newcomer_comparison_reads_back(name):
+    """A newcomer of the longer comparison (SupCon, section 3; the CNN baseline, section 4):
+    versus.csv/.md and the README's table are newcomers.py's on the published fold metrics, and
+    one difference is recomputed here from the two fold_metrics.csv files with a plain merge on
+    (seed, fold)."""
     folder = REPRODUCTION / "longer_seeds"
-    published = folder / "supcon"
+    published = folder / name
     newcomers = _module(folder / "newcomers.py")
-    table, md = newcomers.versus_table("supcon")
+    model = newcomers.NEWCOMERS[name][0]
+    table, md = newcomers.versus_table(name)
     assert (published / "versus.md").read_text() == md
     pd.testing.assert_frame_equal(pd.read_csv(published / "versus.csv"), table, check_dtype=False)
-    summary = newcomers.summary_markdown(table, "supcon")
+    summary = newcomers.summary_markdown(table, name)
     assert (published / "summary.md").read_text() == summary
-    block = (REPRODUCTION / "README.md").read_text().split("<!-- supcon:start -->")[1].split("<!-- supcon:end -->")[0]
+    readme = (REPRODUCTION / "README.md").read_text()
+    block = readme.split(f"<!-- {name}:start -->")[1].split(f"<!-- {name}:end -->")[0]
     assert block.strip() == summary.strip()
     old = pd.read_csv(folder / "tables" / "fold_metrics.csv")
     new = pd.read_csv(published / "tables" / "fold_metrics.csv")
     pick = lambda f, m: f[(f["model"] == m) & (f["dataset"] == "segmentation_wbc") & (f["probe"] == "20nn")]
-    pairs = pick(old, "hierce").merge(pick(new, "supcon"), on=["seed", "fold"], suffixes=("_h", "_s"))
+    pairs = pick(old, "hierce").merge(pick(new, model), on=["seed", "fold"], suffixes=("_h", "_s"))
     d = pairs["balanced_accuracy_h"] - pairs["balanced_accuracy_s"]
     row = table[(table["model"] == "hierce") & (table["set"] == "segmentation_wbc") & (table["probe"] == "20nn")
                 & (table["metric"] == "bAcc")].iloc[0]
@@ -452,6 +456,15 @@ def test_longer_seeds_supcon_comparison_reads_back():
     by_seed = d.groupby(pairs["seed"]).mean()
     assert row["seeds_agree"] == bool((by_seed > 0).all() or (by_seed < 0).all())
     assert f"**{100 * row['delta']:+.1f}" in block  # significant, and shown in bold
+
+
+def test_the_cnn_section_counts_its_significant_differences():
+    """Section 4's sentence on HierCE minus the CNN is the count in cnn/versus.csv (LCA: lower is better)."""
+    t = pd.read_csv(REPRODUCTION / "longer_seeds" / "cnn" / "versus.csv").query("model == 'hierce' and significant")
+    for_hierce = int(((t["delta"] > 0) != (t["metric"] == "LCA")).sum())
+    readme = " ".join((REPRODUCTION / "README.md").read_text().split())
+    assert (f"significant on {len(t)} of 27: {for_hierce} for HierCE, {len(t) - for_hierce} against it"
+            in readme)
 
 
 def test_seed_agreement_is_needed_for_significance_in_the_supcon_comparison():
