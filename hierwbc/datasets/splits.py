@@ -190,12 +190,18 @@ def whole_cell_subset(m: pd.DataFrame, limit: int, seed: int) -> np.ndarray:
 def split_rows(m: pd.DataFrame, split: str | None, test_fraction: float, split_seed: int,
                what: object = "the data") -> pd.DataFrame:
     """Rows of ``split`` (all rows for ``None``); rows without a split first get ``train`` /
-    ``test`` (stratified, seeded: the same partition in training and in evaluation)."""
+    ``test`` (stratified, seeded: the same partition in training and in evaluation). Each
+    dataset (``dataset`` column) is partitioned on its own, so a lab's split is the same whether
+    it is read alone or beside other labs (a joint draw would move PBC test cells into a
+    multi-lab training set)."""
     m = m.copy()
     unsplit = m["split"].astype(str) == UNASSIGNED_SPLIT
     if unsplit.any():
-        assigned = assign_splits(m[unsplit], {"train": 1 - test_fraction, "test": test_fraction}, seed=split_seed)
-        m.loc[unsplit, "split"] = assigned["split"].to_numpy()
+        fractions = {"train": 1 - test_fraction, "test": test_fraction}
+        labs = m["dataset"].astype(str) if "dataset" in m.columns else pd.Series("", index=m.index)
+        for lab in labs[unsplit].unique():  # a handful of labs
+            rows = unsplit & (labs == lab).to_numpy()
+            m.loc[rows, "split"] = assign_splits(m[rows], fractions, seed=split_seed)["split"].to_numpy()
     if split is None:
         return m
     m = m[m["split"] == split].reset_index(drop=True)

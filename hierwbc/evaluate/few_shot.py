@@ -13,7 +13,14 @@ few-shot classifier on them and scores the five-type balanced accuracy of every 
   (:func:`~hierwbc.evaluate.knn.knn_predict`, the evaluate probe);
 - ``prototype``: nearest class mean after standardising each side by its own statistics (the
   reference by the reference's mean and sd, the new cells by theirs: the new lab's feature
-  statistics re-centre it; a user has those, never their labels).
+  statistics re-centre it; a user has those, never their labels);
+- ``hierce``: a linear head on the standardised features trained with HierCE (Bertinetto et
+  al. 2020, the package's :class:`~hierwbc.losses.HierCELoss`) over the tree cut down to the
+  five types (:meth:`~hierwbc.hierarchy.Hierarchy.pruned_to`: neutrophil, eosinophil and
+  basophil meet at ``granulocytic_mature``), edge weights ``exp(-alpha (depth - 1))`` (alpha
+  0.5: the first edge below the root at cross-entropy's scale, deeper ones less), L2 as the
+  logreg's (``||W||^2 / (2 C n)``, DinoBloom's C), L-BFGS; types absent from the reference are
+  never called.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ import torch
 
 from .five_types import FIVE_TYPES, MIN_CELLS
 
-METHODS = ("logreg", "knn", "prototype")
+METHODS = ("logreg", "knn", "prototype", "hierce")
+HIERCE_ALPHA = 0.5
+ABSENT = -1e6  # the logit of a type the reference lacks (finite: a ring of absent types stays defined)
 COLUMNS = ["set", "model", "method", "k", "draw", "balanced_accuracy", "accuracy", "n_reference", "n_scored"]
 
 
@@ -47,9 +56,53 @@ def _standardise(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (x - ref.mean(0)) / (ref.std(0) + 1e-6)
 
 
+def five_type_tree(hierarchy=None):
+    """The tree cut down to :data:`FIVE_TYPES` (the default tree when ``None``)."""
+    from ..hierarchy import default_hierarchy
+
+    return (hierarchy or default_hierarchy()).pruned_to(FIVE_TYPES)
+
+
+def hierce_head_predict(ref: np.ndarray, y: np.ndarray, new: np.ndarray, tree, alpha: float = HIERCE_ALPHA,
+                        max_iter: int = 200) -> np.ndarray:
+    """Type index ``[m]`` of ``new`` from a linear HierCE head fitted on ``ref [r, D]`` with type
+    indices ``y [r]`` (see the module docstring); ``tree`` from :func:`five_type_tree`."""
+    from ..losses import HierCELoss
+    from .logreg import default_C
+
+    zr = torch.as_tensor(_standardise(ref, ref), dtype=torch.float64)
+    zn = torch.as_tensor(_standardise(new, ref), dtype=torch.float64)
+    leaf_of_type = np.array([tree.leaf_index[t] for t in FIVE_TYPES])  # type index -> leaf column
+    node_of_type = tree.indices(FIVE_TYPES)
+    present = np.zeros(len(tree.leaves), bool)
+    present[leaf_of_type[np.unique(y)]] = True
+    mask = torch.as_tensor(~present)
+    loss_fn = HierCELoss(tree, alpha=alpha, normalize=False).double()
+    targets = torch.as_tensor(node_of_type[y])
+    lam = 1.0 / (2 * default_C(zr.shape[1], int(present.sum())) * len(zr))
+    W = torch.zeros(zr.shape[1], len(tree.leaves), dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(len(tree.leaves), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([W, b], max_iter=max_iter, tolerance_grad=1e-7, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        logits = (zr @ W + b).masked_fill(mask, ABSENT)
+        loss = np.exp(alpha) * loss_fn(logits, targets) + lam * (W ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        leaf = (zn @ W + b).masked_fill(mask, ABSENT).argmax(1).numpy()
+    type_of_leaf = np.full(len(tree.leaves), -1)
+    type_of_leaf[leaf_of_type] = np.arange(len(FIVE_TYPES))
+    return type_of_leaf[leaf]
+
+
 def few_shot_predict(X: np.ndarray, types: np.ndarray, reference: np.ndarray, method: str,
-                     k_neighbours: int = 5) -> np.ndarray:
-    """Predicted type index of the rows outside ``reference`` ``[m]``."""
+                     k_neighbours: int = 5, tree=None) -> np.ndarray:
+    """Predicted type index of the rows outside ``reference`` ``[m]`` (``tree``: for ``hierce``,
+    :func:`five_type_tree` of the default tree when ``None``)."""
     from .knn import knn_predict
     from .logreg import fit_predict_logreg
 
@@ -73,6 +126,8 @@ def few_shot_predict(X: np.ndarray, types: np.ndarray, reference: np.ndarray, me
         means = np.stack([zr[y == c].mean(0) for c in classes])
         d = ((zn[:, None, :] - means[None]) ** 2).sum(-1)
         return classes[d.argmin(1)]
+    if method == "hierce":
+        return hierce_head_predict(ref, y, new, tree if tree is not None else five_type_tree())
     raise ValueError(f"method must be one of {METHODS}, not {method!r}")
 
 
@@ -89,12 +144,13 @@ def adaptation_curve(X: np.ndarray, types: np.ndarray, ks=(1, 3, 5, 10, 20, 50),
             else pd.factorize(pd.Series(groups).astype(str))[0])
     weight = 1.0 / np.bincount(cell)[cell]
     rows = []
+    tree = five_type_tree() if "hierce" in methods else None
     for k in ks:
         for d in range(draws):
             ref = draw_reference(types, k, np.random.default_rng([seed, k, d]), groups)
             truth, w = types[~ref], weight[~ref]
             for method in methods:
-                pred = few_shot_predict(X, types, ref, method)
+                pred = few_shot_predict(X, types, ref, method, tree=tree)
                 right = pred == truth
                 mass = np.bincount(truth, weights=w, minlength=len(FIVE_TYPES))
                 hits = np.bincount(truth, weights=w * right, minlength=len(FIVE_TYPES))
@@ -106,4 +162,5 @@ def adaptation_curve(X: np.ndarray, types: np.ndarray, ks=(1, 3, 5, 10, 20, 50),
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-__all__ = ["COLUMNS", "METHODS", "adaptation_curve", "draw_reference", "few_shot_predict"]
+__all__ = ["COLUMNS", "METHODS", "adaptation_curve", "draw_reference", "few_shot_predict", "five_type_tree",
+           "hierce_head_predict"]

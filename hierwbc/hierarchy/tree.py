@@ -246,6 +246,30 @@ class Hierarchy(EditsMixin, IOMixin):
     def copy(self) -> Hierarchy:
         return copy.deepcopy(self)
 
+    def pruned_to(self, names: Iterable[str]) -> Hierarchy:
+        """The tree cut down to ``names`` and their ancestors, each of ``names`` a leaf (what
+        lies under it dropped); display labels kept, no label maps. Intermediate nodes with a
+        single child stay (HierCE weighs edges by depth)."""
+        names = list(names)
+        keep = self.indices(names)
+        if (keep < 0).any():
+            bad = [n for n, i in zip(names, keep) if i < 0]
+            raise unknown_node_error(bad[0], self.nodes)
+        wanted = self.ancestors[keep].any(0)  # [N]: at or above some kept node
+        stop = set(keep.tolist())
+        index = self.node_index
+
+        def node(n) -> dict:
+            d = {"name": n.name, "label": n.label}
+            if index[n.name] not in stop:
+                kids = [node(c) for c in n.children if wanted[index[c.name]]]
+                if kids:
+                    d["children"] = kids
+            return d
+
+        return type(self).from_dict({"format": self.to_dict()["format"], "version": self.to_dict()["version"],
+                                     "tree": node(self.tree)})
+
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Hierarchy) and self.to_newick() == other.to_newick()
                 and self.labels == other.labels and self.label_maps == other.label_maps)

@@ -13,6 +13,7 @@ from .hier_supcon import HierSupConLoss, hier_supcon_loss, level_labels, level_p
 from .ibot import iBOTPatchLoss
 from .koleo import KoLeoLoss, koleo_loss
 from .multilevel_ce import MultilevelCELoss, depth_log_softmax
+from .node_ce import NodeCELoss
 from .registry import LOSSES, LossEntry, get_loss, input_kind, loss_options
 from .soft_label import SoftLabelLoss, soft_label_table
 from .supcon import SupConLoss, supcon_levels, supcon_loss
@@ -28,6 +29,7 @@ __all__ = [
     "KoLeoLoss",
     "LossEntry",
     "MultilevelCELoss",
+    "NodeCELoss",
     "NodeLogProbs",
     "SoftLabelLoss",
     "SupConLoss",

@@ -9,11 +9,12 @@ name            loss                                      head input    cfg.supe
 ``supcon``      :class:`.supcon.SupConLoss`               embedding     temperature
 ``hiersupcon``  :class:`.hier_supcon.HierSupConLoss`      embedding     temperature, level_penalty
 ``multilevel``  :class:`.multilevel_ce.MultilevelCELoss`  depth_logits
+``ce_node``     :class:`.node_ce.NodeCELoss`              node_logits
 ``distance``    :class:`.distance.DistanceLoss`           leaf_logits
 ``softlabel``   :class:`.soft_label.SoftLabelLoss`        leaf_logits   beta
 ==============  ========================================  ============  ==========================
 
-Head inputs are ``leaf_logits`` [B, L], ``depth_logits`` [B, N] or ``embedding`` [B, F]
+Head inputs are ``leaf_logits`` [B, L], ``depth_logits`` or ``node_logits`` [B, N] or ``embedding`` [B, F]
 (``input_kind``). Every loss is an ``nn.Module`` built from the hierarchy's arrays and called
 as ``loss_fn(head_output, targets)`` with node-index targets [B] (-1 = unlabelled); keyword
 arguments go to the loss's constructor (``get_loss("hierce", h, alpha=0.1)``), and
@@ -35,6 +36,7 @@ from .flat_ce import FlatCELoss
 from .hier_ce import HierCELoss
 from .hier_supcon import HierSupConLoss
 from .multilevel_ce import MultilevelCELoss
+from .node_ce import NodeCELoss
 from .soft_label import SoftLabelLoss
 from .supcon import SupConLoss
 
@@ -76,6 +78,7 @@ LOSSES: dict[str, LossEntry] = {
     "hiersupcon": LossEntry(HierSupConLoss, {"temperature": Option("temperature"),
                                              "penalty": Option("level_penalty")}),
     "multilevel": LossEntry(MultilevelCELoss),
+    "ce_node": LossEntry(NodeCELoss),
     "distance": LossEntry(DistanceLoss),
     "softlabel": LossEntry(SoftLabelLoss, {"beta": Option("beta")}),
 }
@@ -98,7 +101,7 @@ def get_loss(name: str, hierarchy, **kwargs) -> nn.Module:
 
 
 def input_kind(name: str) -> str:
-    """What the loss ``name`` takes: "leaf_logits", "depth_logits" or "embedding"."""
+    """What the loss ``name`` takes: "leaf_logits", "depth_logits", "node_logits" or "embedding"."""
     return _lookup(name).cls.input_kind
 
 

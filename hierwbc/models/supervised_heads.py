@@ -17,6 +17,10 @@ Contract with the trainer::
   depth d = 1..D, scattered into node logits [B, N] (``h.nodes`` order; the root column is 0
   and unused). Node probabilities: the softmax of each depth's head over the nodes at that
   depth (each depth sums to 1; depths need not agree with each other); the root is 1.
+- ``"node_logits"`` (ce_node): :class:`NodeLogitHead`, an MLP to one logit per node [B, N]
+  (``h.nodes`` order; the root column is unused): one softmax over the non-root nodes, each a
+  class. Node probabilities: ``P(v)`` = the softmax mass of ``v`` and every node under it (a
+  cell called "neutrophil_band" is also a neutrophil); the root is 1.
 - ``"embedding"`` (supcon, hiersupcon): :class:`EmbeddingHead`, the [CLS] token itself
   (``proj_dim=None``, the paper: SupCon directly on [CLS]) or an MLP projection, L2-normalised
   [B, F]. No node probabilities (``has_node_probs`` is False; ``node_probs`` raises).
@@ -152,6 +156,36 @@ class DepthLogitHead(SupervisedHead):
         return logp.masked_fill(~self.allowed, float("-inf"))
 
 
+class NodeLogitHead(SupervisedHead):
+    """MLP [B, in_dim] -> node logits [B, N] (``h.nodes`` order), one flat softmax over the non-root nodes."""
+
+    input_kind = "node_logits"
+    has_node_probs = True
+
+    def __init__(self, hierarchy, in_dim: int, nlayers: int = 2, hidden_dim: int = 2048) -> None:
+        super().__init__()
+        self.mlp = _init(build_mlp(nlayers, in_dim, len(hierarchy.nodes), hidden_dim))
+        # under[v, u]: u is v or lies under it ([N, N]; h.ancestors[u, v] is "v at or above u")
+        self.register_buffer("under", torch.as_tensor(hierarchy.ancestors.T.copy()), persistent=False)
+        self.register_buffer("membership", torch.as_tensor(hierarchy.membership.copy()), persistent=False)
+        self.register_buffer("allowed", None, persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.mlp(x)
+
+    def restrict(self, leaves) -> NodeLogitHead:
+        self.allowed_leaves = mask = _leaf_mask(leaves, self.membership.shape[1])
+        self.allowed = None if mask is None else (self.membership & mask).any(1)
+        return self
+
+    def node_log_probs(self, out: Tensor) -> Tensor:
+        check_width(out, self.under.shape[0], "node logits", "one column per node, h.nodes order")
+        x = self.restricted(out.float())
+        own = torch.cat([x.new_full((x.shape[0], 1), float("-inf")), torch.log_softmax(x[:, 1:], dim=1)], dim=1)
+        # log P(v) = logsumexp over u under v (v included) of log p(u): [B, N, N] masked, N ~ 50
+        return own[:, None, :].masked_fill(~self.under[None], float("-inf")).logsumexp(-1)
+
+
 class EmbeddingHead(SupervisedHead):
     """[B, in_dim] -> L2-normalised embedding [B, F]: the input itself (``proj_dim=None``)
     or an MLP projection to ``proj_dim``."""
@@ -175,6 +209,8 @@ def build_supervised_head(loss_name: str, hierarchy, in_dim: int, *, nlayers: in
         return LeafLogitHead(hierarchy, in_dim, nlayers or 2, hidden_dim)
     if kind == "depth_logits":
         return DepthLogitHead(hierarchy, in_dim, nlayers or 1, hidden_dim)
+    if kind == "node_logits":
+        return NodeLogitHead(hierarchy, in_dim, nlayers or 2, hidden_dim)
     return EmbeddingHead(in_dim, proj_dim, nlayers or 2, hidden_dim)
 
 

@@ -139,6 +139,17 @@ def test_stratified_subset_of_lisc_like_cells_is_near_the_limit_and_keeps_every_
         assert 36 <= len(sub) <= 40 and sub["node"].nunique() == 5
 
 
+def test_split_rows_partitions_each_lab_as_if_it_were_alone():
+    a = manifest({"platelet": 30, "eosinophil": 20}).assign(dataset="a")
+    b = manifest({"platelet": 7, "basophil": 9}).assign(dataset="b")
+    b["path"] = b["path"].str.replace("/d/", "/e/")
+    for seed in range(5):  # a joint draw differed from lab a's own on seeds 0 and 2 (11 and 9 test rows, not 10)
+        both = split_rows(pd.concat([a, b], ignore_index=True), None, 0.2, split_seed=seed)
+        for lab, alone in (("a", a), ("b", b)):
+            want = split_rows(alone, None, 0.2, split_seed=seed)["split"].tolist()
+            assert both.loc[both["dataset"] == lab, "split"].tolist() == want
+
+
 def test_split_rows_assigns_only_unsplit_rows_and_names_an_empty_split():
     df = manifest({"platelet": 10, "eosinophil": 10})
     df.loc[:3, "split"] = "test"  # 4 rows already split: kept as they are

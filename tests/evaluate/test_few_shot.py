@@ -4,7 +4,14 @@ counts per type follow k, and each classifier recovers separable types."""
 import numpy as np
 import pytest
 
-from hierwbc.evaluate.few_shot import adaptation_curve, draw_reference, few_shot_predict
+from hierwbc.evaluate.few_shot import (
+    METHODS,
+    adaptation_curve,
+    draw_reference,
+    few_shot_predict,
+    five_type_tree,
+    hierce_head_predict,
+)
 
 
 def test_draw_takes_whole_groups_and_k_per_type():
@@ -20,7 +27,7 @@ def test_draw_takes_whole_groups_and_k_per_type():
     assert not ref[types == -1].any()                      # never drawn
 
 
-@pytest.mark.parametrize("method", ["logreg", "knn", "prototype"])
+@pytest.mark.parametrize("method", METHODS)
 def test_each_method_separates_clear_types(method):
     rng = np.random.default_rng(1)
     centres = rng.normal(0, 6, (3, 8))
@@ -29,6 +36,20 @@ def test_each_method_separates_clear_types(method):
     ref = draw_reference(types, 5, rng)
     pred = few_shot_predict(X, types, ref, method)
     assert (pred == types[~ref]).mean() > 0.95
+
+
+def test_hierce_head_at_alpha_0_is_the_logistic_regression():
+    """With alpha = 0 HierCE telescopes to cross-entropy and the objectives are the same
+    (L2 ||W||^2 / (2 C n), unpenalised intercept): the calls agree with the logreg's."""
+    rng = np.random.default_rng(3)
+    types = np.repeat([0, 1, 2, 3], 12)
+    X = rng.normal(0, 1, (48, 6)) + rng.normal(0, 1.0, (4, 6))[types]  # overlapping: the L2 matters
+    ref = draw_reference(types, 5, rng)
+    tree = five_type_tree()
+    got = hierce_head_predict(X[ref], types[ref], X[~ref], tree, alpha=0.0, max_iter=500)
+    want = few_shot_predict(X, types, ref, "logreg")
+    assert (got == want).mean() >= 0.95
+    assert set(got) <= {0, 1, 2, 3}  # basophil (type 4) is not in the reference: never called
 
 
 def test_curve_scores_only_unreferenced_cells():

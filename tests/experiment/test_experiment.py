@@ -119,3 +119,48 @@ def test_bad_experiment_files_are_named(tmp_path):
         load_experiment(bad)
     with pytest.raises(FileNotFoundError, match="no summary.json"):
         publish(tmp_path / "never_run", tmp_path / "report")
+
+
+@pytest.mark.slow
+def test_paper_multilab_in_miniature(tmp_path, data_root, starter):
+    """experiments/paper_multilab.yaml as it is but tiny (2 steps of 8 cells, 2 seeds, 60 cells per
+    evaluation set, two of its models): the four training labs in one manifest at their own
+    precision, no evaluation cell among them, ce_node trained, the seeds evaluated together."""
+    import yaml
+
+    from hierwbc.experiment import run_experiment
+
+    path = Path(__file__).parents[2] / "experiments" / "paper_multilab.yaml"
+    raw = yaml.safe_load(path.read_text())
+    tiny = {"model.pretrained": str(starter), "model.img_size": 28, "batch_size": 8, "max_steps": 2,
+            "checkpoint_every": 2, "knn_every": 0, "data.val_fraction": 0.0, "data.limit": None,
+            "data.num_workers": 0, "data.cache_size": None, "data.root": str(data_root), "precision": "fp32",
+            **{f"{head}.{k}": v for head in ("dino", "ibot") for k, v in
+               (("head_n_prototypes", 64), ("head_hidden_dim", 64), ("head_bottleneck_dim", 32))}}
+    cfg = load_experiment(path, {
+        "out": str(tmp_path / "multilab"), "seeds": [0, 1], "train": {**raw["train"], **tiny},
+        "models": {m: raw["models"][m] for m in ("ce_node", "hierce")}, "baselines": ["pixels"],
+        "evaluation": {**raw["evaluation"], "cv": 2, "n_boot": 20,
+                       "sets": [{"name": "pbc_test", "source": "pbc", "split": "test", "limit": 60},
+                                {"name": "bccd", "source": "bccd", "limit": 60}]},
+        "figures": {}})
+    out = run_experiment(cfg, stages=("train", "embed", "evaluate"), progress=False)
+
+    trained = pd.read_csv(out / "models" / "ce_node" / "seed1" / "train_manifest.csv")
+    assert set(trained["dataset"]) == {"pbc", "lisc", "raabin", "aslan"}
+    assert set(trained.loc[trained["dataset"].isin(["raabin", "aslan"]), "node"]) == {"wbc"}  # root precision
+    assert set(trained.loc[trained["dataset"] == "lisc", "node"]) == {"neutrophil", "lymphoid_mature", "monocyte",
+                                                                      "eosinophil", "basophil"}
+    assert len(trained) == (trained["split"] == "train").sum() > 10000
+    import anndata as ad
+
+    evaluated = {p for s in ("pbc_test", "bccd")
+                 for p in ad.read_h5ad(out / "embeddings" / "pixels" / f"{s}.h5ad").obs["path"]}
+    assert len(evaluated) > 100  # BCCD crops of one smear share its path
+    assert not evaluated & set(trained["path"])  # no evaluation cell was trained on
+    done = json.loads((out / "models" / "ce_node" / "seed1" / "DONE.json").read_text())
+    assert done["steps"] == 2 and done["config"]["supervised"]["loss"] == "ce_node"
+    assert done["config"]["data"]["lab_weights"] == ["pbc=10", "lisc=1", "raabin=1", "aslan=1"]
+    metrics = pd.read_csv(out / "evaluation" / "metrics.csv")
+    assert set(metrics["model"]) == {"ce_node", "hierce", "pixels"} and set(metrics["seed"]) == {0, 1}
+    assert set(metrics["dataset"]) == {"pbc_test", "bccd"}

@@ -12,6 +12,7 @@ from hierwbc.losses import (
     HierCELoss,
     HierSupConLoss,
     MultilevelCELoss,
+    NodeCELoss,
     SoftLabelLoss,
     SupConLoss,
     get_loss,
@@ -24,6 +25,7 @@ EXPECTED = {
     "supcon": (SupConLoss, "embedding"),
     "hiersupcon": (HierSupConLoss, "embedding"),
     "multilevel": (MultilevelCELoss, "depth_logits"),
+    "ce_node": (NodeCELoss, "node_logits"),
     "distance": (DistanceLoss, "leaf_logits"),
     "softlabel": (SoftLabelLoss, "leaf_logits"),
 }
@@ -35,7 +37,8 @@ def test_each_name(name):
     cls, kind = EXPECTED[name]
     loss = get_loss(name, h)
     assert type(loss) is cls and input_kind(name) == kind
-    width = {"leaf_logits": len(h.leaves), "depth_logits": len(h.nodes), "embedding": 16}[kind]
+    width = {"leaf_logits": len(h.leaves), "depth_logits": len(h.nodes), "node_logits": len(h.nodes),
+             "embedding": 16}[kind]
     x = torch.randn(12, width, requires_grad=True)
     targets = torch.tensor(list(h.leaf_nodes[:6]) * 2)
     value = loss(x, targets)
@@ -62,7 +65,8 @@ def test_no_hard_coded_device(name):
     """Every loss follows its buffers and inputs: it runs shape-only on the meta device."""
     h = default_hierarchy()
     loss = get_loss(name, h).to("meta")
-    width = {"leaf_logits": len(h.leaves), "depth_logits": len(h.nodes), "embedding": 16}[input_kind(name)]
+    width = {"leaf_logits": len(h.leaves), "depth_logits": len(h.nodes), "node_logits": len(h.nodes),
+             "embedding": 16}[input_kind(name)]
     x = torch.empty(8, width, device="meta", requires_grad=True)
     value = loss(x, torch.zeros(8, dtype=torch.long, device="meta"))
     value.backward()

@@ -29,7 +29,8 @@ def test_trainer_contract_for_every_loss(name):
     cls_tokens = torch.randn(16, IN_DIM, requires_grad=True)
     targets = torch.tensor(h.indices(["myelocyte", "neutrophil", "blast", None] * 4))
     out = head(cls_tokens)
-    width = {"leaf_logits": len(h.leaves), "depth_logits": len(h.nodes)}.get(head.input_kind, IN_DIM)
+    width = {"leaf_logits": len(h.leaves), "depth_logits": len(h.nodes), "node_logits": len(h.nodes)}.get(
+        head.input_kind, IN_DIM)
     assert out.shape == (16, width)
     loss = loss_fn(out, targets)
     loss.backward()
