@@ -1,7 +1,8 @@
 """Flat cross-entropy over the tree's nodes: every label is its own class, coarse ones included.
 
 Input: node logits [B, N] in ``h.nodes`` order (the ``node_logits`` head,
-:class:`hierwbc.models.supervised_heads.NodeLogitHead`; the root's column is ignored). For a target node ``t`` (a leaf or an internal node)::
+:class:`hierwbc.models.supervised_heads.NodeLogitHead`; the root's column is ignored). For a
+target node ``t`` (a leaf or an internal node)::
 
     loss(t) = -log softmax_{v != root}(logits)[t]
 

@@ -31,8 +31,8 @@ HERE = Path(__file__).resolve().parent
 REFERENCE = "hierce"
 SETS = ("pbc_test", "bccd", "segmentation_wbc")
 PROBES = ("20nn", "logreg")
-RIVALS = ("unsup", "ce", "ce_node", "supcon", "hiersupcon", "multilevel", "distance", "hierce_x30", "starter", "random_init",
-          "pixels", "hierwbc-tiny-pbc-hierce")
+RIVALS = ("unsup", "ce", "ce_node", "supcon", "hiersupcon", "multilevel", "distance", "hierce_x30", "starter",
+          "random_init", "pixels", "hierwbc-tiny-pbc-hierce")
 CLAIM_METRICS = {"balanced_accuracy": "bAcc", "hierarchical_f1": "hier. F1"}
 SEVERITY_METRICS = {"mistake_severity": "LCA of mistakes", "lineage_accuracy": "lineage acc."}
 LOWER_IS_BETTER = {"mistake_severity"}
