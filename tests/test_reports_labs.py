@@ -40,6 +40,42 @@ def test_rule_one_keeps_a_lever_only_for_two_points_on_lisc():
     assert "Chosen: `b`." in "\n".join(make_report.verdict(scores, trials))
 
 
+def test_round_three_keeps_a_lever_for_in_domain_accuracy_and_ranks_by_validation():
+    """RULES.md addendum 5: on top of cnn_pbc_colour_reframe a lever is also kept for +0.5
+    validation with LISC at most 2.0 below; the kept lever with the best validation wins."""
+    make_report = _module(LABS / "make_report.py")
+    models = ["cnn_pbc", "cnn_pbc_colour_reframe", "x", "y", "z"]
+    lisc = [0.40, 0.58, 0.565, 0.62, 0.55]
+    val = [0.96, 0.932, 0.950, 0.935, 0.99]
+    scores = pd.DataFrame({"model": models, "set": "lisc", "balanced_accuracy": lisc, "accuracy": 0.0, "n": 1})
+    trials = pd.DataFrame({"model": models, "labs": '["pbc"]', "val_accuracy": val})
+    parents = pd.DataFrame({"model": ["cnn_pbc_colour_reframe", "x", "y", "z"],
+                            "parent": ["cnn_pbc", "cnn_pbc_colour_reframe", "cnn_pbc_colour_reframe",
+                                       "cnn_pbc_colour_reframe"]})
+    text = "\n".join(make_report.verdict(scores, trials, parents))
+    # x: +1.8 validation, LISC -1.5 (kept, in-domain); y: +4.0 LISC (kept, rule 1); z: LISC -3.0 (not kept)
+    assert "`x` against `cnn_pbc_colour_reframe`: 56.5 % (-1.5 points), PBC validation accuracy 95.0 % (+1.8): kept" in text
+    assert "`z` against" in text and "`z` against `cnn_pbc_colour_reframe`: 55.0 % (-3.0 points), PBC validation " \
+        "accuracy 99.0 % (+5.8): not kept" in text
+    assert "Chosen: `x`." in text  # x's validation 95.0 beats y's 93.5
+
+
+def test_rule_three_outcomes():
+    make_report = _module(LABS / "make_report.py")
+    base = pd.DataFrame({"model": ["cnn_pbc", "chosen", "cnn_pbc_lisc"], "set": ["lisc", "lisc", "pbc_test"],
+                         "balanced_accuracy": [0.40, 0.60, 0.959], "accuracy": [0.0, 0.0, 0.971], "n": 1})
+
+    def outcome(bacc, acc):
+        cand = pd.DataFrame({"model": ["cnn_default_five"], "set": ["pbc_test"], "balanced_accuracy": [bacc],
+                             "accuracy": [acc], "n": 1})
+        return "\n".join(make_report.rule_three(pd.concat([base, cand]), "chosen"))
+
+    assert "replaces the default" in outcome(0.960, 0.95)
+    assert "ships beside it as `hierwbc-cnn-labs`" in outcome(0.950, 0.94)
+    assert "is not shipped" in outcome(0.950, 0.92)
+    assert make_report.rule_three(base, "chosen") == []  # not scored yet
+
+
 @pytest.mark.parametrize("model", ["cnn_pbc", "cnn_pbc+recentre"])
 def test_default_card_tables_are_zero_shot_csv(model):
     make_report = _module(LABS / "make_report.py")

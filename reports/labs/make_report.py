@@ -85,6 +85,10 @@ def score(args) -> None:
 BASE, CANDIDATE, SHIPPED = "cnn_pbc", "cnn_default", "shipped_default"
 FIRST_CANDIDATE = "cnn_default_colour"
 LEVER_GAIN, VAL_FLOOR, PBC_FLOOR = 0.02, 0.93, 0.93
+# RULES.md addendum 5: round 3 (levers on top of this recipe) may also keep a lever for in-domain
+# accuracy (validation +0.5 points, LISC at most 2.0 below), and picks the highest validation
+ROUND3_PARENT, VAL_GAIN, LISC_SLACK = "cnn_pbc_colour_reframe", 0.005, 0.02
+FIVE_CANDIDATE, FIVE_BASELINE, LABS_NAME = "cnn_default_five", "cnn_pbc_lisc", "hierwbc-cnn-labs"
 
 
 def score_of(scores: pd.DataFrame, model: str, set_name: str, metric: str = "balanced_accuracy") -> float:
@@ -107,17 +111,24 @@ def verdict(scores: pd.DataFrame, trials: pd.DataFrame, parents: pd.DataFrame | 
     while True:
         base = score_of(scores, chosen, "lisc")
         best, best_score = None, base
+        round3 = chosen == ROUND3_PARENT
+        if round3:
+            best_score = -1.0  # round 3 ranks the kept levers by validation accuracy
         for model in sorted(m for m, p in parent_of.items() if p == chosen and m in val):
             lisc = score_of(scores, model, "lisc")
             if np.isnan(lisc):  # not scored yet
                 continue
             ok, gain = val[model] >= VAL_FLOOR, lisc - base
+            in_domain = round3 and val[model] - val[chosen] >= VAL_GAIN and gain >= -LISC_SLACK
+            kept = (ok and gain >= LEVER_GAIN) or in_domain
             lines.append(f"- `{model}` against `{chosen}`: {100 * lisc:.1f} % ({100 * gain:+.1f} points), PBC "
-                         f"validation accuracy {100 * val[model]:.1f} %: "
-                         + ("kept" if ok and gain >= LEVER_GAIN else
+                         f"validation accuracy {100 * val[model]:.1f} %"
+                         + (f" ({100 * (val[model] - val[chosen]):+.1f})" if round3 else "") + ": "
+                         + ("kept" if kept else
                             "not kept (under the 2.0-point gain)" if ok else "out (validation under 93 %)"))
-            if ok and gain >= LEVER_GAIN and lisc > best_score:
-                best, best_score = model, lisc
+            rank = val[model] if round3 else lisc
+            if kept and rank > best_score:
+                best, best_score = model, rank
         if best is None:
             break
         chosen = best
@@ -149,7 +160,33 @@ def verdict(scores: pd.DataFrame, trials: pd.DataFrame, parents: pd.DataFrame | 
         else:
             outcome = f"Outcome: `{SHIPPED}` stays predict's default."
         lines += ["## Rule 2: predict's default", "", a, b, "", outcome, ""]
+    lines += rule_three(scores, chosen)
     return lines
+
+
+def rule_three(scores: pd.DataFrame, chosen: str) -> list[str]:
+    """RULES.md addendum 5 (rule 3) and 6: the chosen recipe at the five-type level on PBC + LISC."""
+    pbc_bacc = score_of(scores, FIVE_CANDIDATE, "pbc_test")
+    if np.isnan(pbc_bacc):
+        return []
+    floor = score_of(scores, FIVE_BASELINE, "pbc_test")
+    pbc_acc = score_of(scores, FIVE_CANDIDATE, "pbc_test", "accuracy")
+    left_out = score_of(scores, chosen, "lisc"), score_of(scores, BASE, "lisc")
+    a, b = pbc_bacc >= floor, left_out[0] > left_out[1]
+    if a and b:
+        outcome = f"Outcome: `{FIVE_CANDIDATE}` replaces the default (`{BASE}`) as predict's default."
+    elif pbc_acc >= PBC_FLOOR:
+        outcome = (f"Outcome: `{FIVE_CANDIDATE}` does not replace the default; its PBC test accuracy is >= 93 %, so "
+                   f"it ships beside it as `{LABS_NAME}`, for cells from other labs.")
+    else:
+        outcome = f"Outcome: `{FIVE_CANDIDATE}` is not shipped (PBC test accuracy under 93 %)."
+    return ["## Rule 3: the chosen recipe, five types, PBC + LISC", "",
+            f"- (a) `{FIVE_CANDIDATE}` PBC test balanced accuracy {100 * pbc_bacc:.1f} % against `{FIVE_BASELINE}`'s "
+            f"{100 * floor:.1f} % (the plain CNN on the same labs): {'met' if a else 'not met'}; its accuracy "
+            f"{100 * pbc_acc:.1f} %",
+            f"- (b) the chosen recipe on PBC alone (`{chosen}`) against `{BASE}` on LISC left out: "
+            f"{100 * left_out[0]:.1f} vs {100 * left_out[1]:.1f} %: {'met' if b else 'not met'}",
+            "", outcome, ""]
 
 
 def build(args) -> None:
