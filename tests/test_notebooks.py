@@ -77,7 +77,7 @@ def test_all_notebooks_run_on_real_data(tmp_path, data_root, capsys):
         mimes = {m for o in outputs for m in o.get("data", {})}
         assert name == "04_embed" or "image/png" in mimes, f"{name} shows no figure"
         if name in ("01_hierarchy", "05_umap", "06_confusion_by_lineage", "07_lca", "08_alpha_ablation",
-                    "09_compare_losses"):
+                    "09_compare_losses", "11_adapt_to_your_lab"):
             assert "application/vnd.jupyter.widget-view+json" in mimes, f"{name}: no widget displayed"
 
     # 01: the tree, unedited

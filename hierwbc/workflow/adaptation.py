@@ -1,6 +1,7 @@
 """What notebook 11 (adapt to your lab) calls: a lab's cells split into a few labelled ones,
-written as node-named class folders, and the rest, written as the new cells to label; and the
-few-shot learning curve of a model on that lab."""
+written as node-named class folders, and the rest, written as the new cells to label; the
+few-shot learning curve of a model on that lab; labels picked in the notebook's gallery added to
+the labelled cells."""
 
 from __future__ import annotations
 
@@ -89,10 +90,28 @@ def five_type_table(results: dict, hierarchy) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def with_more_labels(labelled, extra: pd.DataFrame, out, hierarchy) -> Path:
+    """One reference manifest CSV at ``out``: the cells of ``labelled`` (a folder of class
+    folders or a manifest CSV, :func:`hierwbc.reference.reference_manifest`) and the rows of
+    ``extra`` (``path``, crop box, ``node``: e.g. :attr:`hierwbc.plotting.labelling.LabelGallery.labelled`);
+    a cell in both keeps ``extra``'s label."""
+    from hierwbc.datasets.manifest import BOX_COLUMNS
+    from hierwbc.reference import reference_manifest
+
+    base = reference_manifest(labelled, hierarchy)
+    cols = ["path", *[c for c in BOX_COLUMNS if c in base or c in extra], "node"]
+    both = pd.concat([base.reindex(columns=cols), extra.reindex(columns=cols)], ignore_index=True)
+    key = both[cols[:-1]].astype(str).agg("|".join, axis=1)
+    both = both[~key.duplicated(keep="last")]
+    out = Path(out)
+    atomic_write(out, lambda tmp: both.assign(raw_label=both["node"]).to_csv(tmp, index=False))
+    return out
+
+
 def _default():
     from hierwbc.hierarchy import default_hierarchy
 
     return default_hierarchy()
 
 
-__all__ = ["LABELLED", "UNLABELLED", "five_type_table", "lab_split", "learning_curve"]
+__all__ = ["LABELLED", "UNLABELLED", "five_type_table", "lab_split", "learning_curve", "with_more_labels"]
