@@ -125,6 +125,8 @@ def verdict(scores: pd.DataFrame, trials: pd.DataFrame, parents: pd.DataFrame | 
                          f"validation accuracy {100 * val[model]:.1f} %"
                          + (f" ({100 * (val[model] - val[chosen]):+.1f})" if round3 else "") + ": "
                          + ("kept" if kept else
+                            "not kept (neither +0.5 validation with LISC at most 2.0 below, nor +2.0 on LISC)"
+                            if round3 else
                             "not kept (under the 2.0-point gain)" if ok else "out (validation under 93 %)"))
             rank = val[model] if round3 else lisc
             if kept and rank > best_score:
