@@ -20,7 +20,10 @@ few-shot classifier on them and scores the five-type balanced accuracy of every 
   basophil meet at ``granulocytic_mature``), edge weights ``exp(-alpha (depth - 1))`` (alpha
   0.5: the first edge below the root at cross-entropy's scale, deeper ones less), L2 as the
   logreg's (``||W||^2 / (2 C n)``, DinoBloom's C), L-BFGS; types absent from the reference are
-  never called.
+  never called;
+- ``prior`` (a classifier's features only): the model's own five-type probabilities as a fixed
+  offset of a logistic regression on the features (:func:`prior_head_predict`): the zero-shot
+  call, corrected by the labelled cells (transfer with the classifier as the prior).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import torch
 
 from .five_types import FIVE_TYPES, MIN_CELLS
 
-METHODS = ("logreg", "knn", "prototype", "hierce")
+METHODS = ("logreg", "knn", "prototype", "hierce", "prior")
 HIERCE_ALPHA = 0.5
 ABSENT = -1e6  # the logit of a type the reference lacks (finite: a ring of absent types stays defined)
 COLUMNS = ["set", "model", "method", "k", "draw", "balanced_accuracy", "accuracy", "n_reference", "n_scored"]
@@ -63,46 +66,74 @@ def five_type_tree(hierarchy=None):
     return (hierarchy or default_hierarchy()).pruned_to(FIVE_TYPES)
 
 
+def _fit_linear(zr: torch.Tensor, loss_of_logits, n_out: int, n_classes: int, offset_ref=None,
+                max_iter: int = 200) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(W [D, n_out], b [n_out])`` minimising ``loss_of_logits(zr W + b (+ offset)) + ||W||^2 / (2 C n)``
+    (the logreg's L2, DinoBloom's C for ``n_classes``; unpenalised bias) with L-BFGS, float64."""
+    from .logreg import default_C
+
+    lam = 1.0 / (2 * default_C(zr.shape[1], n_classes) * len(zr))
+    W = torch.zeros(zr.shape[1], n_out, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(n_out, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([W, b], max_iter=max_iter, tolerance_grad=1e-7, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        logits = zr @ W + b
+        loss = loss_of_logits(logits if offset_ref is None else logits + offset_ref) + lam * (W ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return W.detach(), b.detach()
+
+
 def hierce_head_predict(ref: np.ndarray, y: np.ndarray, new: np.ndarray, tree, alpha: float = HIERCE_ALPHA,
                         max_iter: int = 200) -> np.ndarray:
     """Type index ``[m]`` of ``new`` from a linear HierCE head fitted on ``ref [r, D]`` with type
     indices ``y [r]`` (see the module docstring); ``tree`` from :func:`five_type_tree`."""
     from ..losses import HierCELoss
-    from .logreg import default_C
 
     zr = torch.as_tensor(_standardise(ref, ref), dtype=torch.float64)
     zn = torch.as_tensor(_standardise(new, ref), dtype=torch.float64)
     leaf_of_type = np.array([tree.leaf_index[t] for t in FIVE_TYPES])  # type index -> leaf column
-    node_of_type = tree.indices(FIVE_TYPES)
     present = np.zeros(len(tree.leaves), bool)
     present[leaf_of_type[np.unique(y)]] = True
     mask = torch.as_tensor(~present)
     loss_fn = HierCELoss(tree, alpha=alpha, normalize=False).double()
-    targets = torch.as_tensor(node_of_type[y])
-    lam = 1.0 / (2 * default_C(zr.shape[1], int(present.sum())) * len(zr))
-    W = torch.zeros(zr.shape[1], len(tree.leaves), dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(len(tree.leaves), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([W, b], max_iter=max_iter, tolerance_grad=1e-7, line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        logits = (zr @ W + b).masked_fill(mask, ABSENT)
-        loss = np.exp(alpha) * loss_fn(logits, targets) + lam * (W ** 2).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    with torch.no_grad():
-        leaf = (zn @ W + b).masked_fill(mask, ABSENT).argmax(1).numpy()
+    targets = torch.as_tensor(tree.indices(FIVE_TYPES)[y])
+    W, b = _fit_linear(zr, lambda z: np.exp(alpha) * loss_fn(z.masked_fill(mask, ABSENT), targets),
+                       len(tree.leaves), int(present.sum()), max_iter=max_iter)
+    leaf = (zn @ W + b).masked_fill(mask, ABSENT).argmax(1).numpy()
     type_of_leaf = np.full(len(tree.leaves), -1)
     type_of_leaf[leaf_of_type] = np.arange(len(FIVE_TYPES))
     return type_of_leaf[leaf]
 
 
+def prior_head_predict(ref: np.ndarray, y: np.ndarray, new: np.ndarray, prior_ref: np.ndarray,
+                       prior_new: np.ndarray, max_iter: int = 200) -> np.ndarray:
+    """Type index ``[m]`` of ``new``: the model's own five-type call corrected by the labelled
+    cells. Logits ``log p0 + z V + c`` (``p0 [., 5]``: the model's probabilities of the five types,
+    renormalised; ``z``: features standardised on the reference) with ``V``, ``c`` fitted by
+    cross-entropy on the reference and the logreg's L2 on ``V``: no labelled cell gives the
+    zero-shot call, many give a logistic regression that starts from it."""
+    def log_prior(p):
+        p = np.clip(np.asarray(p, np.float64), 1e-6, None)
+        return torch.as_tensor(np.log(p / p.sum(1, keepdims=True)))
+
+    zr = torch.as_tensor(_standardise(ref, ref), dtype=torch.float64)
+    zn = torch.as_tensor(_standardise(new, ref), dtype=torch.float64)
+    targets = torch.as_tensor(np.asarray(y))
+    W, b = _fit_linear(zr, lambda z: torch.nn.functional.cross_entropy(z, targets), len(FIVE_TYPES),
+                       len(np.unique(y)), offset_ref=log_prior(prior_ref), max_iter=max_iter)
+    return (log_prior(prior_new) + zn @ W + b).argmax(1).numpy()
+
+
 def few_shot_predict(X: np.ndarray, types: np.ndarray, reference: np.ndarray, method: str,
-                     k_neighbours: int = 5, tree=None) -> np.ndarray:
+                     k_neighbours: int = 5, tree=None, prior: np.ndarray | None = None) -> np.ndarray:
     """Predicted type index of the rows outside ``reference`` ``[m]`` (``tree``: for ``hierce``,
-    :func:`five_type_tree` of the default tree when ``None``)."""
+    :func:`five_type_tree` of the default tree when ``None``; ``prior [n, 5]``: for ``prior``, the
+    model's own probabilities of the five types for every row)."""
     from .knn import knn_predict
     from .logreg import fit_predict_logreg
 
@@ -128,17 +159,25 @@ def few_shot_predict(X: np.ndarray, types: np.ndarray, reference: np.ndarray, me
         return classes[d.argmin(1)]
     if method == "hierce":
         return hierce_head_predict(ref, y, new, tree if tree is not None else five_type_tree())
+    if method == "prior":
+        if prior is None:
+            raise ValueError("method 'prior' needs the model's five-type probabilities (prior=)")
+        return prior_head_predict(ref, y, new, prior[reference], prior[~reference])
     raise ValueError(f"method must be one of {METHODS}, not {method!r}")
 
 
 def adaptation_curve(X: np.ndarray, types: np.ndarray, ks=(1, 3, 5, 10, 20, 50), draws: int = 10,
-                     methods=METHODS, groups=None, seed: int = 0, set_name: str = "", model: str = "",
-                     min_cells: int = MIN_CELLS) -> pd.DataFrame:
+                     methods=None, groups=None, seed: int = 0, set_name: str = "", model: str = "",
+                     min_cells: int = MIN_CELLS, prior: np.ndarray | None = None) -> pd.DataFrame:
     """One row per (method, k, draw): five-type balanced accuracy and accuracy of the scored
-    cells (each cell once: group-weighted), and the numbers of reference and scored cells."""
+    cells (each cell once: group-weighted), and the numbers of reference and scored cells.
+    ``methods`` default: every one of :data:`METHODS` the inputs allow (``prior`` needs ``prior``)."""
+    if methods is None:
+        methods = [m for m in METHODS if m != "prior" or prior is not None]
     types = np.asarray(types)
     keep = types >= 0
     X, types = np.asarray(X)[keep], types[keep]
+    prior = None if prior is None else np.asarray(prior)[keep]
     groups = None if groups is None else np.asarray(groups, dtype=object)[keep]
     cell = (np.arange(len(types)) if groups is None
             else pd.factorize(pd.Series(groups).astype(str))[0])
@@ -150,7 +189,7 @@ def adaptation_curve(X: np.ndarray, types: np.ndarray, ks=(1, 3, 5, 10, 20, 50),
             ref = draw_reference(types, k, np.random.default_rng([seed, k, d]), groups)
             truth, w = types[~ref], weight[~ref]
             for method in methods:
-                pred = few_shot_predict(X, types, ref, method, tree=tree)
+                pred = few_shot_predict(X, types, ref, method, tree=tree, prior=prior)
                 right = pred == truth
                 mass = np.bincount(truth, weights=w, minlength=len(FIVE_TYPES))
                 hits = np.bincount(truth, weights=w * right, minlength=len(FIVE_TYPES))
@@ -163,4 +202,4 @@ def adaptation_curve(X: np.ndarray, types: np.ndarray, ks=(1, 3, 5, 10, 20, 50),
 
 
 __all__ = ["COLUMNS", "METHODS", "adaptation_curve", "draw_reference", "few_shot_predict", "five_type_tree",
-           "hierce_head_predict"]
+           "hierce_head_predict", "prior_head_predict"]

@@ -7,7 +7,8 @@
 ``curves`` embeds BCCD, segmentation_wbc and LISC with each model (``hierwbc.embed``; a CNN
 re-frames as it was trained), then for k = 1, 3, 5, 10, 20, 50 labelled cells per type and 10
 random draws runs every few-shot classifier (``hierwbc.evaluate.few_shot``: logreg, kNN,
-prototype; LISC's crops of one cell drawn or scored together, each cell counted once) and merges
+prototype, HierCE head, and for a classifier the prior method; LISC's crops of one cell drawn or
+scored together, each cell counted once) and merges
 the rows into ``curves.csv``; it also times ``hierwbc.adapt`` on 50 labelled LISC cells per type
 (``adapt_seconds.csv``). ``build`` writes ``summary.csv`` (mean and sd over draws),
 ``summary.md`` and ``curves.png`` from those files only.
@@ -58,6 +59,21 @@ def time_adapt(model: str, lisc: pd.DataFrame, per_type: int, folder: Path) -> f
     return time.perf_counter() - start
 
 
+def five_type_prior(model: str, manifest: pd.DataFrame, h) -> np.ndarray | None:
+    """``[n, 5]``: a classifier's own probabilities of the five types for each cell (``predict``,
+    for the "prior" few-shot method); None for a label-free backbone (no supervised head)."""
+    from hierwbc.evaluate.five_types import FIVE_TYPES
+    from hierwbc.models.shipped import read_weights, resolve_weights
+    from hierwbc.predict import predict
+
+    if "sup_loss" not in read_weights(resolve_weights(model))[1]:
+        return None
+    out = predict(manifest, model=model, colour_domain=None, progress=False)
+    prior = np.full((len(manifest), len(FIVE_TYPES)), 1.0 / len(FIVE_TYPES))
+    prior[out.obs.index.astype(int).to_numpy()] = np.asarray(out.obsm["node_proba"])[:, h.indices(FIVE_TYPES)]
+    return prior
+
+
 def curves(args) -> None:
     from hierwbc.embed import embed
     from hierwbc.evaluate.few_shot import adaptation_curve
@@ -73,8 +89,9 @@ def curves(args) -> None:
             a = embed(model, m.reset_index(drop=True), hierarchy=None, batch_size=128, progress=False)
             types = five_type_index(h, a.obs["node"].astype(str))
             groups = a.obs["group"].astype(str).to_numpy() if "group" in a.obs else None
+            prior = five_type_prior(model, m.reset_index(drop=True), h)
             rows = adaptation_curve(np.asarray(a.obsm["X_cls"]), types, ks=KS, draws=args.draws, groups=groups,
-                                    set_name=set_name, model=name)
+                                    set_name=set_name, model=name, prior=prior)
             merge(out / "curves.csv", rows, ["set", "model", "method", "k", "draw"])
             print(name, set_name, rows.groupby(["method", "k"])["balanced_accuracy"].mean().round(3).to_dict())
         if args.time_adapt:

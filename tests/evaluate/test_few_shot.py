@@ -11,6 +11,7 @@ from hierwbc.evaluate.few_shot import (
     few_shot_predict,
     five_type_tree,
     hierce_head_predict,
+    prior_head_predict,
 )
 
 
@@ -34,7 +35,7 @@ def test_each_method_separates_clear_types(method):
     types = np.repeat([0, 1, 2], 30)
     X = centres[types] + rng.normal(0, 1, (90, 8))
     ref = draw_reference(types, 5, rng)
-    pred = few_shot_predict(X, types, ref, method)
+    pred = few_shot_predict(X, types, ref, method, prior=np.full((90, 5), 0.2))  # prior: an uninformative model
     assert (pred == types[~ref]).mean() > 0.95
 
 
@@ -50,6 +51,22 @@ def test_hierce_head_at_alpha_0_is_the_logistic_regression():
     want = few_shot_predict(X, types, ref, "logreg")
     assert (got == want).mean() >= 0.95
     assert set(got) <= {0, 1, 2, 3}  # basophil (type 4) is not in the reference: never called
+
+
+def test_prior_head_keeps_a_good_model_call_and_learns_where_the_model_knows_nothing():
+    rng = np.random.default_rng(5)
+    types = np.repeat([0, 1, 2, 3, 4], 40)
+    noise = rng.normal(0, 1, (200, 6))  # features that carry nothing
+    good = np.full((200, 5), 0.05)
+    good[np.arange(200), types] = 0.8  # a model right on every cell
+    ref = draw_reference(types, 1, rng)
+    pred = prior_head_predict(noise[ref], types[ref], noise[~ref], good[ref], good[~ref])
+    assert (pred == types[~ref]).mean() > 0.95  # one labelled cell per type does not undo the model
+    X = rng.normal(0, 6, (5, 6))[types] + noise  # now the features separate the types ...
+    flat = np.full((200, 5), 0.2)  # ... and the model knows nothing: a logistic regression
+    ref = draw_reference(types, 5, rng)
+    got = prior_head_predict(X[ref], types[ref], X[~ref], flat[ref], flat[~ref])
+    assert (got == few_shot_predict(X, types, ref, "logreg")).mean() >= 0.97
 
 
 def test_curve_scores_only_unreferenced_cells():
