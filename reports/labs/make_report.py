@@ -182,13 +182,12 @@ def rule_three(scores: pd.DataFrame, chosen: str) -> list[str]:
                    f"it ships beside it as `{LABS_NAME}`, for cells from other labs.")
     else:
         outcome = f"Outcome: `{FIVE_CANDIDATE}` is not shipped (PBC test accuracy under 93 %)."
-    return ["## Rule 3: the chosen recipe, five types, PBC + LISC", "",
-            f"- (a) `{FIVE_CANDIDATE}` PBC test balanced accuracy {100 * pbc_bacc:.1f} % against `{FIVE_BASELINE}`'s "
-            f"{100 * floor:.1f} % (the plain CNN on the same labs): {'met' if a else 'not met'}; its accuracy "
-            f"{100 * pbc_acc:.1f} %",
-            f"- (b) the chosen recipe on PBC alone (`{chosen}`) against `{BASE}` on LISC left out: "
-            f"{100 * left_out[0]:.1f} vs {100 * left_out[1]:.1f} %: {'met' if b else 'not met'}",
-            "", outcome, ""]
+    first = (f"- (a) `{FIVE_CANDIDATE}` PBC test balanced accuracy {100 * pbc_bacc:.1f} % against "
+             f"`{FIVE_BASELINE}`'s {100 * floor:.1f} % (the plain CNN on the same labs): {'met' if a else 'not met'}; "
+             f"its accuracy {100 * pbc_acc:.1f} %")
+    second = (f"- (b) the chosen recipe on PBC alone (`{chosen}`) against `{BASE}` on LISC left out: "
+              f"{100 * left_out[0]:.1f} vs {100 * left_out[1]:.1f} %: {'met' if b else 'not met'}")
+    return ["## Rule 3: the chosen recipe, five types, PBC + LISC", "", first, second, "", outcome, ""]
 
 
 def build(args) -> None:
