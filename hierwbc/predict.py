@@ -12,9 +12,9 @@ Node probabilities [n, N] come from one of
   its head (``sup_head.*`` tensors; applied here to the [CLS] tokens; a file whose metadata
   lists ``trained_leaves`` predicts only those leaves, the ones its training labels support).
   ``model=None`` is the shipped default classifier (:data:`DEFAULT_CLASSIFIER`,
-  ``hierwbc-cnn-pbc``: the supervised CNN baseline, five types, chosen by the rules of
-  ``reports/labs/RULES.md``; the ViT HierCE classifier ``hierwbc-tiny8-pbc-hierce`` was the
-  default before);
+  ``hierwbc-cnn-labs``: a CNN trained on PBC and LISC with colour augmentation and cell-centred
+  re-framing, five types, chosen by the rules of ``reports/labs/RULES.md``; before it the plain
+  CNN baseline ``hierwbc-cnn-pbc`` and the ViT HierCE classifier ``hierwbc-tiny8-pbc-hierce``);
 - a **reference atlas** (``reference=``: an AnnData or .h5ad of labelled embeddings of the same
   model, obs ``node``, obsm ``X_cls``): kNN label transfer exactly as the ``<k>nn`` probe of
   :mod:`hierwbc.evaluate` with the reference as the training fold (features standardised on
@@ -127,7 +127,7 @@ def _cells_from_table(table: pd.DataFrame, base: Path, name: str, hierarchy: Hie
 
 
 # ----------------------------------------------------------------------------- models
-DEFAULT_CLASSIFIER = "hierwbc-cnn-pbc"
+DEFAULT_CLASSIFIER = "hierwbc-cnn-labs"
 
 
 def default_model() -> Path:

@@ -77,7 +77,7 @@ def test_rule_three_outcomes():
     assert make_report.rule_three(base, "chosen") == []  # not scored yet
 
 
-@pytest.mark.parametrize("model", ["cnn_pbc", "cnn_pbc+recentre"])
+@pytest.mark.parametrize("model", ["cnn_pbc", "cnn_pbc+recentre", "cnn_default_five", "cnn_default_five+recentre"])
 def test_default_card_tables_are_zero_shot_csv(model):
     make_report = _module(LABS / "make_report.py")
     scores = pd.read_csv(LABS / "zero_shot.csv")
@@ -90,3 +90,13 @@ def test_adaptation_summary_rebuilds_from_curves(tmp_path):
     _module(ADAPTATION / "make_report.py").main(["build", "--out", str(tmp_path)])
     for f in ("summary.csv", "summary.md"):
         assert (tmp_path / f).read_text() == (ADAPTATION / f).read_text(), f
+
+
+def test_card_leaf_scores_are_leaf_scores_csv():
+    leaf = pd.read_csv(LABS / "leaf_scores.csv").set_index("model")
+    card = " ".join(CARD.read_text().split())
+    for model in ("cnn_default_five", "cnn_pbc"):
+        r = leaf.loc[model]
+        assert r["cells"] == 3417
+        assert (f"leaf accuracy is {100 * r['leaf_accuracy']:.1f} % and its back-off accuracy "
+                f"{100 * r['backoff_accuracy']:.1f} %") in card, model

@@ -82,7 +82,7 @@ def curves(args) -> None:
     from hierwbc.hierarchy import default_hierarchy
 
     out = Path(args.out)
-    sets = evaluation_sets(SETS, args.data_root)
+    sets = evaluation_sets([s for s in args.sets.split(",") if s], args.data_root)
     h = default_hierarchy()
     for name, model in _pairs(args.model).items():
         for set_name, m in sets.items():
@@ -94,7 +94,7 @@ def curves(args) -> None:
                                     set_name=set_name, model=name, prior=prior)
             merge(out / "curves.csv", rows, ["set", "model", "method", "k", "draw"])
             print(name, set_name, rows.groupby(["method", "k"])["balanced_accuracy"].mean().round(3).to_dict())
-        if args.time_adapt:
+        if args.time_adapt and "lisc" in sets:
             import tempfile
 
             with tempfile.TemporaryDirectory() as tmp:
@@ -144,6 +144,7 @@ def main(argv=None) -> None:
     c = sub.add_parser("curves")
     c.add_argument("--model", action="append", required=True, metavar="NAME=WEIGHTS_OR_SHIPPED_NAME")
     c.add_argument("--draws", type=int, default=10)
+    c.add_argument("--sets", default=",".join(SETS), help="comma-separated; leave out a lab the model trained on")
     c.add_argument("--data-root", default=None)
     c.add_argument("--time-adapt", action="store_true")
     c.add_argument("--out", default=str(HERE))

@@ -3,6 +3,7 @@
     python reports/labs/make_report.py score --run cnn_pbc=runs/labs/cnn_pbc --sets lisc
     python reports/labs/make_report.py score --model shipped_default=hierwbc-tiny8-pbc-hierce --sets pbc_test,lisc
     python reports/labs/make_report.py build
+    python reports/labs/make_report.py leaf --model cnn_default_five=hierwbc-cnn-labs   # PBC test at the leaf
     python reports/labs/make_report.py card --model cnn_default       # the model card's table
 
 ``score`` predicts each set with each model (``hierwbc.evaluate.zero_shot``) and merges the rows
@@ -220,6 +221,21 @@ def build(args) -> None:
     fig.savefig(out / "zero_shot.png", dpi=120)
 
 
+def leaf(args) -> None:
+    """PBC test at the leaf: every cell of the split (3,417, all types, not only the five), each
+    model's leaf accuracy and back-off accuracy as predict reports them; merged into leaf_scores.csv."""
+    from hierwbc.evaluate.zero_shot import evaluation_set
+    from hierwbc.predict import predict
+
+    cells = evaluation_set("pbc_test", args.data_root)
+    rows = []
+    for name, model in _pairs(args.model).items():
+        info = predict(cells, model=model, colour_domain=None, progress=False).uns["predict"]
+        rows.append({"model": name, "cells": info["n_labelled"], "leaf_accuracy": info["leaf_accuracy"],
+                     "backoff_accuracy": info["backoff_accuracy"], "backoff_mean_depth": info["backoff_mean_depth"]})
+    print(merge(Path(args.out) / "leaf_scores.csv", pd.DataFrame(rows), ["model"]).to_string(index=False))
+
+
 def card_table(scores: pd.DataFrame, model: str) -> str:
     """The Markdown table of a model's card: five-type accuracy and balanced accuracy per set."""
     from hierwbc.evaluate.report import to_markdown
@@ -250,11 +266,15 @@ def main(argv=None) -> None:
                         "named <model>+recentre")
     b = sub.add_parser("build")
     b.add_argument("--out", default=str(HERE))
+    lf = sub.add_parser("leaf", help="PBC test leaf and back-off accuracy over all its cells (leaf_scores.csv)")
+    lf.add_argument("--model", action="append", required=True, metavar="NAME=WEIGHTS_OR_SHIPPED_NAME")
+    lf.add_argument("--data-root", default=None)
+    lf.add_argument("--out", default=str(HERE))
     c = sub.add_parser("card", help="print the card's table of one model")
     c.add_argument("--model", required=True)
     c.add_argument("--out", default=str(HERE))
     args = p.parse_args(argv)
-    {"score": score, "build": build, "card": card}[args.command](args)
+    {"score": score, "build": build, "leaf": leaf, "card": card}[args.command](args)
 
 
 if __name__ == "__main__":
