@@ -126,6 +126,21 @@ def to_markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def merge_csv(path, new: pd.DataFrame, keys: list[str], sort: bool = True) -> pd.DataFrame:
+    """``new`` rows replacing the rows of the CSV ``path`` with the same ``keys`` (the other rows
+    kept), sorted by ``keys`` when ``sort``; written back atomically and returned. How a report
+    folder adds one model's or one set's rows to its table."""
+    path, out = Path(path), new
+    if path.is_file():
+        old = pd.read_csv(path)
+        kept = old[~old.set_index(keys).index.isin(new.set_index(keys).index)]
+        out = pd.concat([kept, new], ignore_index=True) if len(kept) else new
+    if sort:
+        out = out.sort_values(keys).reset_index(drop=True)
+    atomic_write_text(path, out.to_csv(index=False, float_format="%.6g"))
+    return out
+
+
 def report(result, out_dir, metrics=tuple(PAPER_METRICS)) -> dict[str, Path]:
     """Write, per dataset, ``table_<dataset>.{csv,md}`` (Tables 1-3) and, with a bootstrap,
     ``significance_<dataset>.{csv,md}`` (Appendix B), plus the tidy ``metrics.csv``.

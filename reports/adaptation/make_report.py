@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hierwbc.evaluate.report import merge_csv
+
 HERE = Path(__file__).resolve().parent
 SETS = ("bccd", "segmentation_wbc", "lisc")
 KS = (1, 3, 5, 10, 20, 50)
@@ -30,16 +32,6 @@ KS = (1, 3, 5, 10, 20, 50)
 
 def _pairs(items):
     return dict(item.split("=", 1) for item in items)
-
-
-def merge(path: Path, new: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    out = new
-    if path.is_file():
-        old = pd.read_csv(path)
-        kept = old[~old.set_index(keys).index.isin(new.set_index(keys).index)]
-        out = pd.concat([kept, new], ignore_index=True) if len(kept) else new
-    out.to_csv(path, index=False, float_format="%.6g")
-    return out
 
 
 def time_adapt(model: str, lisc: pd.DataFrame, per_type: int, folder: Path) -> float:
@@ -92,15 +84,15 @@ def curves(args) -> None:
             prior = five_type_prior(model, m.reset_index(drop=True), h)
             rows = adaptation_curve(np.asarray(a.obsm["X_cls"]), types, ks=KS, draws=args.draws, groups=groups,
                                     set_name=set_name, model=name, prior=prior)
-            merge(out / "curves.csv", rows, ["set", "model", "method", "k", "draw"])
+            merge_csv(out / "curves.csv", rows, ["set", "model", "method", "k", "draw"], sort=False)
             print(name, set_name, rows.groupby(["method", "k"])["balanced_accuracy"].mean().round(3).to_dict())
         if args.time_adapt and "lisc" in sets:
             import tempfile
 
             with tempfile.TemporaryDirectory() as tmp:
                 seconds = time_adapt(model, sets["lisc"], 50, Path(tmp) / "reference")
-            merge(out / "adapt_seconds.csv", pd.DataFrame([{"model": name, "cells_per_type": 50,
-                                                            "seconds": round(seconds, 2)}]), ["model"])
+            merge_csv(out / "adapt_seconds.csv", pd.DataFrame([{"model": name, "cells_per_type": 50,
+                                                                "seconds": round(seconds, 2)}]), ["model"], sort=False)
 
 
 def build(args) -> None:

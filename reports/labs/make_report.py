@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hierwbc.evaluate.report import merge_csv
+
 HERE = Path(__file__).resolve().parent
 SETS = ("pbc_test", "lisc", "bccd", "segmentation_wbc")
 TRIAL_KEYS = ("labs", "label_level", "reframe", "stain_p", "hue", "saturation", "gain", "crop_scale", "img_size",
@@ -36,18 +38,6 @@ def _pairs(items: list[str]) -> dict[str, str]:
         if not sep:
             raise SystemExit(f"{item!r} is not NAME=VALUE")
         out[name] = value
-    return out
-
-
-def merge(path: Path, new: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """``new`` rows replacing the rows of ``path`` with the same ``keys``; written back."""
-    out = new
-    if path.is_file():
-        old = pd.read_csv(path)
-        kept = old[~old.set_index(keys).index.isin(new.set_index(keys).index)]
-        out = pd.concat([kept, new], ignore_index=True) if len(kept) else new
-    out = out.sort_values(keys).reset_index(drop=True)
-    out.to_csv(path, index=False, float_format="%.6g")
     return out
 
 
@@ -74,12 +64,12 @@ def score(args) -> None:
         (out / "runs" / name).mkdir(parents=True, exist_ok=True)
         for f in ("log.csv", "recipe.json"):
             shutil.copy2(run / f, out / "runs" / name / f)
-        merge(out / "trials.csv", pd.DataFrame([trial_row(name, run)]), ["model"])
+        merge_csv(out / "trials.csv", pd.DataFrame([trial_row(name, run)]), ["model"])
     for name, model in models.items():
         kwargs = {"recentre": True} if args.recentre else {}
         name = f"{name}+recentre" if args.recentre else name
         rows = zero_shot_scores(model, sets, name=name, progress=not args.no_progress, **kwargs)
-        merge(out / "zero_shot.csv", rows, ["model", "set"])
+        merge_csv(out / "zero_shot.csv", rows, ["model", "set"])
         print(rows.to_string(index=False))
 
 
@@ -233,7 +223,7 @@ def leaf(args) -> None:
         info = predict(cells, model=model, colour_domain=None, progress=False).uns["predict"]
         rows.append({"model": name, "cells": info["n_labelled"], "leaf_accuracy": info["leaf_accuracy"],
                      "backoff_accuracy": info["backoff_accuracy"], "backoff_mean_depth": info["backoff_mean_depth"]})
-    print(merge(Path(args.out) / "leaf_scores.csv", pd.DataFrame(rows), ["model"]).to_string(index=False))
+    print(merge_csv(Path(args.out) / "leaf_scores.csv", pd.DataFrame(rows), ["model"]).to_string(index=False))
 
 
 def card_table(scores: pd.DataFrame, model: str) -> str:

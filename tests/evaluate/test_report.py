@@ -58,3 +58,17 @@ def test_report_writes_csv_and_markdown(result, tmp_path):
     assert to_markdown(pd.DataFrame({"a": [1], "b": ["x"]})) == "| a | b |\n|---|---|\n| 1 | x |\n"
     with pytest.raises(KeyError, match="not in the evaluation result"):
         summary_table(result, "bodyfluid")
+
+
+def test_merge_csv_replaces_rows_with_the_same_keys_and_keeps_the_rest(tmp_path):
+    import pandas as pd
+
+    from hierwbc.evaluate.report import merge_csv
+
+    path = tmp_path / "t.csv"
+    merge_csv(path, pd.DataFrame({"model": ["b", "a"], "set": ["x", "x"], "v": [1.0, 2.0]}), ["model", "set"])
+    out = merge_csv(path, pd.DataFrame({"model": ["b", "c"], "set": ["x", "y"], "v": [9.0, 3.0]}), ["model", "set"])
+    assert out.to_dict("list") == {"model": ["a", "b", "c"], "set": ["x", "x", "y"], "v": [2.0, 9.0, 3.0]}
+    assert pd.read_csv(path)["v"].tolist() == out["v"].tolist()  # written back (floats as %.6g)
+    kept = merge_csv(path, pd.DataFrame({"model": ["a"], "set": ["x"], "v": [5.0]}), ["model", "set"], sort=False)
+    assert kept["model"].tolist() == ["b", "c", "a"]  # unsorted: the others first, the new rows last
