@@ -458,7 +458,7 @@ def off_domain_message(info: dict) -> str:
     """The warning for a prediction whose cells look unlike the images its calls rest on."""
     return (f"{info['n_off_domain']} of {info['n_predicted']} cells look unlike the images the calls rest on "
             f"({info['colour_domain']}: colour distance > {info['colour_threshold']:.1f}, obs 'off_domain'); "
-            "calls on them are unreliable (the shipped classifier fails on other labs' cells: see its model card). "
+            "calls on them are less reliable (its model card gives its scores on each lab it was tested on). "
             "Use a reference atlas of your own lab's labelled cells (--reference) or fine-tune, and check the "
             "calls by eye")
 

@@ -16,7 +16,7 @@ import numpy as np
 from .arrays import TreeArrays, compute_arrays
 from .edits import EditsMixin
 from .errors import HierarchyError, did_you_mean, unknown_node_error, with_hint
-from .io import IOMixin
+from .io import FORMAT, VERSION, IOMixin
 from .label_maps import LabelMap, MappedLabels
 from .names import NAME_RE, check_name, default_label
 
@@ -267,8 +267,7 @@ class Hierarchy(EditsMixin, IOMixin):
                     d["children"] = kids
             return d
 
-        return type(self).from_dict({"format": self.to_dict()["format"], "version": self.to_dict()["version"],
-                                     "tree": node(self.tree)})
+        return type(self).from_dict({"format": FORMAT, "version": VERSION, "tree": node(self.tree)})
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Hierarchy) and self.to_newick() == other.to_newick()

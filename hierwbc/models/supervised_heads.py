@@ -118,7 +118,17 @@ class LeafLogitHead(SupervisedHead):
         return self._node_log_probs(self.restricted(out))  # the leaf softmax over the allowed leaves
 
 
-class DepthLogitHead(SupervisedHead):
+class _NodeColumnHead(SupervisedHead):
+    """A head with one output column per node (buffer ``membership`` [N, L]): restricting it to
+    some leaves allows the nodes with an allowed leaf under them (the root always is)."""
+
+    def restrict(self, leaves) -> _NodeColumnHead:
+        self.allowed_leaves = mask = _leaf_mask(leaves, self.membership.shape[1])
+        self.allowed = None if mask is None else (self.membership & mask).any(1)
+        return self
+
+
+class DepthLogitHead(_NodeColumnHead):
     """One head per depth d = 1..D, [B, in_dim] -> node logits [B, N] in ``h.nodes`` order."""
 
     input_kind = "depth_logits"
@@ -136,12 +146,6 @@ class DepthLogitHead(SupervisedHead):
         self.register_buffer("membership", torch.as_tensor(hierarchy.membership.copy()), persistent=False)
         self.register_buffer("allowed", None, persistent=False)
 
-    def restrict(self, leaves) -> DepthLogitHead:
-        self.allowed_leaves = mask = _leaf_mask(leaves, self.membership.shape[1])
-        # a node is allowed when an allowed leaf lies under it (the root always is)
-        self.allowed = None if mask is None else (self.membership & mask).any(1)
-        return self
-
     def forward(self, x: Tensor) -> Tensor:
         outs = [head(x) for head in self.heads]
         root = outs[0].new_zeros(outs[0].shape[0], 1)
@@ -156,7 +160,7 @@ class DepthLogitHead(SupervisedHead):
         return logp.masked_fill(~self.allowed, float("-inf"))
 
 
-class NodeLogitHead(SupervisedHead):
+class NodeLogitHead(_NodeColumnHead):
     """MLP [B, in_dim] -> node logits [B, N] (``h.nodes`` order), one flat softmax over the non-root nodes."""
 
     input_kind = "node_logits"
@@ -172,11 +176,6 @@ class NodeLogitHead(SupervisedHead):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.mlp(x)
-
-    def restrict(self, leaves) -> NodeLogitHead:
-        self.allowed_leaves = mask = _leaf_mask(leaves, self.membership.shape[1])
-        self.allowed = None if mask is None else (self.membership & mask).any(1)
-        return self
 
     def node_log_probs(self, out: Tensor) -> Tensor:
         check_width(out, self.under.shape[0], "node logits", "one column per node, h.nodes order")

@@ -51,23 +51,25 @@ def time_adapt(model: str, lisc: pd.DataFrame, per_type: int, folder: Path) -> f
     return time.perf_counter() - start
 
 
-def five_type_prior(model: str, manifest: pd.DataFrame, h) -> np.ndarray | None:
-    """``[n, 5]``: a classifier's own probabilities of the five types for each cell (``predict``,
-    for the "prior" few-shot method); None for a label-free backbone (no supervised head)."""
+def cells_of(model: str, manifest: pd.DataFrame, h) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """``(rows, features [n, D], prior [n, 5] or None)`` of a set's cells under ``model``. A
+    classifier is run once, through ``predict``: its features and its own probabilities of the
+    five types (the "prior" few-shot method); a label-free backbone is embedded (no prior)."""
+    from hierwbc.embed import embed
     from hierwbc.evaluate.five_types import FIVE_TYPES
     from hierwbc.models.shipped import read_weights, resolve_weights
     from hierwbc.predict import predict
 
+    manifest = manifest.reset_index(drop=True)
     if "sup_loss" not in read_weights(resolve_weights(model))[1]:
-        return None
-    out = predict(manifest, model=model, colour_domain=None, progress=False)
-    prior = np.full((len(manifest), len(FIVE_TYPES)), 1.0 / len(FIVE_TYPES))
-    prior[out.obs.index.astype(int).to_numpy()] = np.asarray(out.obsm["node_proba"])[:, h.indices(FIVE_TYPES)]
-    return prior
+        a = embed(model, manifest, hierarchy=None, batch_size=128, progress=False)
+        return manifest, np.asarray(a.obsm["X_cls"]), None
+    out = predict(manifest, model=model, colour_domain=None, batch_size=128, progress=False)
+    rows = manifest.iloc[out.obs.index.astype(int).to_numpy()].reset_index(drop=True)  # the readable cells
+    return rows, np.asarray(out.obsm["X_cls"]), np.asarray(out.obsm["node_proba"])[:, h.indices(FIVE_TYPES)]
 
 
 def curves(args) -> None:
-    from hierwbc.embed import embed
     from hierwbc.evaluate.few_shot import adaptation_curve
     from hierwbc.evaluate.five_types import five_type_index
     from hierwbc.evaluate.zero_shot import evaluation_sets
@@ -78,12 +80,11 @@ def curves(args) -> None:
     h = default_hierarchy()
     for name, model in _pairs(args.model).items():
         for set_name, m in sets.items():
-            a = embed(model, m.reset_index(drop=True), hierarchy=None, batch_size=128, progress=False)
-            types = five_type_index(h, a.obs["node"].astype(str))
-            groups = a.obs["group"].astype(str).to_numpy() if "group" in a.obs else None
-            prior = five_type_prior(model, m.reset_index(drop=True), h)
-            rows = adaptation_curve(np.asarray(a.obsm["X_cls"]), types, ks=KS, draws=args.draws, groups=groups,
-                                    set_name=set_name, model=name, prior=prior)
+            cells, X, prior = cells_of(model, m, h)
+            types = five_type_index(h, cells["node"].astype(str))
+            groups = cells["group"].astype(str).to_numpy() if "group" in cells else None
+            rows = adaptation_curve(X, types, ks=KS, draws=args.draws, groups=groups, set_name=set_name, model=name,
+                                    prior=prior)
             merge_csv(out / "curves.csv", rows, ["set", "model", "method", "k", "draw"], sort=False)
             print(name, set_name, rows.groupby(["method", "k"])["balanced_accuracy"].mean().round(3).to_dict())
         if args.time_adapt and "lisc" in sets:
