@@ -27,9 +27,9 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_step import one_step
 
+from hierwbc.config import make_config
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.io import atomic_write_text
-from hierwbc.train.config import make_config
 from hierwbc.train.loop import build_optimizer, fit
 from hierwbc.train.masking import collate_masks, mask_batch
 from hierwbc.train.meta_arch import MetaArch

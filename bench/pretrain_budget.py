@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from hierwbc.config import make_config
 from hierwbc.io import atomic_write_text
-from hierwbc.train.config import make_config
 from hierwbc.train.loop import fit
 
 REPO = Path(__file__).resolve().parent.parent

@@ -31,12 +31,12 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from hierwbc.config import make_config
 from hierwbc.datasets import data_root, read_dataset
 from hierwbc.datasets.manifest_images import ManifestImages
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.io import atomic_write_text
 from hierwbc.train.augment import AugmentConfig, global_crops
-from hierwbc.train.config import make_config
 from hierwbc.train.data import StepBatchSampler, make_loader
 from hierwbc.train.loop import build_optimizer
 from hierwbc.train.masking import collate_masks

@@ -24,7 +24,7 @@ USER_ERRORS: tuple[tuple[str, str], ...] = (
     ("builtins", "NotADirectoryError"),
     ("builtins", "IsADirectoryError"),
     ("hierwbc.hierarchy.errors", "HierarchyError"),  # tree files, unknown nodes, UnknownLabelError
-    ("hierwbc.train.config", "ConfigError"),      # unknown preset or config key, bad values, experiment files
+    ("hierwbc.config.training", "ConfigError"),      # unknown preset or config key, bad values, experiment files
     ("hierwbc.models.checkpoints", "CheckpointError"),
     ("hierwbc.datasets.manifest", "ManifestError"),  # schema, no rows in a split
     ("hierwbc.datasets.images", "ImageError"),    # images that cannot be decoded (and ValidationError)
@@ -176,7 +176,7 @@ def _add_train(sub) -> None:
                        arguments=_train_arguments)
 
     def run(a):
-        from .train.config import make_config
+        from .config import make_config
         from .train.loop import fit
 
         flags = {"data.sources": ",".join(x for d in a.data for x in d.split(",")) if a.data else None,

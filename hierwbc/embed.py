@@ -126,7 +126,7 @@ def _load_model(model, hierarchy, img_size, patch_size, seed):
         return backbone, None, hierarchy, prov, img_size or _native_size(backbone)
     state = load_file(path)
     if isinstance(state, dict) and state.get("format") == "hierwbc.train":
-        from .train.config import from_dict
+        from .config import from_dict
         from .train.export import checkpoint_trained_leaves
         from .train.networks import (
             backbone_from_config,

@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .config import ConfigError
 from .datasets.colour_domain import ColourDomain, image_features, pbc_train_domain
 from .datasets.images import validate
 from .datasets.manifest import BOX_COLUMNS, ManifestError, resolve_label_map
@@ -70,7 +71,6 @@ from .hierarchy import Hierarchy, default_hierarchy, hierarchy_from_uns
 from .io import atomic_write_text
 from .models.checkpoints import CheckpointError
 from .models.shipped import is_safetensors, read_weights, resolve_weights, shipped_weights
-from .train.config import ConfigError
 
 TOP = 3
 UNREADABLE_COLUMNS = ["row", "path", "folder", "kind", "reason"]

@@ -17,8 +17,8 @@ from PIL import Image
 
 from hierwbc import cli
 from hierwbc.cli import DEBUG_ENV, USER_ERRORS, main
+from hierwbc.config import ConfigError
 from hierwbc.hierarchy import Hierarchy, HierarchyError, default_hierarchy
-from hierwbc.train.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,7 +85,7 @@ def test_debug_env_zero_means_off(tmp_path):
 def test_help_imports_no_heavy_module():
     code = ("import sys\nfrom hierwbc.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit as e:\n"
             "    assert e.code == 0\nprint(sorted(m for m in ('torch', 'anndata', 'hierwbc.embed',"
-            " 'hierwbc.train.config', 'hierwbc.models.checkpoints', 'hierwbc.evaluate') if m in sys.modules))")
+            " 'hierwbc.config', 'hierwbc.models.checkpoints', 'hierwbc.evaluate') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
                          check=False)
     assert out.returncode == 0, out.stderr

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from hierwbc.config import make_config
 from hierwbc.datasets import load_image, square_resize
 from hierwbc.datasets.model_input import normalize
 from hierwbc.datasets.synthetic import make_synthetic
@@ -14,7 +15,6 @@ from hierwbc.embed import embed, join_sets, write_h5ad
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
 from hierwbc.models.supervised_heads import head_of_hidden_dim
 from hierwbc.models.vit import build_vit
-from hierwbc.train.config import make_config
 
 H = default_hierarchy()
 LEAVES = ["myelocyte", "monocyte", "lymphocyte_typical", "eosinophil"]

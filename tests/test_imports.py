@@ -96,7 +96,7 @@ def test_the_run_folder_layout_and_the_notebook_runner_import_without_torch():
     code = ("import sys, hierwbc.notebooks, hierwbc.experiment.layout; assert 'torch' not in sys.modules; "
             "from hierwbc.experiment import STAGES, load_experiment; print(STAGES[0], load_experiment.__module__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["train", "hierwbc.experiment.config"]
+    assert out == ["train", "hierwbc.config.experiment"]
     for first in ("", "import hierwbc.experiment.publishing; "):  # the function, whichever import came first
         code = first + ("from hierwbc.experiment import publish; import hierwbc.experiment as e; "
                         "print(publish is e.publish, callable(publish))")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hierwbc.train.config import make_config
+from hierwbc.config import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -297,10 +297,10 @@ def test_colour_domain_numbers_read_back():
 def test_run_rows_split_the_train_split_as_the_run_did(tmp_path, data_root):
     """evaluate_classifier.run_rows: from a run's config.yaml, the PBC train-split cells it trained
     on and those it held out (what its trainer read: training_rows / validation_rows)."""
+    from hierwbc.config import make_config
     from hierwbc.datasets import read_dataset
     from hierwbc.datasets.splits import split_rows
     from hierwbc.hierarchy import default_hierarchy
-    from hierwbc.train.config import make_config
     from hierwbc.train.prepare import training_rows, validation_rows
 
     ec = _module(REPRODUCTION / "evaluate_classifier.py")

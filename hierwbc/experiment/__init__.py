@@ -6,7 +6,7 @@ notebook runner and the workflow) is imported without torch."""
 
 from importlib import import_module
 
-_HOMES = {"ExperimentConfig": ".config", "load_experiment": ".config", "publish": ".publishing",
+_HOMES = {"ExperimentConfig": "..config.experiment", "load_experiment": "..config.experiment", "publish": ".publishing",
           "training_table": ".publishing", "STAGES": ".runner", "run_experiment": ".runner"}
 
 __all__ = ["STAGES", "ExperimentConfig", "load_experiment", "publish", "run_experiment", "training_table"]  # = _HOMES

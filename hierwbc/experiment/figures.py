@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import plotting as hp
-from .config import ExperimentConfig
+from ..config import ExperimentConfig
 
 
 def draw_figures(cfg: ExperimentConfig, res, adatas: dict, out: str | Path) -> list[Path]:

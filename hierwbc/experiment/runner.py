@@ -28,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from ..config import ExperimentConfig, load_experiment, make_config
 from ..datasets.read import read_dataset
 from ..datasets.sources import read_sources
 from ..datasets.splits import split_rows, stratified_subset
@@ -37,9 +38,7 @@ from ..io import atomic_write_text
 from ..models.shipped import resolve_weights
 from ..models.vit import VIT_SIZES
 from ..train.checkpointing import latest_checkpoint
-from ..train.config import make_config
 from ..train.loop import adopt_pretrained_architecture, fit
-from .config import ExperimentConfig, load_experiment
 
 STAGES = ("train", "embed", "evaluate", "figures")
 

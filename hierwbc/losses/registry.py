@@ -107,5 +107,5 @@ def input_kind(name: str) -> str:
 
 def loss_options(supervised: Any) -> dict[str, Any]:
     """Constructor arguments of the loss ``supervised.loss`` read from ``supervised`` (a
-    :class:`~hierwbc.train.config.SupervisedConfig`): e.g. ``{"alpha": 0.5}`` for ``hierce``."""
+    :class:`~hierwbc.config.SupervisedConfig`): e.g. ``{"alpha": 0.5}`` for ``hierce``."""
     return {arg: opt.read(supervised) for arg, opt in _lookup(supervised.loss).options.items()}

@@ -47,20 +47,6 @@ def lab_probabilities(labs, weights: dict[str, float]) -> np.ndarray:
     return (w / w.sum() / np.bincount(codes))[codes]
 
 
-def parse_lab_weights(items) -> dict[str, float]:
-    """``["pbc=10", "lisc=1"]`` (``data.lab_weights``) -> ``{"pbc": 10.0, "lisc": 1.0}``."""
-    out = {}
-    for item in items:
-        name, sep, value = str(item).partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise ValueError(f"data.lab_weights: {item!r} is not dataset=weight (e.g. pbc=10)")
-    return out
-
-
 def global_batch(n: int, batch_size: int, seed: int, step: int, p: np.ndarray | None = None) -> np.ndarray:
     """Row indices of the global batch of ``step`` (see the module docstring)."""
     if p is not None:

@@ -13,11 +13,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..config import from_dict
 from ..hierarchy import Hierarchy
 from ..models.checkpoints import CheckpointError
 from ..models.shipped import save_weights
 from .checkpointing import load_checkpoint
-from .config import from_dict
 from .networks import sup_head_state
 
 MAX_BYTES = 25 * 2 ** 20

@@ -37,6 +37,17 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from ..config.training import (
+    TrainConfig,
+    apply_overrides,
+    check_img_size,
+    from_dict,
+    img_size_from_pretrained,
+    make_config,
+    parse_lab_weights,
+    set_key,
+    validate,
+)
 from ..datasets import write_manifest
 from ..datasets.cache import cached_images
 from ..datasets.manifest_images import ManifestImages
@@ -46,17 +57,7 @@ from ..io import atomic_write_text
 from ..models.checkpoints import load_backbone_state
 from .augment import AugmentConfig, global_crops, local_crops
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
-from .config import (
-    TrainConfig,
-    apply_overrides,
-    check_img_size,
-    from_dict,
-    img_size_from_pretrained,
-    make_config,
-    set_key,
-    validate,
-)
-from .data import StepBatchSampler, lab_probabilities, make_loader, parse_lab_weights, steps_per_epoch
+from .data import StepBatchSampler, lab_probabilities, make_loader, steps_per_epoch
 from .diagnostics import KnnWatch, PlateauWatch
 from .distributed import DistInfo, barrier, init_distributed
 from .knn_monitor import KnnMonitor

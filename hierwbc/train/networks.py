@@ -1,4 +1,4 @@
-"""The networks a :class:`~hierwbc.train.config.TrainConfig` describes, built in one place for
+"""The networks a :class:`~hierwbc.config.TrainConfig` describes, built in one place for
 training (:class:`~hierwbc.train.meta_arch.MetaArch`) and for reading a run's checkpoint back
 (``embed``, ``export``).
 

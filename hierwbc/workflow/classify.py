@@ -52,11 +52,11 @@ def reference_atlas(run: RunFolder, model=None, dataset: str = "pbc", data_root_
     of labelled embeddings, read as is. Cached (see the module docstring)."""
     import anndata as ad
 
+    from hierwbc.config import DataConfig
     from hierwbc.datasets import data_root, read_dataset
     from hierwbc.datasets.splits import split_rows, stratified_subset
     from hierwbc.embed import embed, write_h5ad
     from hierwbc.predict import default_model
-    from hierwbc.train.config import DataConfig
 
     if str(dataset).endswith(".h5ad"):
         return ad.read_h5ad(dataset)

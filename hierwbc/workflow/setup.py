@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import pandas as pd
 import yaml
 
+from hierwbc.config import PRESETS, ConfigError
 from hierwbc.datasets import SYNTHETIC, real_or_synthetic, write_manifest
 from hierwbc.io import atomic_write_text
 from hierwbc.plotting.ablation import alpha_from_name
-from hierwbc.train.config import PRESETS, ConfigError
 
 from .folder import RunFolder
 

@@ -85,7 +85,7 @@ def run_rows(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     precision (:func:`hierwbc.train.prepare.train_and_validation_rows`)."""
     import yaml
 
-    from hierwbc.train.config import from_dict
+    from hierwbc.config import from_dict
     from hierwbc.train.prepare import train_and_validation_rows
 
     cfg = from_dict(yaml.safe_load((Path(run_dir) / "config.yaml").read_text()))

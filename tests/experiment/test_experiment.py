@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from hierwbc.cli import main
+from hierwbc.config import ConfigError
 from hierwbc.experiment import load_experiment, publish
 from hierwbc.models.shipped import read_weights
-from hierwbc.train.config import ConfigError
 from hierwbc.train.export import export_weights
 from hierwbc.train.loop import fit
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hierwbc.config import make_config
 from hierwbc.experiment import load_experiment
-from hierwbc.train.config import make_config
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 FILES = sorted(EXPERIMENTS.glob("*.yaml"))

@@ -76,8 +76,8 @@ def test_no_hard_coded_device(name):
 def test_the_registry_is_the_list_of_presets_and_of_their_config_fields():
     from dataclasses import fields
 
+    from hierwbc.config import PRESETS, SUPERVISED_PRESETS, SupervisedConfig, make_config
     from hierwbc.losses import LOSSES, loss_options
-    from hierwbc.train.config import PRESETS, SUPERVISED_PRESETS, SupervisedConfig, make_config
 
     assert SUPERVISED_PRESETS == tuple(LOSSES) and PRESETS == ("unsup", *LOSSES)
     known = {f.name for f in fields(SupervisedConfig)}

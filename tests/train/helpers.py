@@ -1,6 +1,6 @@
 """Small configs shared by the training tests (vit_tiny, tiny heads, CPU)."""
 
-from hierwbc.train.config import make_config
+from hierwbc.config import make_config
 
 TINY = {"model.arch": "vit_tiny", "model.img_size": 28, "model.patch_size": 14, "model.drop_path_rate": 0.0,
         "dino.head_n_prototypes": 64, "dino.head_hidden_dim": 64, "dino.head_bottleneck_dim": 32,

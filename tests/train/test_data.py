@@ -5,7 +5,8 @@ import pytest
 
 
 def test_lab_weights_give_each_lab_its_share_and_resume_exactly():
-    from hierwbc.train.data import StepBatchSampler, lab_probabilities, parse_lab_weights
+    from hierwbc.config import parse_lab_weights
+    from hierwbc.train.data import StepBatchSampler, lab_probabilities
 
     labs = np.array(["pbc"] * 300 + ["lisc"] * 30 + ["raabin"] * 20 + ["aslan"] * 10)
     p = lab_probabilities(labs, parse_lab_weights(["pbc=10"]))

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
+from hierwbc.config import make_config
 from hierwbc.hierarchy import default_hierarchy
-from hierwbc.train.config import make_config
 from hierwbc.train.diagnostics import KnnWatch
 from hierwbc.train.knn_monitor import KnnMonitor, knn_scores
 from hierwbc.train.loop import fit

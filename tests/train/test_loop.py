@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
+from hierwbc.config import PRESETS
 from hierwbc.datasets import load_image, read_dataset, square_resize
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models.checkpoints import CheckpointError, save_atomic
 from hierwbc.models.vit import build_vit
 from hierwbc.train.augment import AugmentConfig, global_crops
 from hierwbc.train.checkpointing import list_checkpoints, load_checkpoint
-from hierwbc.train.config import PRESETS
 from hierwbc.train.loop import NonFiniteLossError, build_optimizer, fit
 from hierwbc.train.masking import collate_masks
 from hierwbc.train.meta_arch import MetaArch

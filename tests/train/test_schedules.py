@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from hierwbc.train.config import make_config
+from hierwbc.config import make_config
 from hierwbc.train.param_groups import apply_schedule, layer_id, param_groups
 from hierwbc.train.schedules import CosineSchedule, build_schedules, scaled_lr
 
@@ -61,7 +61,7 @@ def test_layer_ids_and_groups():
 
 
 def test_absolute_schedule_lengths_do_not_follow_the_run_length():
-    from hierwbc.train.config import make_config
+    from hierwbc.config import make_config
     from hierwbc.train.schedules import build_schedules
 
     cfg = make_config("unsup", overrides={"optim.warmup_steps": 10, "teacher.warmup_teacher_temp_steps": 20,

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
+from hierwbc.config import ConfigError
 from hierwbc.datasets import read_dataset
 from hierwbc.hierarchy import default_hierarchy
-from hierwbc.train.config import ConfigError
 from hierwbc.workflow import (
     RunFolder,
     dataset_manifests,

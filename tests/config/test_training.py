@@ -2,7 +2,7 @@
 
 import pytest
 
-from hierwbc.train.config import PRESETS, ConfigError, from_dict, make_config
+from hierwbc.config import PRESETS, ConfigError, from_dict, make_config
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -47,7 +47,7 @@ def test_bad_overrides_are_named(override, message):
 
 
 def test_apply_overrides_sets_in_order_and_validates():
-    from hierwbc.train.config import apply_overrides
+    from hierwbc.config import apply_overrides
 
     cfg = make_config("hierce")
     assert apply_overrides(cfg, ["alpha=0.2", "preset=ce"]) is cfg

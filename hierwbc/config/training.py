@@ -369,8 +369,6 @@ def validate(cfg: TrainConfig) -> None:
     if not 0 <= cfg.data.coarsen_fraction <= 1 or not 0 <= cfg.data.unlabelled_fraction <= 1:
         raise ConfigError("data.coarsen_fraction and data.unlabelled_fraction must lie in [0, 1]")
     if cfg.data.lab_weights:
-        from .data import parse_lab_weights
-
         try:
             weights = parse_lab_weights(cfg.data.lab_weights)
         except ValueError as e:
@@ -390,6 +388,20 @@ def validate(cfg: TrainConfig) -> None:
     if small_cache and not img_size_from_pretrained(cfg):
         raise ConfigError(f"data.cache_size {cfg.data.cache_size} is smaller than model.img_size "
                           f"{cfg.model.img_size}: crops would be upsampled")
+
+
+def parse_lab_weights(items) -> dict[str, float]:
+    """``["pbc=10", "lisc=1"]`` (``data.lab_weights``) -> ``{"pbc": 10.0, "lisc": 1.0}``."""
+    out = {}
+    for item in items:
+        name, sep, value = str(item).partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise ValueError(f"data.lab_weights: {item!r} is not dataset=weight (e.g. pbc=10)")
+    return out
 
 
 def from_dict(d: dict[str, Any]) -> TrainConfig:

@@ -42,8 +42,8 @@ from typing import Any
 
 import yaml
 
-from ..train.config import PRESETS, ConfigError
-from .layout import RunLayout
+from ..experiment.layout import RunLayout
+from .training import PRESETS, ConfigError
 
 #: Baseline kinds; any other baseline is a weights file (shipped short name or path) embedded as is.
 BASELINES = ("random_init", "pixels", "starter")
