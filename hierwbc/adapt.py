@@ -15,13 +15,13 @@ Predicting with it equals predicting with the reference and the base model.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .callable_module import make_callable
 from .hierarchy import Hierarchy
 
 METHODS = ("logreg", "knn")
@@ -33,14 +33,15 @@ def adapt(labelled, model=None, out: str | os.PathLike = "adapted.safetensors", 
     from .datasets.images import load_image
     from .datasets.manifest import boxes
     from .datasets.stain import colour_features
+    from .hierarchy import default_hierarchy
+    from .models.registry import create_model, default_classifier
     from .models.shipped import read_weights, resolve_weights, save_weights
-    from .predict import _model_hierarchy_or_default, default_model
     from .reference import embedded_reference, reference_manifest
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    model = default_model() if model is None else model
-    h = hierarchy or _model_hierarchy_or_default(model)
+    model = default_classifier() if model is None else model
+    h = hierarchy or create_model(model).head_hierarchy or default_hierarchy()
     manifest = reference_manifest(labelled, h, label_map)
     emb = embedded_reference(model, manifest, h, progress=progress)
     tensors, meta = read_weights(resolve_weights(model))
@@ -54,23 +55,6 @@ def adapt(labelled, model=None, out: str | os.PathLike = "adapted.safetensors", 
     return save_weights(tensors, out, meta, dtype=None)
 
 
-def add_adapt_arguments(p) -> None:
-    p.add_argument("labelled", help="labelled cells of your lab: a folder of class folders or a manifest CSV")
-    p.add_argument("--model", default=None, help="base model (default: predict's default classifier)")
-    p.add_argument("--out", required=True, help="the adapted classifier (.safetensors), for predict --model")
-    p.add_argument("--label-map", default=None,
-                   help="for folders not named after tree nodes: a label map of the hierarchy or a YAML / JSON file")
-    p.add_argument("--method", choices=METHODS, default="logreg", help="few-shot classifier on the features")
-    p.add_argument("--no-progress", action="store_true")
-
-
-def adapt_main(args) -> Path:
-    from .models.shipped import read_metadata
-
-    path = adapt(args.labelled, args.model, args.out, args.label_map, args.method, progress=not args.no_progress)
-    counts = json.loads(read_metadata(path)["reference_counts"])
-    print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MiB): {sum(counts.values())} reference cells, {counts}")
-    return path
-
-
 __all__ = ["METHODS", "adapt"]
+
+make_callable(__name__, adapt)

@@ -95,7 +95,8 @@ def embedded_reference(model, manifest: pd.DataFrame, hierarchy: Hierarchy, img_
                        cache_dir: str | os.PathLike | None = None) -> ad.AnnData:
     """``manifest`` embedded by ``model`` (obs ``node``, obsm ``X_cls``), from the cache when the
     same model, cells, size, re-framing and tree were embedded before."""
-    from .embed import embed, sha256, write_h5ad
+    from .embed import embed, write_h5ad
+    from .models.registry import sha256
     from .models.shipped import resolve_weights
 
     key = hashlib.sha256(json.dumps([sha256(resolve_weights(model)), cache_key(manifest, img_size or 0), reframe or "",

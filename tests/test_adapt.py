@@ -8,10 +8,10 @@ import torch
 from PIL import Image
 
 from hierwbc.adapt import adapt
-from hierwbc.baselines.cnn import ConvNet
 from hierwbc.baselines.train import export_cnn
 from hierwbc.datasets.manifest import ManifestError
 from hierwbc.hierarchy import default_hierarchy
+from hierwbc.models.cnn import ConvNet
 from hierwbc.models.supervised_heads import LeafLogitHead
 from hierwbc.predict import predict
 

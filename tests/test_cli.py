@@ -90,7 +90,7 @@ def test_help_imports_no_heavy_module():
                          check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
-    assert ("{demo,hierarchy,train,baseline,embed,evaluate,predict,adapt,export,experiment,slurm}" in out.stdout
+    assert ("{demo,hierarchy,models,train,baseline,embed,evaluate,predict,adapt,export,experiment,slurm}" in out.stdout
             and "--debug" in out.stdout)
 
 

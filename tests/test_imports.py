@@ -102,3 +102,33 @@ def test_the_run_folder_layout_and_the_notebook_runner_import_without_torch():
                         "print(publish is e.publish, callable(publish))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
         assert out == ["True", "True"], first
+
+
+INFERENCE = ("hierwbc.embed", "hierwbc.predict", "hierwbc.adapt", "hierwbc.reference", "hierwbc.models.registry")
+
+
+def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    """Every module ``start`` imports, directly or through others (imports inside functions too)."""
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def test_reachable_follows_chains():
+    assert reachable({"a": {"b"}, "b": {"c"}, "c": set(), "d": {"a"}}, "a") == {"b", "c"}
+    assert "hierwbc.train.loop" in reachable(graph("hierwbc"), "hierwbc.experiment.runner")  # it sees the trainer
+
+
+@pytest.mark.parametrize("module", INFERENCE)
+def test_inference_stands_without_the_trainer(module):
+    """embed, predict, adapt and the model registry import nothing of hierwbc.train, however deep."""
+    edges = graph("hierwbc")
+    found = reachable(edges, module) | {m for m in edges if m.startswith(module + ".")}
+    for sub in [m for m in edges if m.startswith(module + ".")]:
+        found |= reachable(edges, sub)
+    trainer = sorted(m for m in found if m == "hierwbc.train" or m.startswith("hierwbc.train."))
+    assert not trainer, f"{module} reaches {trainer}"

@@ -16,7 +16,9 @@ from hierwbc.evaluate import class_to_node_proba, run_probes
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models import shipped
 from hierwbc.models.checkpoints import CheckpointError
-from hierwbc.predict import DEFAULT_CLASSIFIER, add_predict_arguments, predict, predict_main, write_predictions
+from hierwbc.cli.predict import add_arguments as add_predict_arguments
+from hierwbc.cli.predict import run as predict_main
+from hierwbc.predict import DEFAULT_CLASSIFIER, predict, write_predictions
 from hierwbc.train.export import export_weights
 from hierwbc.train.loop import fit
 

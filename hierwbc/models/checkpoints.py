@@ -42,6 +42,7 @@ from .layers import interpolate_pos_embed
 from .shipped import FORMAT, is_safetensors, read_weights, resolve_weights
 from .vit import VIT_SIZES, DinoVisionTransformer, build_vit
 
+RUN_CHECKPOINT_FORMAT = "hierwbc.train"  # the "format" of a training run's checkpoint (hierwbc.train.checkpointing)
 _CONTAINER_KEYS = ("teacher", "model", "student", "state_dict")
 _BACKBONE_PREFIXES = ("teacher.backbone.", "backbone.", "student.backbone.")
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from ..models.checkpoints import CheckpointError, load_file, save_atomic
+from ..models.checkpoints import RUN_CHECKPOINT_FORMAT, CheckpointError, load_file, save_atomic
 
-FORMAT, VERSION = "hierwbc.train", 1
+FORMAT, VERSION = RUN_CHECKPOINT_FORMAT, 1
 _NAME = re.compile(r"step_(\d+)\.pt$")
 
 
@@ -50,7 +50,7 @@ def save_checkpoint(run_dir: str | Path, step: int, model_state: dict, optimizer
 
     ``model_state`` / ``optimizer_state``: from :mod:`hierwbc.train.state` (full, name-keyed);
     ``trained_leaves``: the leaves the run's labels support (what its supervised head may predict,
-    :func:`hierwbc.train.export.checkpoint_trained_leaves`), stored when given."""
+    :func:`hierwbc.models.trained_leaves.checkpoint_trained_leaves`), stored when given."""
     state = {"format": FORMAT, "version": VERSION, "step": int(step), "model": model_state,
              "optimizer": optimizer_state, "config": cfg.to_dict(), "hierarchy": hierarchy.to_json(),
              "torch": str(torch.__version__)}

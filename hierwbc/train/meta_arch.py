@@ -34,9 +34,9 @@ from ..losses.ibot import iBOTPatchLoss
 from ..losses.koleo import koleo_loss
 from ..losses.registry import get_loss, loss_options
 from ..models.heads import DINOHead
+from ..models.networks import backbone_from_config, supervised_head_from_config
 from .diagnostics import normalized_entropy
 from .distributed import all_reduce_mean, gather_with_grad
-from .networks import backbone_from_config, supervised_head_from_config
 
 
 class Student(nn.Module):

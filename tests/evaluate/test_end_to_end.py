@@ -73,7 +73,8 @@ def test_evaluate_and_tables_on_real_embeddings(embedded, tmp_path):
 def test_evaluate_command(embedded, tmp_path):
     import argparse
 
-    from hierwbc.evaluate.cli import add_evaluate_arguments, evaluate_main
+    from hierwbc.cli.evaluate import add_arguments as add_evaluate_arguments
+    from hierwbc.cli.evaluate import run as evaluate_main
 
     _, adatas = embedded
     files = {}

@@ -43,7 +43,7 @@ def test_coarse_labels_count_for_any_leaf_below_them():
 
 def test_save_classifier_is_read_by_predict_as_a_head(tmp_path):
     from hierwbc.models.vit import build_vit
-    from hierwbc.predict import _weights_head
+    from hierwbc.models.registry import create_model
 
     h, X, nodes = _toy()
     vit = build_vit("vit_tiny", img_size=28, patch_size=14, init_values=None)
@@ -56,7 +56,8 @@ def test_save_classifier_is_read_by_predict_as_a_head(tmp_path):
     assert json.loads(meta["trained_leaves"]) == list(h.leaves)[:6]  # the toy's labels
     assert {k.split(".")[0] for k in tensors} == {"backbone", "sup_head"}  # no DINO / iBOT heads
     assert meta["sup_loss"] == "hierce" and meta["head_fit"] == "toy" and meta["arch"] == "vit_tiny"
-    loaded, tree = _weights_head(path)
+    model = create_model(path)
+    loaded, tree = model.head, model.hierarchy
     assert tree == h
     x = torch.randn(4, 192)
     with torch.inference_mode():

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 from torch import Tensor
 
-from ..models.supervised_heads import SupervisedHead, head_of_hidden_dim
-from ..models.vit import DinoVisionTransformer, build_vit
+from .supervised_heads import SupervisedHead, head_of_hidden_dim
+from .vit import DinoVisionTransformer, build_vit
 
 SUP_HEAD_PREFIX = "student.sup_head."
 

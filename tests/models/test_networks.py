@@ -4,14 +4,14 @@ rebuilds, and the supervised head's keys found in a MetaArch state."""
 import torch
 
 from hierwbc.hierarchy import default_hierarchy
-from hierwbc.train.meta_arch import MetaArch
-from hierwbc.train.networks import (
+from hierwbc.models.networks import (
     backbone_from_config,
     sup_head_state,
     supervised_head_from_config,
 )
+from hierwbc.train.meta_arch import MetaArch
 
-from .helpers import tiny_config
+from ..train.helpers import tiny_config
 
 
 def _shapes(module_or_state):

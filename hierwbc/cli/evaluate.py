@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hierwbc.hierarchy import Hierarchy
+HELP = "probes, flat + hierarchical metrics, bootstrap, paper tables"
 
 
-def add_evaluate_arguments(p) -> None:
-    """The options of ``hierwbc evaluate`` (for :mod:`hierwbc.cli`)."""
+def add_arguments(p) -> None:
     p.add_argument("inputs", nargs="+", help="name=file.h5ad (or file.h5ad: named by its provenance)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--reference", default=None, help="model the others are bootstrapped against (default: the first)")
@@ -31,11 +30,12 @@ def add_evaluate_arguments(p) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def evaluate_main(args) -> Path:
+def run(args) -> Path:
     """Run :func:`hierwbc.evaluate.evaluate` on the inputs and write every table to ``--out``."""
     import anndata as ad
 
-    from . import evaluate, report
+    from ..evaluate import evaluate, report
+    from ..hierarchy import Hierarchy
 
     adatas = {}
     for item in args.inputs:

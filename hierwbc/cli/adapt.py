@@ -1,0 +1,31 @@
+"""``hierwbc adapt``: a classifier adapted to a user's lab from a few labelled cells
+(:func:`hierwbc.adapt.adapt`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HELP = "adapt a classifier to your lab from a few labelled cells (-> .safetensors)"
+
+
+def add_arguments(p) -> None:
+    from ..adapt import METHODS
+
+    p.add_argument("labelled", help="labelled cells of your lab: a folder of class folders or a manifest CSV")
+    p.add_argument("--model", default=None, help="base model (default: predict's default classifier)")
+    p.add_argument("--out", required=True, help="the adapted classifier (.safetensors), for predict --model")
+    p.add_argument("--label-map", default=None,
+                   help="for folders not named after tree nodes: a label map of the hierarchy or a YAML / JSON file")
+    p.add_argument("--method", choices=METHODS, default="logreg", help="few-shot classifier on the features")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run(args) -> Path:
+    from ..adapt import adapt
+    from ..models.shipped import read_metadata
+
+    path = adapt(args.labelled, args.model, args.out, args.label_map, args.method, progress=not args.no_progress)
+    counts = json.loads(read_metadata(path)["reference_counts"])
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MiB): {sum(counts.values())} reference cells, {counts}")
+    return path

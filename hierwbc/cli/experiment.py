@@ -1,0 +1,50 @@
+"""``hierwbc experiment``: a grid of training runs, embedded, evaluated, tables and figures
+(:func:`hierwbc.experiment.run_experiment`; the file: :mod:`hierwbc.config.experiment`)."""
+
+import argparse
+
+HELP = "train a grid of models, embed, evaluate, tables and figures (resumable)"
+
+
+def _set_item(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{item!r} is not of the form SECTION.KEY=VALUE")
+    return key, value
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--config", required=True, help="experiment YAML (experiments/*.yaml)")
+    p.add_argument("--stages", default="train,embed,evaluate,figures", help="comma-separated subset of the stages")
+    p.add_argument("--models", default=None, help="train only these models (comma-separated)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", type=_set_item,
+                   help="override the file, e.g. train.max_steps=10 or out=runs/x (repeatable)")
+    p.add_argument("--publish", default=None, metavar="DIR",
+                   help="then copy the tables, figures, summary and training curves into DIR (e.g. reports/x)")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run(a):
+    import yaml
+
+    from ..experiment import load_experiment, publish, run_experiment
+
+    overrides: dict = {}
+    for key, value in a.set:
+        section, _, sub_key = key.partition(".")
+        if sub_key:
+            overrides.setdefault(section, {})[sub_key] = yaml.safe_load(value)
+        else:
+            overrides[section] = yaml.safe_load(value)
+    with open(a.config) as f:
+        raw_sections = yaml.safe_load(f) or {}
+    for section, value in list(overrides.items()):
+        if isinstance(value, dict) and isinstance(raw_sections.get(section), dict):
+            overrides[section] = {**raw_sections[section], **value}
+    cfg = load_experiment(a.config, overrides)
+    out = run_experiment(cfg, stages=tuple(a.stages.split(",")),
+                         models=a.models.split(",") if a.models else None, progress=not a.no_progress)
+    print(f"experiment {cfg.name}: {out} (summary.json, tables/, figures/)")
+    if a.publish:
+        files = publish(out, a.publish)
+        print(f"published {len(files)} files to {a.publish}")
