@@ -13,7 +13,7 @@ A manifest is a DataFrame ``path, dataset, raw_label, node, split, fold`` (+ rea
 see :mod:`hierwbc.datasets.manifest` for the schema and the ``attrs`` report.
 """
 
-from .coarsen import coarsen
+from .coarsening import coarsen
 from .duplicates import content_groups, duplicate_table, file_digests
 from .images import (
     ImageError,
@@ -36,7 +36,7 @@ from .manifest import (
 )
 from .read import READERS, SYNTHETIC, available_datasets, read_dataset, real_or_synthetic
 from .splits import assign_folds, assign_splits, split_rows, stratified_subset
-from .summary import count_table, summary
+from .summaries import count_table, summary
 
 __all__ = [
     "BOX_COLUMNS",

@@ -51,7 +51,7 @@ more, rows with ``seed = -1`` from the seed-aware bootstrap (:mod:`.seed_bootstr
     root path), ``exact_accuracy``, ``mean_depth``, ``depth_coverage``, ``hierarchical_f1``,
     ``n`` (see :mod:`.backoff`).
 
-Metric definitions: :mod:`.metrics`. Tables of the paper: :mod:`.report`.
+Metric definitions: :mod:`.metrics`. Tables of the paper: :mod:`.tables`.
 """
 
 from .backoff import (
@@ -76,7 +76,7 @@ from .metrics import (
 )
 from .probes import PROBES, ProbeResult, run_probes
 from .protocol import EvaluationResult, evaluate
-from .report import report, significance_table, summary_table
+from .tables import report, significance_table, summary_table
 
 __all__ = [
     "DEFAULT_THRESHOLDS", "METRICS", "PROBES", "EvaluationResult", "ProbeResult", "SampleStats",

@@ -6,7 +6,7 @@ resamples in every seed (the evaluation's own ``seed``). :func:`combine_seeds` s
 table with a ``seed`` column (the training seed) and adds, with two seeds or more, the rows
 ``seed = -1`` of ``significance``: every model against the reference over all seeds by the
 hierarchical paired bootstrap of :mod:`.seed_bootstrap`. Tables over seeds (mean ± std) are
-:func:`~hierwbc.evaluate.report.summary_table`'s.
+:func:`~hierwbc.evaluate.tables.summary_table`'s.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from .gallery import cell_figure, cell_gallery, cell_grid, thumbnail, umap_thumb
 from .interactive import use_widget_backend
 from .lca import lca_distribution, severity_counts
 from .training import read_metrics, training_curves
-from .umap import compute_umap, umap
+from .umap_plot import compute_umap, umap
 
 __all__ = [
     "FIG10_METRICS", "FIG11_METRICS", "ablation_table", "alpha_ablation", "alpha_from_name", "category_colors",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure as _MplFigure
 
-from hierwbc.evaluate.report import PAPER_METRICS, RAW_METRICS, choose, ordered  # noqa: F401 (re-exported)
+from hierwbc.evaluate.tables import PAPER_METRICS, RAW_METRICS, choose, ordered  # noqa: F401 (re-exported)
 from hierwbc.hierarchy import Hierarchy, default_hierarchy, hierarchy_from_uns
 from hierwbc.io import atomic_write, atomic_write_text
 

@@ -30,7 +30,7 @@ from .confusion import confusion_by_lineage
 from .gallery import cell_gallery
 from .interactive import ALL, CellViewer, Explorer, dropdown
 from .lca import KINDS, lca_distribution
-from .umap import DEFAULT_KEY, compute_umap, draw_embedding
+from .umap_plot import DEFAULT_KEY, compute_umap, draw_embedding
 
 
 def _lineages(h: Hierarchy, values) -> list:

@@ -18,7 +18,7 @@ from hierwbc.hierarchy import Hierarchy
 
 from .colors import category_colors, text_colors
 from .common import figure, hierarchy_of, node_labels, tree_order
-from .umap import DEFAULT_KEY, compute_umap, draw_embedding, obs_categories
+from .umap_plot import DEFAULT_KEY, compute_umap, draw_embedding, obs_categories
 
 
 def thumbnail(row: pd.Series | dict, size: int = 64) -> np.ndarray:

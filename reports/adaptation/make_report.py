@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hierwbc.evaluate.report import merge_csv
+from hierwbc.evaluate.tables import merge_csv
 
 HERE = Path(__file__).resolve().parent
 SETS = ("bccd", "segmentation_wbc", "lisc")
@@ -99,7 +99,7 @@ def curves(args) -> None:
 def build(args) -> None:
     import matplotlib.pyplot as plt
 
-    from hierwbc.evaluate.report import to_markdown
+    from hierwbc.evaluate.tables import to_markdown
 
     out = Path(args.out)
     c = pd.read_csv(out / "curves.csv")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hierwbc.evaluate.report import merge_csv
+from hierwbc.evaluate.tables import merge_csv
 
 HERE = Path(__file__).resolve().parent
 SETS = ("pbc_test", "lisc", "bccd", "segmentation_wbc")
@@ -184,7 +184,7 @@ def rule_three(scores: pd.DataFrame, chosen: str) -> list[str]:
 def build(args) -> None:
     import matplotlib.pyplot as plt
 
-    from hierwbc.evaluate.report import to_markdown
+    from hierwbc.evaluate.tables import to_markdown
 
     out = Path(args.out)
     scores = pd.read_csv(out / "zero_shot.csv")
@@ -228,7 +228,7 @@ def leaf(args) -> None:
 
 def card_table(scores: pd.DataFrame, model: str) -> str:
     """The Markdown table of a model's card: five-type accuracy and balanced accuracy per set."""
-    from hierwbc.evaluate.report import to_markdown
+    from hierwbc.evaluate.tables import to_markdown
 
     rows = scores[scores["model"] == model].set_index("set").reindex(list(SETS)).dropna(how="all").reset_index()
     table = pd.DataFrame({"cells of": rows["set"], "cells": rows["n"].astype(int),

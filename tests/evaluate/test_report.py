@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from hierwbc.evaluate import evaluate, report, significance_table, summary_table
-from hierwbc.evaluate.report import to_markdown
+from hierwbc.evaluate.tables import to_markdown
 from hierwbc.hierarchy import default_hierarchy
 
 H = default_hierarchy()
@@ -63,7 +63,7 @@ def test_report_writes_csv_and_markdown(result, tmp_path):
 def test_merge_csv_replaces_rows_with_the_same_keys_and_keeps_the_rest(tmp_path):
     import pandas as pd
 
-    from hierwbc.evaluate.report import merge_csv
+    from hierwbc.evaluate.tables import merge_csv
 
     path = tmp_path / "t.csv"
     merge_csv(path, pd.DataFrame({"model": ["b", "a"], "set": ["x", "x"], "v": [1.0, 2.0]}), ["model", "set"])

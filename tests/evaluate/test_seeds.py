@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from hierwbc.evaluate import evaluate, summary_table
-from hierwbc.evaluate.report import report
 from hierwbc.evaluate.seeds import combine_seeds
+from hierwbc.evaluate.tables import report
 from hierwbc.hierarchy import default_hierarchy
 
 H = default_hierarchy()

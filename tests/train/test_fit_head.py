@@ -42,8 +42,8 @@ def test_coarse_labels_count_for_any_leaf_below_them():
 
 
 def test_save_classifier_is_read_by_predict_as_a_head(tmp_path):
-    from hierwbc.models.vit import build_vit
     from hierwbc.models.registry import create_model
+    from hierwbc.models.vit import build_vit
 
     h, X, nodes = _toy()
     vit = build_vit("vit_tiny", img_size=28, patch_size=14, init_values=None)

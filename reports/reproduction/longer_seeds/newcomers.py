@@ -42,7 +42,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from hierwbc.evaluate.report import to_markdown
+from hierwbc.evaluate.tables import to_markdown
 from hierwbc.experiment.publishing import long_metrics
 from hierwbc.io import atomic_write_text
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hierwbc.evaluate.report import to_markdown
+from hierwbc.evaluate.tables import to_markdown
 from hierwbc.experiment.publishing import long_metrics
 from hierwbc.io import atomic_write_text
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hierwbc.evaluate.report import to_markdown
+from hierwbc.evaluate.tables import to_markdown
 from hierwbc.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
