@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
+
 from hierwbc.hierarchy import Hierarchy, default_hierarchy
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
@@ -55,6 +57,19 @@ def class_folders(root: Path) -> tuple[list[Path], list[dict]]:
         else:
             records.append(skipped(str(p), "not_in_class_folder", "file outside any class folder skipped"))
     return folders, records
+
+
+def class_folder_images(root: Path, recursive: bool = False) -> tuple[pd.DataFrame, list[dict]]:
+    """Every image of ``root``'s class folders (:func:`class_folders`, :func:`scan_images`), as a
+    frame ``path, folder`` (the class folder's name), and records of what was left out."""
+    folders, records = class_folders(root)
+    paths, folder_of = [], []
+    for folder in folders:
+        images, left_out = scan_images(folder, recursive=recursive)
+        paths += images
+        folder_of += [folder.name] * len(images)
+        records += left_out
+    return pd.DataFrame({"path": paths, "folder": folder_of}), records
 
 
 def has_class_folders(path: Path) -> bool:

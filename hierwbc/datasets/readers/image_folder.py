@@ -18,7 +18,7 @@ from hierwbc.hierarchy import Hierarchy, LabelMap
 
 from ..location import DataNotFoundError
 from ..manifest import finish, resolve_label_map
-from .common import class_folders, hierarchy_or_default, scan_images
+from .common import class_folder_images, hierarchy_or_default
 
 
 def read_image_folder(root: str | os.PathLike, label_map: str | Mapping | LabelMap,
@@ -35,13 +35,7 @@ def read_image_folder(root: str | os.PathLike, label_map: str | Mapping | LabelM
                        if isinstance(label_map, LabelMap) else base.name)
     h = hierarchy_or_default(hierarchy)
     lm = resolve_label_map(h, label_map, name)
-    folders, records = class_folders(base)
-    paths, labels = [], []
-    for folder in folders:
-        images, skipped = scan_images(folder, recursive=True)
-        paths += images
-        labels += [folder.name] * len(images)
-        records += skipped
-    frame = pd.DataFrame({"path": paths, "raw_label": labels, "folder": labels})
+    found, records = class_folder_images(base, recursive=True)
+    frame = pd.DataFrame({"path": found["path"], "raw_label": found["folder"], "folder": found["folder"]})
     return finish(frame, dataset=name, hierarchy=h, label_map=lm, unknown=unknown, source=str(base),
                   excluded=records)

@@ -30,7 +30,7 @@ from hierwbc.hierarchy import Hierarchy, LabelMap
 from ..location import find_dataset_dir
 from ..manifest import finish, resolve_label_map
 from ..near_duplicates import SAME_CELL, join, same_cell_pairs
-from .common import class_folders, hierarchy_or_default, scan_images, skipped
+from .common import class_folder_images, hierarchy_or_default, skipped
 
 NAME = "lisc"
 GROUPS = "groups.csv"
@@ -73,15 +73,8 @@ def read_lisc(root=None, hierarchy: Hierarchy | None = None, unknown: str = "err
     lm = resolve_label_map(h, label_map, NAME)
     base = locate(root)
     table = _group_rows(base / GROUPS)
-    folders, records = class_folders(base)
-    paths, folder_of = [], []
-    for folder in folders:
-        images, left_out = scan_images(folder)
-        paths += images
-        folder_of += [folder.name] * len(images)
-        records += left_out
-    found = pd.DataFrame({"path": paths, "folder": folder_of})
-    found["file"] = [str(Path(p).relative_to(base)).replace("\\", "/") for p in paths]
+    found, records = class_folder_images(base)
+    found["file"] = [str(Path(p).relative_to(base)).replace("\\", "/") for p in found["path"]]
     merged = found.merge(table, on="file", how="outer", indicator=True)
     no_row = merged["_merge"] == "left_only"
     no_image = merged["_merge"] == "right_only"

@@ -20,7 +20,7 @@ from hierwbc.hierarchy import Hierarchy, LabelMap
 
 from ..location import find_dataset_dir
 from ..manifest import finish, resolve_label_map
-from .common import class_folders, has_class_folders, hierarchy_or_default, scan_images
+from .common import class_folder_images, has_class_folders, hierarchy_or_default
 
 NAME = "pbc"
 RELEASE = "PBC_dataset_normal_DIB"
@@ -44,14 +44,8 @@ def read_pbc(root=None, hierarchy: Hierarchy | None = None, unknown: str = "erro
     h = hierarchy_or_default(hierarchy)
     lm = resolve_label_map(h, label_map, NAME)
     base = locate(root)
-    folders, records = class_folders(base)
-    paths, folder_of = [], []
-    for folder in folders:
-        images, skipped = scan_images(folder)
-        paths += images
-        folder_of += [folder.name] * len(images)
-        records += skipped
-    frame = pd.DataFrame({"path": paths, "raw_label": [raw_label_of(os.path.basename(p)) for p in paths],
-                          "folder": folder_of})
+    found, records = class_folder_images(base)
+    raw = [raw_label_of(os.path.basename(p)) for p in found["path"]]
+    frame = pd.DataFrame({"path": found["path"], "raw_label": raw, "folder": found["folder"]})
     return finish(frame, dataset=NAME, hierarchy=h, label_map=lm, unknown=unknown, source=str(base),
                   excluded=records)
