@@ -22,11 +22,7 @@ Needs the PBC images (``HIERWBC_DATA`` or ``../shared/data``). Results go to
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import time
 import warnings
-from pathlib import Path
 
 PREVIOUS_DEFAULT = "hierwbc-tiny-pbc-hierce"
 
@@ -43,17 +39,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import torch
+    from timing import best_times, machine, pbc_test_cells, write_result
 
-    from hierwbc.datasets import read_dataset
     from hierwbc.datasets.colour_domain import image_features
-    from hierwbc.datasets.splits import split_rows
-    from hierwbc.io import atomic_write_text
     from hierwbc.predict import DEFAULT_CLASSIFIER, predict
 
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")  # the cells are in-domain; nothing to warn about is expected
-    cells = split_rows(read_dataset("pbc", None), "test", 0.2, 0).sample(args.cells, random_state=0)
-    cells = cells[["path", "node"]]
+    cells = pbc_test_cells(args.cells)
     predict(cells.head(20), progress=False)  # load the models and warm the caches
     predict(cells.head(20), model=PREVIOUS_DEFAULT, progress=False)
 
@@ -70,26 +63,18 @@ def main(argv=None) -> dict:
     def plain_56px():
         predict(cells, model=PREVIOUS_DEFAULT, progress=False, colour_domain=None)
 
-    runs = {"plain": plain, "checked": checked, "second_pass": second_pass, "plain_56px": plain_56px}
-    times = {name: [] for name in runs}
-    for _ in range(args.rounds):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    best = {name: min(t) for name, t in times.items()}
+    best = best_times({"plain": plain, "checked": checked, "second_pass": second_pass, "plain_56px": plain_56px},
+                      args.rounds)
     result = {"cells": args.cells, "rounds": args.rounds, "threads": args.threads, "seconds_best": best,
               "checked_over_plain": best["checked"] / best["plain"],
               "second_pass_over_plain": best["second_pass"] / best["plain"],
               "default_over_56px": best["plain"] / best["plain_56px"], "default_model": DEFAULT_CLASSIFIER,
-              "machine": platform.processor() or platform.machine(), "torch": torch.__version__}
-    print(json.dumps(result, indent=1))
-    if not args.no_write:
-        out = Path(__file__).resolve().parent / "results" / "predict.json"
-        atomic_write_text(out, json.dumps(result, indent=1) + "\n")
-        print(f"wrote {out}")
+              **machine()}
+    if args.no_write:
+        print(result)
+    else:
+        write_result("predict", result)
     return result
-
 
 if __name__ == "__main__":
     main()

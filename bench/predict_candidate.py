@@ -14,11 +14,7 @@ which is part of its cost. Timings interleaved, best of ``--rounds``. Results go
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import time
 import warnings
-from pathlib import Path
 
 VIT_DEFAULT = "hierwbc-tiny8-pbc-hierce"
 
@@ -32,39 +28,29 @@ def main(argv=None) -> dict:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     import torch
+    from timing import best_times, machine, pbc_test_cells, write_result
 
-    from hierwbc.datasets import read_dataset
-    from hierwbc.datasets.splits import split_rows
-    from hierwbc.io import atomic_write_text
     from hierwbc.models.shipped import read_metadata
     from hierwbc.predict import predict
 
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")
-    cells = split_rows(read_dataset("pbc", None), "test", 0.2, 0).sample(args.cells, random_state=0)[["path", "node"]]
+    cells = pbc_test_cells(args.cells)
     runs = {"candidate": lambda: predict(cells, model=args.model, progress=False, colour_domain=None),
             "vit_default": lambda: predict(cells, model=VIT_DEFAULT, progress=False, colour_domain=None)}
     for model in (args.model, VIT_DEFAULT):  # load the models, warm the caches
         predict(cells.head(20), model=model, progress=False, colour_domain=None)
-    times = {name: [] for name in runs}
-    for _ in range(args.rounds):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    best = {name: min(t) for name, t in times.items()}
+    best = best_times(runs, args.rounds)
     result = {"cells": args.cells, "rounds": args.rounds, "threads": args.threads, "seconds_best": best,
               "ms_per_cell": {k: 1000 * v / args.cells for k, v in best.items()},
               "candidate_over_vit_default": best["candidate"] / best["vit_default"],
               "candidate": str(args.model), "candidate_reframe": read_metadata(args.model).get("reframe", "none"),
-              "machine": platform.processor() or platform.machine(), "torch": torch.__version__}
-    print(json.dumps(result, indent=1))
-    if not args.no_write:
-        out = Path(__file__).resolve().parent / "results" / "predict_candidate.json"
-        atomic_write_text(out, json.dumps(result, indent=1) + "\n")
-        print(f"wrote {out}")
+              **machine()}
+    if args.no_write:
+        print(result)
+    else:
+        write_result("predict_candidate", result)
     return result
-
 
 if __name__ == "__main__":
     main()
