@@ -1,7 +1,9 @@
 """hierwbc: hierarchical supervision in DINOv2 training for white-blood-cell images.
 
-The flow (see ARCHITECTURE): hierarchy -> datasets (manifests) -> train -> embed (AnnData)
--> evaluate (tables) -> plotting (figures); notebooks/ drive all of it.
+The flow: hierarchy (the tree) -> datasets (manifests) -> train (DINOv2 + a supervised term)
+-> embed (AnnData) -> evaluate (tables) -> plotting (figures); notebooks/ drive all of it.
+Inference stands without the trainer: models (``create_model``, the shipped weights), embed,
+predict, adapt; every command lives in hierwbc/cli/, every configuration in hierwbc/config/.
 """
 
 __version__ = "0.1.0"

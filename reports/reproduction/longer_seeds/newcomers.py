@@ -66,13 +66,14 @@ def published(name: str) -> Path:
     return HERE / name
 
 
-def run(name: str) -> Path:
+def run(name: str, out: str | None = None) -> Path:
+    """Train / embed / evaluate the newcomer into ``out`` (default ``runs/longer_cpu_<name>``), publish into its folder here."""
     from hierwbc.experiment import load_experiment, publish, run_experiment
 
     newcomer, overrides, _ = NEWCOMERS[name]
     path = ROOT / "experiments" / "longer_cpu.yaml"
     evaluation = {**yaml.safe_load(path.read_text())["evaluation"], "reference": newcomer}
-    cfg = load_experiment(path, {"name": f"longer_cpu_{name}", "out": f"runs/longer_cpu_{name}", **overrides,
+    cfg = load_experiment(path, {"name": f"longer_cpu_{name}", "out": out or f"runs/longer_cpu_{name}", **overrides,
                                  "evaluation": evaluation, "figures": {}})
     out = run_experiment(cfg, stages=("train", "embed", "evaluate"))
     publish(out, published(name))
@@ -171,5 +172,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("step", choices=["run", "compare"])
     parser.add_argument("name", choices=list(NEWCOMERS))
+    parser.add_argument("--out", default=None, help="run: the experiment's run folder (default runs/longer_cpu_<name>)")
     a = parser.parse_args()
-    print(run(a.name) if a.step == "run" else to_markdown(compare(a.name)))
+    print(run(a.name, a.out) if a.step == "run" else to_markdown(compare(a.name)))
