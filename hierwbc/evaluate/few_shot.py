@@ -168,10 +168,14 @@ def few_shot_predict(X: np.ndarray, types: np.ndarray, reference: np.ndarray, me
 
 def adaptation_curve(X: np.ndarray, types: np.ndarray, ks=(1, 3, 5, 10, 20, 50), draws: int = 10,
                      methods=None, groups=None, seed: int = 0, set_name: str = "", model: str = "",
-                     min_cells: int = MIN_CELLS, prior: np.ndarray | None = None) -> pd.DataFrame:
+                     min_cells: int = MIN_CELLS, prior: np.ndarray | None = None,
+                     custom: dict | None = None) -> pd.DataFrame:
     """One row per (method, k, draw): five-type balanced accuracy and accuracy of the scored
     cells (each cell once: group-weighted), and the numbers of reference and scored cells.
-    ``methods`` default: every one of :data:`METHODS` the inputs allow (``prior`` needs ``prior``)."""
+    ``methods`` default: every one of :data:`METHODS` the inputs allow (``prior`` needs ``prior``).
+    ``custom``: ``{name: predict(reference [n] bool) -> type index [m] of the other rows}``,
+    methods that need more than features (a fine-tune of the network), scored on the same draws;
+    their rows are those of ``types >= 0``, in order."""
     if methods is None:
         methods = [m for m in METHODS if m != "prior" or prior is not None]
     types = np.asarray(types)
@@ -188,8 +192,9 @@ def adaptation_curve(X: np.ndarray, types: np.ndarray, ks=(1, 3, 5, 10, 20, 50),
         for d in range(draws):
             ref = draw_reference(types, k, np.random.default_rng([seed, k, d]), groups)
             truth, w = types[~ref], weight[~ref]
-            for method in methods:
-                pred = few_shot_predict(X, types, ref, method, tree=tree, prior=prior)
+            for method in [*methods, *(custom or {})]:
+                pred = (custom[method](ref) if method in (custom or {}) else
+                        few_shot_predict(X, types, ref, method, tree=tree, prior=prior))
                 right = pred == truth
                 mass = np.bincount(truth, weights=w, minlength=len(FIVE_TYPES))
                 hits = np.bincount(truth, weights=w * right, minlength=len(FIVE_TYPES))

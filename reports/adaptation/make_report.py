@@ -96,6 +96,69 @@ def curves(args) -> None:
                                                                 "seconds": round(seconds, 2)}]), ["model"], sort=False)
 
 
+def finetune_method(model: str, cells: pd.DataFrame, types: np.ndarray, h, steps: int, lr: float, trainable: str,
+                    cache_dir: Path):
+    """``predict(reference) -> five-type index of the other rows``: :func:`~hierwbc.baselines.finetune.finetune_cnn`
+    on the reference rows, then the fine-tuned classifier's leaf calls (the recipe's cached copies, whole
+    image resized, as its training validates) mapped to their types."""
+    from hierwbc.baselines.finetune import cnn_parts, finetune_cnn
+    from hierwbc.baselines.train import predict_nodes
+    from hierwbc.datasets.cache import cached_images
+    from hierwbc.evaluate.five_types import FIVE_TYPES, five_type_index
+
+    _, recipe = cnn_parts(model)
+    images = cached_images(cells, recipe.cache_size, cache_dir, num_workers=0, progress=False, reframe=recipe.reframe)
+    nodes = np.asarray(FIVE_TYPES, dtype=object)[types]
+
+    def run(ref: np.ndarray) -> np.ndarray:
+        refs = np.flatnonzero(ref)
+        if steps:
+            net, head, tree = finetune_cnn(model, images[refs], nodes[refs], steps=steps, lr=lr, trainable=trainable,
+                                           seed=int(refs.sum()) % 2**31)
+        else:
+            from hierwbc.models.registry import create_model
+
+            m = create_model(model)
+            net, head, tree = m.network, m.head, m.hierarchy
+        leaves = predict_nodes(net, head, images[np.flatnonzero(~ref)], tree)
+        return five_type_index(h, leaves)
+
+    return run
+
+
+CANDIDATES = {"h3": (100, 3e-3, "head"), "l3": (100, 3e-4, "last"), "a1": (100, 1e-4, "all"),
+              "a3": (100, 3e-4, "all"), "zero": (0, 0.0, "head")}  # zero: the model as it is (the cached path)
+
+
+def finetune(args) -> None:
+    """Fine-tune curves (RULES.md): each candidate on the draws of ``adaptation_curve``, rows
+    ``method = finetune_<candidate>`` (``finetune`` with ``--as-final``) merged into curves.csv."""
+    from hierwbc.evaluate.few_shot import adaptation_curve
+    from hierwbc.evaluate.five_types import five_type_index
+    from hierwbc.evaluate.zero_shot import evaluation_sets
+    from hierwbc.hierarchy import default_hierarchy
+
+    out = Path(args.out)
+    sets = evaluation_sets([s for s in args.sets.split(",") if s], args.data_root)
+    h = default_hierarchy()
+    ks = tuple(int(k) for k in args.ks.split(","))
+    for name, model in _pairs(args.model).items():
+        for set_name, m in sets.items():
+            cells, _, _ = cells_of(model, m, h)  # the rows the other methods scored
+            types = five_type_index(h, cells["node"].astype(str))
+            cells, types = cells[types >= 0].reset_index(drop=True), types[types >= 0]
+            groups = cells["group"].astype(str).to_numpy() if "group" in cells else None
+            custom = {("finetune" if args.as_final else f"finetune_{c}"):
+                      finetune_method(model, cells, types, h, *CANDIDATES[c], Path(args.cache))
+                      for c in args.candidates.split(",")}
+            rows = adaptation_curve(np.zeros((len(types), 1)), types, ks=ks, draws=args.draws, methods=[],
+                                    groups=groups, set_name=set_name, model=name, custom=custom)
+            rows = rows[rows["draw"] >= args.first_draw]
+            merge_csv(out / "curves.csv", rows, ["set", "model", "method", "k", "draw"], sort=False)
+            print(name, set_name, rows.groupby(["method", "k"])["balanced_accuracy"].mean().round(3).to_dict(),
+                  flush=True)
+
+
 def build(args) -> None:
     import matplotlib.pyplot as plt
 
@@ -141,10 +204,21 @@ def main(argv=None) -> None:
     c.add_argument("--data-root", default=None)
     c.add_argument("--time-adapt", action="store_true")
     c.add_argument("--out", default=str(HERE))
+    f = sub.add_parser("finetune")
+    f.add_argument("--model", action="append", required=True, metavar="NAME=CNN_WEIGHTS")
+    f.add_argument("--sets", default="lisc")
+    f.add_argument("--ks", default="3,10")
+    f.add_argument("--draws", type=int, default=5)
+    f.add_argument("--first-draw", type=int, default=0)
+    f.add_argument("--candidates", default=",".join(CANDIDATES))
+    f.add_argument("--as-final", action="store_true", help="one candidate, recorded as method 'finetune'")
+    f.add_argument("--cache", default="runs/cache")
+    f.add_argument("--data-root", default=None)
+    f.add_argument("--out", default=str(HERE))
     b = sub.add_parser("build")
     b.add_argument("--out", default=str(HERE))
     args = p.parse_args(argv)
-    (curves if args.command == "curves" else build)(args)
+    {"curves": curves, "finetune": finetune, "build": build}[args.command](args)
 
 
 if __name__ == "__main__":
