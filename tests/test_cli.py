@@ -90,8 +90,8 @@ def test_help_imports_no_heavy_module():
                          check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
-    assert ("{demo,hierarchy,models,train,baseline,embed,evaluate,predict,adapt,export,experiment,slurm}" in out.stdout
-            and "--debug" in out.stdout)
+    commands = "{demo,hierarchy,models,train,baseline,embed,evaluate,predict,adapt,finetune,export,experiment,slurm}"
+    assert commands in out.stdout and "--debug" in out.stdout
 
 
 # ---------------------------------------------------------------- in process (main)

@@ -1,6 +1,7 @@
 """The ``hierwbc`` command line: ``demo``, ``hierarchy``, ``models``, ``train``, ``baseline``, ``embed``,
-``evaluate``, ``predict``, ``adapt``, ``export``, ``experiment``, ``slurm``. Each subcommand is a thin wrapper over the
-library function of the same name, in its own module of this package (:data:`COMMANDS`).
+``evaluate``, ``predict``, ``adapt``, ``finetune``, ``export``, ``experiment``, ``slurm``. Each subcommand is
+a thin wrapper over the library function of the same name, in its own module of this package
+(:data:`COMMANDS`).
 
 Mistakes in what the user gave (a missing or broken file, an unknown preset, config key or
 node, data that cannot be used: the classes in :data:`USER_ERRORS`) are reported as argparse
@@ -81,8 +82,8 @@ class _Parser(argparse.ArgumentParser):
         return super().format_usage()
 
 
-COMMANDS = ("demo", "hierarchy", "models", "train", "baseline", "embed", "evaluate", "predict", "adapt", "export",
-            "experiment", "slurm")
+COMMANDS = ("demo", "hierarchy", "models", "train", "baseline", "embed", "evaluate", "predict", "adapt", "finetune",
+            "export", "experiment", "slurm")
 """Each command is the module of its name in this package: ``HELP`` (one line), optionally
 ``DESCRIPTION``, ``add_arguments(parser)`` (run on first use, so heavy imports in it cost the other
 commands nothing) and ``run(args)`` (an exit status, what it wrote, or None). A command's options

@@ -83,3 +83,23 @@ def test_a_label_above_no_callable_leaf_is_named(untrained):
         finetune_cnn(untrained, images, ["lymphoid_mature"] * 4, steps=1)
     with pytest.raises(ValueError, match="trainable"):
         finetune_cnn(untrained, images, ["monocyte"] * 4, trainable="some")
+
+
+def test_the_command_fine_tunes_on_a_folder_of_class_folders(untrained, tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    from hierwbc.cli import main
+    from hierwbc.predict import predict
+
+    monkeypatch.setenv("HIERWBC_CACHE", str(tmp_path / "cache"))
+    images, y = _cells(8, 6)
+    for k, (img, label) in enumerate(zip(images, y)):
+        folder = tmp_path / "mine" / LEAVES[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img.permute(1, 2, 0).numpy()).save(folder / f"{k}.png")
+    out = tmp_path / "mine.safetensors"
+    assert main(["finetune", str(tmp_path / "mine"), "--model", str(untrained), "--out", str(out), "--steps", "2",
+                 "--no-progress"]) == 0
+    assert "fine-tuned on 8 cells" in capsys.readouterr().out
+    calls = predict(tmp_path / "mine", model=out, progress=False, colour_domain=None)
+    assert calls.n_obs == 8 and set(calls.obs["pred_leaf"]) <= set(LEAVES)
