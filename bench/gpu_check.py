@@ -3,7 +3,7 @@
 1. the bf16 matrix-multiply rate of the device (8192^3 products), then the bf16 training-step
    throughput of vit_small/14 at 224 px (full DINOv2 + HierCE step, batch 64) and its achieved
    FLOP/s (counted by ``torch.utils.flop_counter``) as a share of that rate;
-2. a short from-scratch pretraining at 112 px (``experiments/pretrain_cpu.yaml`` scaled up:
+2. a short from-scratch pretraining at 112 px (``configs/pretrain_cpu.yaml`` scaled up:
    vit_small/14, batch 128, local crops) on the PBC train split, with the online kNN curve.
 
 Results go to one JSON file (``--out``). ``--cpu-smoke`` runs every part for 2 steps on tiny
@@ -117,7 +117,7 @@ def main(argv=None) -> dict:
                           "model.img_size": 112, "model.patch_size": 14, "data.cache_size": 224,
                           "crops.local_crops_size": 56, "knn_every": 250, "optim.warmup_steps": 100,
                           "teacher.momentum_steps": args.pretrain_steps, "data.num_workers": 8})
-    result = fit(ROOT / "experiments" / "pretrain_cpu.yaml", progress=not smoke, **overrides)
+    result = fit(ROOT / "configs" / "pretrain_cpu.yaml", progress=not smoke, **overrides)
     knn = result.metrics.dropna(subset=["knn_bacc"]) if "knn_bacc" in result.metrics else None
     out["pretrain"] = {"overrides": overrides, "steps": result.step,
                        "knn_curve": [] if knn is None else knn[["step", "knn_bacc"]].to_dict("records")}

@@ -10,16 +10,16 @@ trainer (:func:`hierwbc.train.loop.fit`: data loading, augmentation, DINO + iBOT
 EMA, exactly as configured) for ``--steps`` steps, and its online kNN check once, and projects
 each stage to the steps it was run for:
 
-- ``stage1``: ``experiments/pretrain_cpu.yaml``, 2,600 steps from random weights, a kNN check
+- ``stage1``: ``configs/pretrain_cpu.yaml``, 2,600 steps from random weights, a kNN check
   every 250 steps;
-- ``stage2``: ``experiments/pretrain_cpu_stage2.yaml`` (4 local crops), 1,800 steps, a check every
+- ``stage2``: ``configs/pretrain_cpu_stage2.yaml`` (4 local crops), 1,800 steps, a check every
   100 (continued here from the shipped starter, which has the same architecture: the cost of a
   step does not depend on the weights);
-- ``long``: ``experiments/classifier_cpu.yaml`` with ``--preset unsup``, seed 1 (the
+- ``long``: ``configs/classifier_cpu.yaml`` with ``--preset unsup``, seed 1 (the
   ``unsup`` model of ``experiments/longer_cpu.yaml``), 1,500 steps, a check every 250;
 - with ``--group tiny8``, ``hierwbc-tiny8-pbc``'s (64 px / patch 8): ``tiny8_stage1``
-  (``experiments/pretrain_cpu.yaml`` as trial ``T8_64p8_long`` ran it, 2,300 steps, a check every
-  50) and ``tiny8_stage2`` (``experiments/pretrain_cpu_p8_stage2.yaml``, 1,800 steps, every 100).
+  (``configs/pretrain_cpu.yaml`` as trial ``T8_64p8_long`` ran it, 2,300 steps, a check every
+  50) and ``tiny8_stage2`` (``configs/pretrain_cpu_p8_stage2.yaml``, 1,800 steps, every 100).
 
 Projected minutes = steps x median seconds per step (after ``--warmup`` steps; a step's time is
 the trainer's own ``images_per_s``) + checks x the measured check; a checkpoint every 100 steps
@@ -53,13 +53,13 @@ RESULTS = Path(__file__).parent / "results"
 
 # stage -> (config file, overrides, steps it was run for, minutes its run logged)
 STAGES: dict[str, tuple[str, dict, int, float]] = {
-    "stage1": ("experiments/pretrain_cpu.yaml", {}, 2600, 106.5),
-    "stage2": ("experiments/pretrain_cpu_stage2.yaml", {"model.pretrained": "hierwbc-tiny-pbc"}, 1800, 79.2),
-    "long": ("experiments/classifier_cpu.yaml", {"preset": "unsup", "seed": 1}, 1500, 46.9),
+    "stage1": ("configs/pretrain_cpu.yaml", {}, 2600, 106.5),
+    "stage2": ("configs/pretrain_cpu_stage2.yaml", {"model.pretrained": "hierwbc-tiny-pbc"}, 1800, 79.2),
+    "long": ("configs/classifier_cpu.yaml", {"preset": "unsup", "seed": 1}, 1500, 46.9),
     # hierwbc-tiny8-pbc: its stage 1 logged 64.5 minutes for 2,372 steps, exported at 2,300
-    "tiny8_stage1": ("experiments/pretrain_cpu.yaml", {"model.img_size": 64, "model.patch_size": 8,
+    "tiny8_stage1": ("configs/pretrain_cpu.yaml", {"model.img_size": 64, "model.patch_size": 8,
                                                        "crops.local_crops_size": 32, "knn_every": 50}, 2300, 64.5),
-    "tiny8_stage2": ("experiments/pretrain_cpu_p8_stage2.yaml", {"model.pretrained": "hierwbc-tiny8-pbc"}, 1800, 77.5),
+    "tiny8_stage2": ("configs/pretrain_cpu_p8_stage2.yaml", {"model.pretrained": "hierwbc-tiny8-pbc"}, 1800, 77.5),
 }
 # the stages timed together, each group to its own result file; "starter" is the default
 GROUPS = {"starter": ("stage1", "stage2", "long"), "tiny8": ("tiny8_stage1", "tiny8_stage2")}

@@ -394,10 +394,10 @@ def test_longer_seeds_verdict_and_table_read_back():
 
 def test_classifier_runs_table_reproduces_from_its_run_copies():
     """classifier_trials/trials.csv is make_report.py's table of the classifier runs' copies
-    (classifier_trials/runs/), settings written against experiments/classifier_cpu.yaml."""
+    (classifier_trials/runs/), settings written against configs/classifier_cpu.yaml."""
     make_report = _module(PRETRAINING / "make_report.py")
     folder = REPRODUCTION / "classifier_trials"
-    table = make_report.table(folder, REPO / "experiments" / "classifier_cpu.yaml")
+    table = make_report.table(folder, REPO / "configs" / "classifier_cpu.yaml")
     published = pd.read_csv(folder / "trials.csv")
     pd.testing.assert_frame_equal(table.reset_index(drop=True), published, check_dtype=False)
     best = table.set_index("run")["best knn_bacc"]

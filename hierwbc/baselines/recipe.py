@@ -1,5 +1,7 @@
-"""The CNN baseline's recipe: one typed dataclass, read from YAML (``experiments/cnn_*.yaml``)
-with ``key=value`` overrides; unknown keys are errors with a "did you mean".
+"""The CNN baseline's recipe: one typed dataclass, read from YAML (``configs/cnn_*.yaml``) with
+``key=value`` overrides on the machinery of every configuration (:mod:`hierwbc.config.schema`:
+OmegaConf structured configs); unknown keys are errors with a "did you mean", values are typed
+(``epochs: 8`` is 8.0).
 
 Defaults are the calibration recipe (issue 32): 64 px input from an 80 px copy, random resized
 crop of 30-100 % of the area, flips and quarter turns, per-channel gain +/-30 %, saturation
@@ -14,9 +16,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
-import yaml
-
-from hierwbc.hierarchy.errors import did_you_mean
+from hierwbc.config.schema import ConfigError, build, load_yaml, nest, split_item
 
 LABEL_LEVELS = ("five", "node")
 
@@ -53,47 +53,40 @@ class CNNRecipe:
     threads: int = 0                 # 0: torch's default
 
 
-def _check(recipe: CNNRecipe) -> CNNRecipe:
+def _check(recipe: CNNRecipe, where: str = "recipe") -> CNNRecipe:
+    """The checks across keys (:class:`~hierwbc.config.ConfigError`, a ValueError, naming them)."""
+    def fail(message: str):
+        raise ConfigError(f"{where}: {message}")
+
     if recipe.label_level not in LABEL_LEVELS:
-        raise ValueError(f"label_level must be one of {LABEL_LEVELS}, not {recipe.label_level!r}")
-    lo, hi = recipe.crop_scale
-    if not 0 < lo <= hi <= 1:
-        raise ValueError(f"crop_scale must satisfy 0 < lo <= hi <= 1, got {recipe.crop_scale}")
+        fail(f"label_level must be one of {LABEL_LEVELS}, not {recipe.label_level!r}")
+    if len(recipe.crop_scale) != 2 or not 0 < recipe.crop_scale[0] <= recipe.crop_scale[1] <= 1:
+        fail(f"crop_scale must be [lo, hi] with 0 < lo <= hi <= 1, got {recipe.crop_scale}")
     if recipe.reframe not in ("none", "cell"):
-        raise ValueError(f"reframe must be 'none' or 'cell', not {recipe.reframe!r}")
+        fail(f"reframe must be 'none' or 'cell', not {recipe.reframe!r}")
     if recipe.cache_size < recipe.img_size:
-        raise ValueError(f"cache_size {recipe.cache_size} is smaller than img_size {recipe.img_size}")
+        fail(f"cache_size {recipe.cache_size} is smaller than img_size {recipe.img_size}")
     if not 0 <= recipe.val_fraction < 1:
-        raise ValueError(f"val_fraction must lie in [0, 1), got {recipe.val_fraction}")
+        fail(f"val_fraction must lie in [0, 1), got {recipe.val_fraction}")
     unknown = set(recipe.lab_weights) - set(recipe.labs)
     if unknown:
-        raise ValueError(f"lab_weights names labs not in labs {recipe.labs}: {sorted(unknown)}")
+        fail(f"lab_weights names labs not in labs {recipe.labs}: {sorted(unknown)}")
     return recipe
 
 
 def recipe_from_dict(values: dict, where: str = "recipe") -> CNNRecipe:
-    names = {f.name: f for f in dataclasses.fields(CNNRecipe)}
-    for key in values:
-        if key not in names:
-            hint = did_you_mean(key, list(names))
-            raise ValueError(f"{where}: unknown key {key!r}" + (f"; {hint}" if hint else ""))
-    return _check(CNNRecipe(**values))
+    """The recipe of a mapping of its keys (the others at their defaults)."""
+    return _check(build(CNNRecipe, [(where, nest(CNNRecipe, values.items(), where=where))]), where)
 
 
 def load_recipe(path: str | os.PathLike | None = None, overrides: list[str] = ()) -> CNNRecipe:
-    """The recipe of a YAML file (or the defaults) with ``key=value`` overrides (YAML values)."""
-    values = {}
-    if path is not None:
-        with open(path) as f:
-            values = yaml.safe_load(f) or {}
-        if not isinstance(values, dict):
-            raise ValueError(f"{path}: a recipe is a mapping of keys to values")
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise ValueError(f"override {item!r} is not key=value")
-        values[key.strip()] = yaml.safe_load(text)
-    return recipe_from_dict(values, str(path or "overrides"))
+    """The recipe of a YAML file (or the defaults) with ``key=value`` overrides (a dotlist,
+    e.g. ``epochs=2 labs=[pbc,lisc]``); an override replaces the file's value whole (a mapping
+    such as ``lab_weights={pbc: 3}`` too)."""
+    where = str(path or "overrides")
+    values = nest(CNNRecipe, load_yaml(path, "recipe").items(), where=where) if path is not None else {}
+    values.update(nest(CNNRecipe, [split_item(o) for o in overrides], text=True))
+    return _check(build(CNNRecipe, [(where, values)]), where)
 
 
 def recipe_json(recipe: CNNRecipe) -> str:

@@ -1,6 +1,10 @@
-"""The experiment file: one YAML describing a grid of training runs, the baselines, the
-evaluation sets and the figures, so that ``hierwbc experiment --config x.yaml`` rebuilds
-everything from scratch (or resumes it).
+"""The experiment file (a grid, in ``experiments/``): one YAML describing a grid of training runs,
+the baselines, the evaluation sets and the figures, so that ``hierwbc experiment --config x.yaml``
+rebuilds everything from scratch (or resumes it). Its schema is :class:`ExperimentFile`, on the
+machinery of the training recipe (:mod:`.schema`): unknown keys are named with the closest known
+one, types are checked, ``train`` and each model's keys are checked against
+:class:`~.training.TrainConfig`, and ``section.key=value`` overrides (a dotlist, as
+``hierwbc experiment --set``) merge into the file.
 
 .. code-block:: yaml
 
@@ -29,21 +33,21 @@ everything from scratch (or resumes it).
       n_boot: 1000
       reference: hierce
     figures:
-      umap_models: [unsup, hierce]      # UMAP and confusion matrices side by side
+      pair: [unsup, hierce]             # UMAPs, confusions by lineage and LCA side by side
       umap_set: pbc_test
       alpha_models: {hierce_a0.1: 0.1, hierce: 0.5, hierce_a0.9: 0.9}
+      compare_models: [unsup, hierce, pixels]  # the loss comparisons (default: every model)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..experiment.layout import RunLayout
-from .training import PRESETS, ConfigError
+from .schema import ConfigError, UnknownKeyError, build, load_yaml, merged, nest, split_item
+from .training import PRESETS, make_config
 
 #: Baseline kinds; any other baseline is a weights file (shipped short name or path) embedded as is.
 BASELINES = ("random_init", "pixels", "starter")
@@ -56,6 +60,40 @@ class EvalSet:
     split: str | None = None      # keep rows of this split (splits as in training: data.split_seed)
     limit: int | None = None      # at most this many rows (stratified)
     label_map: dict[str, str | None] | None = None  # {class sub-folder: node}: source is a folder of them
+
+
+@dataclass
+class Evaluation:
+    sets: list[EvalSet] = field(default_factory=list)  # a bare name: {name: x, source: x}
+    cv: int | str = 5
+    n_boot: int = 1000
+    probes: list[str] = field(default_factory=lambda: ["1nn", "20nn", "logreg"])
+    reference: str | None = None
+    embed_batch_size: int = 128
+
+
+@dataclass
+class Figures:
+    pair: list[str] = field(default_factory=list)     # two models: confusions by lineage, LCA, UMAPs
+    umap_set: str | None = None                        # the UMAPs' evaluation set (default: the first)
+    alpha_models: dict[str, float] = field(default_factory=dict)  # model -> HierCE alpha: the ablation
+    compare_models: list[str] | None = None            # the loss comparisons' models (default: all)
+
+
+@dataclass
+class ExperimentFile:
+    """The schema of an experiment file; :func:`load_experiment` turns it into an
+    :class:`ExperimentConfig`."""
+
+    name: str | None = None                            # default: the file's stem
+    out: str | None = None                             # default: runs/<stem>
+    seed: int = 0
+    seeds: list[int] = field(default_factory=list)
+    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides shared by every model
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> preset + overrides
+    baselines: list[str] = field(default_factory=list)
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    figures: Figures = field(default_factory=Figures)
 
 
 @dataclass
@@ -102,34 +140,53 @@ class ExperimentConfig:
         return name
 
 
-def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
-    """Read and check an experiment file (errors name the file and the key)."""
+def load_experiment(path: str | Path, overrides: dict[str, Any] | list[str] | None = None) -> ExperimentConfig:
+    """Read and check an experiment file (errors name the file and the key). ``overrides``: a
+    mapping of top-level keys that replace the file's (``{"models": {...}}``), or
+    ``section.key=value`` items merged into it (``["train.max_steps=10", "evaluation.cv=2"]``)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as e:
+        raw = load_yaml(path, "experiment file")
+    except OSError as e:
         raise ConfigError(f"{path}: cannot read the experiment file: {e}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: an experiment file is a mapping of keys")
-    raw = {**raw, **(overrides or {})}
-    known = {"name", "out", "seed", "seeds", "train", "models", "baselines", "evaluation", "figures"}
-    extra = set(raw) - known
-    if extra:
-        raise ConfigError(f"{path}: unknown key(s) {sorted(extra)}; known: {sorted(known)}")
-    ev = dict(raw.get("evaluation") or {})
-    unknown_ev = set(ev) - {"sets", "cv", "n_boot", "probes", "reference", "embed_batch_size"}
-    if unknown_ev:
-        raise ConfigError(f"{path}: unknown evaluation key(s) {sorted(unknown_ev)}")
-    sets = [EvalSet(**s) if isinstance(s, dict) else EvalSet(name=str(s), source=str(s)) for s in ev.pop("sets", [])]
-    cfg = ExperimentConfig(name=raw.get("name", path.stem), out=raw.get("out", f"runs/{path.stem}"),
-                           seed=int(raw.get("seed", 0)), seeds=list(raw.get("seeds") or []),
-                           train=dict(raw.get("train") or {}),
-                           models=dict(raw.get("models") or {}), baselines=list(raw.get("baselines") or []),
-                           sets=sets, figures=dict(raw.get("figures") or {}), source=str(path), raw=raw,
-                           **{k: (tuple(v) if k == "probes" else v) for k, v in ev.items()})
+    if isinstance(overrides, dict):
+        raw = {**raw, **overrides}
+    elif overrides:
+        dotlist = nest(ExperimentFile, [split_item(o) for o in overrides], text=True)
+        raw = merged(raw, dotlist)
+    typed = dict(raw)
+    if isinstance(raw.get("evaluation"), dict) and "sets" in raw["evaluation"]:
+        typed["evaluation"] = {**raw["evaluation"], "sets": _sets(raw["evaluation"]["sets"])}
+    try:
+        layer = nest(ExperimentFile, typed.items(), where=str(path))
+    except UnknownKeyError as e:
+        raise ConfigError(f"{path}: unknown key(s) {[e.key]}" + (f"; did you mean {e.close!r}?" if e.close else "")
+                          + f" (known: {sorted(e.known)})") from None
+    f = build(ExperimentFile, [(str(path), layer)])
+    cfg = ExperimentConfig(name=f.name or path.stem, out=f.out or f"runs/{path.stem}", seed=f.seed, seeds=f.seeds,
+                           train=f.train, models=f.models, baselines=f.baselines, source=str(path), raw=raw,
+                           figures={k: v for k, v in asdict(f.figures).items() if v is not None},
+                           **{k: (tuple(v) if k == "probes" else v) for k, v in vars(f.evaluation).items()})
+    _check(cfg, path)
+    return cfg
+
+
+def _sets(items) -> list:
+    """A bare evaluation set name ``pbc`` is ``{name: pbc, source: pbc}``."""
+    if not isinstance(items, list):
+        return items  # the schema names the error
+    return [s if isinstance(s, dict) else {"name": str(s), "source": str(s)} for s in items]
+
+
+def _check(cfg: ExperimentConfig, path: Path) -> None:
     for name, spec in cfg.models.items():
-        if not isinstance(spec, dict) or spec.get("preset") not in PRESETS:
+        if spec.get("preset") not in PRESETS:
             raise ConfigError(f"{path}: models.{name}: needs a preset, one of {PRESETS}")
+        try:
+            preset, overrides = cfg.model_overrides(name)
+            make_config(preset, overrides=overrides)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: models.{name} (with train): {e}") from None
     if len(set(cfg.seeds)) != len(cfg.seeds):
         raise ConfigError(f"{path}: seeds: {cfg.seeds} repeats a seed")
     for b in cfg.baselines:
@@ -147,4 +204,3 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
         raise ConfigError(f"{path}: evaluation.reference {cfg.reference!r} is not a model or a baseline")
     if not cfg.sets:
         raise ConfigError(f"{path}: evaluation.sets is empty")
-    return cfg

@@ -1,5 +1,6 @@
-"""Structured training configuration, presets per supervision mode, YAML and ``key=value``
-overrides.
+"""Structured training configuration (the recipes of ``configs/``), presets per supervision mode,
+YAML and ``key=value`` overrides, on the machinery of :mod:`.schema` (OmegaConf structured
+configs).
 
 Defaults follow DINOv2's ``dinov2/configs/ssl_default_config.yaml`` (facebookresearch/dinov2)
 with the paper's changes: two global crops and no local crops (Koch et al. 2024, DinoBloom),
@@ -11,7 +12,6 @@ works; ``paper_full``-style runs override them.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,15 @@ from typing import Any
 import yaml
 
 from ..losses.registry import LOSSES
+from .schema import ConfigError, assign, build, load_yaml, nest, plain, split_item
+
+__all__ = ["DEFAULT_IMG_SIZE", "PRESETS", "SUPERVISED_PRESETS", "ConfigError", "DataConfig", "ModelConfig",
+           "SupervisedConfig", "TrainConfig", "apply_overrides", "check_img_size", "from_dict", "make_config",
+           "parse_lab_weights", "settle_img_size", "validate"]
 
 SUPERVISED_PRESETS = tuple(LOSSES)  # one preset per supervised loss of the registry
 PRESETS = ("unsup",) + SUPERVISED_PRESETS
+DEFAULT_IMG_SIZE = 224  # model.img_size when neither given nor read from a pretrained file
 
 
 @dataclass
@@ -50,7 +56,8 @@ class DataConfig:
 class ModelConfig:
     arch: str = "vit_small"
     patch_size: int = 14
-    img_size: int = 224                  # with a pretrained weights file and not set: the file's
+    img_size: int | None = None          # None: the pretrained file's (its metadata), else 224
+                                         # (DEFAULT_IMG_SIZE): settle_img_size, in one place
     num_register_tokens: int = 0
     drop_path_rate: float = 0.1
     layerscale: float = 1e-5
@@ -181,179 +188,101 @@ class TrainConfig:
     crops: CropsConfig = field(default_factory=CropsConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(dataclasses.asdict(self))
+        return plain(dataclasses.asdict(self))
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-class ConfigError(ValueError):
-    """A configuration key or value that does not exist or does not fit."""
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    return obj
-
-
-_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
-
-
-def _coerce(value: Any, key: str, annotation: str) -> Any:
-    """Check ``value`` against the field's annotation (``int``, ``float | None``, ``list[str]``,
-    ``tuple[float, float]``, ...); strings from the command line are parsed."""
-    optional = "None" in annotation
-    base = annotation.replace("| None", "").replace("None |", "").strip()
-    if isinstance(value, str) and optional and value.strip().lower() in ("none", "null", "~"):
-        return None
-    if value is None:
-        if optional:
-            return None
-        raise ConfigError(f"{key}: may not be null")
-    if base in ("int", "float"):
-        try:
-            num = float(value) if isinstance(value, str) else value
-        except ValueError:
-            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
-        if isinstance(num, bool) or not isinstance(num, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        if base == "int":
-            if float(num) != int(num):
-                raise ConfigError(f"{key}: expected an integer, got {value!r}")
-            return int(num)
-        return float(num)
-    if base == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ConfigError(f"{key}: expected true/false, got {value!r}")
-    if base == "str":
-        return str(value)
-    if base.startswith(("list", "tuple")):
-        if isinstance(value, str):
-            parsed = yaml.safe_load(value) if value.strip().startswith("[") else value.split(",")
-            value = parsed if isinstance(parsed, list) else [parsed]
-        if not isinstance(value, (list, tuple)):
-            value = [value]
-        inner = base[base.index("[") + 1 : -1].split(",")[0].strip()
-        items = [_coerce(v, key, inner) for v in value]
-        if base.startswith("tuple"):
-            n = base.count(",") + 1
-            if len(items) != n:
-                raise ConfigError(f"{key}: expected {n} values, got {len(items)}")
-            return tuple(items)
-        return items
-    return value
-
-
-def set_key(cfg: Any, dotted: str, value: Any) -> None:
-    """Set ``section.key`` (or a top-level key) with type checking; unknown keys are errors
-    that suggest the closest existing key."""
-    obj, parts = cfg, dotted.split(".")
-    for i, part in enumerate(parts):
-        names = [f.name for f in dataclasses.fields(obj)]
-        if part not in names:
-            where = ".".join(parts[:i]) or "top level"
-            close = difflib.get_close_matches(part, names, n=1)
-            hint = f"; did you mean {'.'.join(parts[:i] + close)!r}?" if close else ""
-            raise ConfigError(f"unknown config key {dotted!r} ({part!r} not in {where}){hint}")
-        if i == len(parts) - 1:
-            f = next(f for f in dataclasses.fields(obj) if f.name == part)
-            current = getattr(obj, part)
-            if dataclasses.is_dataclass(current):
-                if not isinstance(value, dict):
-                    raise ConfigError(f"{dotted}: expected a mapping of keys, got {value!r}")
-                for k, v in value.items():
-                    set_key(current, k, v)
-            else:
-                setattr(obj, part, _coerce(value, dotted, str(f.type)))
-                obj.__dict__.setdefault(GIVEN, set()).add(part)
-        else:
-            obj = getattr(obj, part)
-            if not dataclasses.is_dataclass(obj):
-                raise ConfigError(f"unknown config key {dotted!r} ({part!r} is not a section)")
-
-
-GIVEN = "_given"  # a section's keys set by a file, an override or from_dict (not defaults)
-
-
-def is_given(section: Any, key: str) -> bool:
-    """Whether ``section.key`` was set (by :func:`set_key`) rather than left at its default."""
-    return key in section.__dict__.get(GIVEN, ())
-
-
-def img_size_from_pretrained(cfg: TrainConfig) -> bool:
-    """Whether ``model.img_size`` is still to come from the pretrained file's metadata
-    (:func:`hierwbc.train.loop.adopt_pretrained_architecture`): a file is named, no size given."""
-    return bool(cfg.model.pretrained) and not is_given(cfg.model, "img_size")
-
-
-def apply_preset(cfg: TrainConfig, preset: str) -> TrainConfig:
-    """Set the supervision mode: ``unsup`` or one of :data:`SUPERVISED_PRESETS`."""
+def _preset_layer(preset: str, where: str = "") -> tuple[str, dict]:
+    """The supervision mode, ``unsup`` or one of :data:`SUPERVISED_PRESETS`, as a layer."""
     if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    cfg.preset = preset
-    cfg.supervised.loss = None if preset == "unsup" else preset
-    return cfg
-
-
-def make_config(preset: str = "unsup", file: str | Path | None = None,
-                overrides: dict[str, Any] | list[str] | None = None) -> TrainConfig:
-    """Build a config: defaults, then the preset, then a YAML file, then overrides
-    (``{"optim.base_lr": 1e-3}`` or ``["optim.base_lr=1e-3", "alpha=0.9"]``).
-
-    ``alpha``, ``temperature`` and ``loss_weight`` are accepted as short forms of
-    ``supervised.*``.
-    """
-    cfg = apply_preset(TrainConfig(), preset)
-    if file is not None:
-        data = yaml.safe_load(Path(file).read_text()) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{file}: a config file must be a mapping of keys")
-        if "preset" in data:
-            apply_preset(cfg, data.pop("preset"))
-        for k, v in data.items():
-            set_key(cfg, k, v)
-    return apply_overrides(cfg, overrides)
-
-
-def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | list[str] | None) -> TrainConfig:
-    """Set ``overrides`` on ``cfg`` in place, in order, then validate it: ``{"optim.base_lr": 1e-3}``
-    or ``["optim.base_lr=1e-3", "alpha=0.9"]``; ``preset`` re-applies a preset (see
-    :func:`make_config` for the short keys)."""
-    items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides or []]
-    for k, v in items:
-        if k == "preset":
-            apply_preset(cfg, v)
-            continue
-        set_key(cfg, SHORT_KEYS.get(k, k), v)
-    validate(cfg)
-    return cfg
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(f"{prefix}unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    return where, {"preset": preset, "supervised": {"loss": None if preset == "unsup" else preset}}
 
 
 SHORT_KEYS = {"alpha": "supervised.alpha", "temperature": "supervised.temperature",
               "loss_weight": "supervised.loss_weight", "lr": "optim.base_lr"}
 
 
-def _split(item: str) -> tuple[str, str]:
-    if "=" not in item:
-        raise ConfigError(f"override {item!r} is not of the form key=value")
-    k, v = item.split("=", 1)
-    return k.strip(), v
+def _override_layers(overrides: dict[str, Any] | list[str] | None) -> list[tuple[str, dict]]:
+    """``{"optim.base_lr": 1e-3}`` (values as they are) or ``["optim.base_lr=1e-3"]`` (a dotlist:
+    values read by each field's type) as layers, in order; ``preset`` starts a preset layer."""
+    text = not isinstance(overrides, dict)
+    items = list(overrides.items()) if not text else [split_item(o) for o in overrides or []]
+    layers, run = [], []
+    for k, v in items + [("preset", None)]:
+        if k != "preset":
+            run.append((k, v))
+            continue
+        if run:
+            layers.append(("", nest(TrainConfig, run, text=text, aliases=SHORT_KEYS)))
+            run = []
+        if v is not None:
+            layers.append(_preset_layer(str(v).strip()))
+    return layers
+
+
+def make_config(preset: str = "unsup", file: str | Path | None = None,
+                overrides: dict[str, Any] | list[str] | None = None) -> TrainConfig:
+    """Build a config: defaults, then the preset, then a YAML file (nested sections or dotted keys),
+    then overrides (``{"optim.base_lr": 1e-3}`` or ``["optim.base_lr=1e-3", "alpha=0.9"]``).
+
+    ``alpha``, ``temperature``, ``loss_weight`` and ``lr`` are accepted as short forms of
+    ``supervised.*`` and ``optim.base_lr`` in overrides; ``preset`` (in the file or an override)
+    sets the supervision mode at that point.
+    """
+    layers = [_preset_layer(preset)]
+    if file is not None:
+        data = load_yaml(file)
+        if "preset" in data:
+            layers.append(_preset_layer(data.pop("preset"), str(file)))
+        layers.append((str(file), nest(TrainConfig, data.items(), where=str(file))))
+    return _finish(build(TrainConfig, layers + _override_layers(overrides)))
+
+
+def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | list[str] | None) -> TrainConfig:
+    """Set ``overrides`` on ``cfg`` in place, in order, then validate it: ``{"optim.base_lr": 1e-3}``
+    or ``["optim.base_lr=1e-3", "alpha=0.9"]``; ``preset`` re-applies a preset (see
+    :func:`make_config` for the short keys). A ``model.img_size`` already settled stays: set
+    ``model.img_size=null`` with a new ``model.pretrained`` to take the file's."""
+    assign(cfg, build(cfg, _override_layers(overrides)))
+    return _finish(cfg)
+
+
+def from_dict(d: dict[str, Any]) -> TrainConfig:
+    """Rebuild a config from :meth:`TrainConfig.to_dict` output (e.g. a run's config.yaml or a
+    checkpoint's ``config``)."""
+    return _finish(build(TrainConfig, [("config", nest(TrainConfig, d.items()))]))
+
+
+def settle_img_size(cfg: TrainConfig, pretrained_size: int | str | None = None) -> TrainConfig:
+    """Give ``model.img_size`` its value when it is None (not given): the pretrained file's size
+    (``pretrained_size``, from its metadata) when there is one, else :data:`DEFAULT_IMG_SIZE`."""
+    if cfg.model.img_size is None:
+        cfg.model.img_size = int(pretrained_size) if pretrained_size else DEFAULT_IMG_SIZE
+    return cfg
+
+
+def _finish(cfg: TrainConfig) -> TrainConfig:
+    """Settle the image size unless a pretrained file is still to give it
+    (:func:`hierwbc.train.loop.adopt_pretrained_architecture`), then validate."""
+    if not cfg.model.pretrained:
+        settle_img_size(cfg)
+    validate(cfg)
+    return cfg
 
 
 def check_img_size(cfg: TrainConfig) -> None:
-    """``model.img_size`` must be a whole number of patches."""
-    if cfg.model.img_size % cfg.model.patch_size:
+    """``model.img_size`` must be a whole number of patches (once settled)."""
+    if cfg.model.img_size is not None and cfg.model.img_size % cfg.model.patch_size:
         raise ConfigError(f"model.img_size {cfg.model.img_size} is not a multiple of patch_size {cfg.model.patch_size}"
                           + (f" (of {cfg.model.pretrained})" if cfg.model.pretrained else ""))
 
 
 def validate(cfg: TrainConfig) -> None:
+    """The checks across keys (types are checked by the schema); errors name the keys."""
     if cfg.supervised.loss not in (None,) + SUPERVISED_PRESETS:
         raise ConfigError(f"supervised.loss {cfg.supervised.loss!r} is not one of {SUPERVISED_PRESETS}")
     if not cfg.model.pretrained:  # else checked once the file's patch (and maybe size) is adopted
@@ -384,8 +313,7 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.crops.local_crops_number and cfg.crops.local_crops_size % cfg.model.patch_size:
         raise ConfigError(f"crops.local_crops_size {cfg.crops.local_crops_size} is not a multiple of "
                           f"model.patch_size {cfg.model.patch_size}")
-    small_cache = cfg.data.cache_size is not None and cfg.data.cache_size < cfg.model.img_size
-    if small_cache and not img_size_from_pretrained(cfg):
+    if None not in (cfg.data.cache_size, cfg.model.img_size) and cfg.data.cache_size < cfg.model.img_size:
         raise ConfigError(f"data.cache_size {cfg.data.cache_size} is smaller than model.img_size "
                           f"{cfg.model.img_size}: crops would be upsampled")
 
@@ -402,12 +330,3 @@ def parse_lab_weights(items) -> dict[str, float]:
         if not sep or not name.strip():
             raise ValueError(f"data.lab_weights: {item!r} is not dataset=weight (e.g. pbc=10)")
     return out
-
-
-def from_dict(d: dict[str, Any]) -> TrainConfig:
-    """Rebuild a config from :meth:`TrainConfig.to_dict` output (e.g. a run's config.yaml)."""
-    cfg = TrainConfig()
-    for k, v in d.items():
-        set_key(cfg, k, v)
-    validate(cfg)
-    return cfg

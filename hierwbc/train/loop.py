@@ -42,10 +42,9 @@ from ..config.training import (
     apply_overrides,
     check_img_size,
     from_dict,
-    img_size_from_pretrained,
     make_config,
     parse_lab_weights,
-    set_key,
+    settle_img_size,
     validate,
 )
 from ..datasets import write_manifest
@@ -109,22 +108,22 @@ def adopt_pretrained_architecture(cfg: TrainConfig) -> TrainConfig:
     """When ``model.pretrained`` is a weights file with metadata (a shipped short name such as
     ``hierwbc-tiny-pbc``, :mod:`hierwbc.models.shipped`), its architecture, patch size,
     LayerScale and register tokens replace the config's (they must match the weights), and its
-    image size too unless ``model.img_size`` was given (then the position embedding is resampled)."""
+    image size too unless ``model.img_size`` was given (then the position embedding is resampled).
+    ``model.img_size`` is settled here (:func:`hierwbc.config.training.settle_img_size`)."""
     from ..models.shipped import FORMAT, is_safetensors, read_metadata, resolve_weights
 
     if not cfg.model.pretrained:
-        return cfg
+        return cfg if cfg.model.img_size is not None else settle_img_size(copy.deepcopy(cfg))  # built by hand
     path = resolve_weights(cfg.model.pretrained)
     meta = read_metadata(path) if is_safetensors(path) else {}  # the tensors are loaded once, later
     cfg = copy.deepcopy(cfg)
-    if meta.get("format") == FORMAT:
-        if img_size_from_pretrained(cfg) and "img_size" in meta:
-            cfg.model.img_size = int(meta["img_size"])
+    ours = meta.get("format") == FORMAT
+    if ours:
         cfg.model.arch = meta["arch"]
         cfg.model.patch_size = int(meta["patch_size"])
         cfg.model.layerscale = float(meta.get("layerscale", 0) or 0)
         cfg.model.num_register_tokens = int(meta.get("num_register_tokens", 0))
-    set_key(cfg, "model.img_size", cfg.model.img_size)  # settled (the file's, the one given, or the default)
+    settle_img_size(cfg, meta.get("img_size") if ours else None)  # the one given, else the file's, else 224
     check_img_size(cfg)  # against the file's patch size
     validate(cfg)
     return cfg

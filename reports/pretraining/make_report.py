@@ -5,7 +5,7 @@
          runs/pretrain_trials5]
     # the classifier runs of reports/reproduction (HierCE continued from the starter):
     .venv/bin/python reports/pretraining/make_report.py --runs runs/classifier_cpu runs/classifier_cpu3000 \
-        --out reports/reproduction/classifier_trials --base experiments/classifier_cpu.yaml
+        --out reports/reproduction/classifier_trials --base configs/classifier_cpu.yaml
 
 Each run folder's config.yaml and a thinned metrics.jsonl (every 10th step and every kNN check)
 are copied into ``runs/<name>/`` here; the table (trials.csv, trials.md), the figure
@@ -39,7 +39,7 @@ from hierwbc.models.shipped import is_shipped_name, read_metadata
 from hierwbc.plotting.colors import category_colors
 
 HERE = Path(__file__).resolve().parent
-BASE = HERE.parent.parent / "experiments" / "pretrain_cpu.yaml"
+BASE = HERE.parent.parent / "configs" / "pretrain_cpu.yaml"
 KEYS = ("max_steps", "knn_every", "model.img_size", "model.patch_size", "model.layerscale", "crops.local_crops_number",
         "crops.local_crops_size", "batch_size", "dino.head_n_prototypes", "teacher.teacher_temp",
         "teacher.momentum_teacher", "teacher.final_momentum_teacher", "teacher.momentum_steps", "optim.base_lr",

@@ -10,7 +10,7 @@
         --table reports/reproduction/classifier_trials/lab3.csv
 
 The default classifier is ``hierwbc-tiny8-pbc`` continued with HierCE for 1,500 steps
-(``experiments/classifier_cpu.yaml model.pretrained=hierwbc-tiny8-pbc model.img_size=64
+(``configs/classifier_cpu.yaml model.pretrained=hierwbc-tiny8-pbc model.img_size=64
 model.patch_size=8``; README.md here, "The shipped classifier"): ``--fit
 runs/classifier_tiny8/C_tiny8/checkpoints/step_001500.pt --rows-of runs/classifier_tiny8/C_tiny8``.
 The one before it, ``hierwbc-tiny-pbc-hierce`` (the starter continued 3,000 steps), is scored in
