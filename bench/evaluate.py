@@ -74,9 +74,9 @@ def synthetic(separation: float, seed: int = 0, fraction: float = 1.0):
     rng = np.random.default_rng(seed)
     counts = [v if fraction == 1 else max(10, round(v * fraction)) for v in PBC_COUNTS.values()]
     y = np.repeat(H.indices(PBC_COUNTS), counts)
-    centres = rng.normal(size=(len(H.nodes), 32)) * 3 * separation  # 0.15: 20-NN accuracy ~0.97 (A), ~0.94 (B)
+    centers = rng.normal(size=(len(H.nodes), 32)) * 3 * separation  # 0.15: 20-NN accuracy ~0.97 (A), ~0.94 (B)
     mix = rng.normal(size=(32, 384)) / np.sqrt(32)
-    base = centres[y] @ mix
+    base = centers[y] @ mix
     a = base + rng.normal(size=base.shape) * np.linspace(0.2, 2.0, 384)
     b = base * 0.8 + rng.normal(size=base.shape) * np.linspace(0.2, 2.0, 384)
     return a.astype(np.float32), b.astype(np.float32), y

@@ -96,13 +96,13 @@ def naive_loop(name: str, h, out, targets, loss_kw):
     """Per-sample Python loop computing the same value as ``get_loss(name, h)``."""
     t_list = targets.tolist()
     leaves = {n: torch.tensor([h.leaf_index[x] for x in h.leaves_under(n)]) for n in h.nodes}
-    labelled = [b for b, t in enumerate(t_list) if t > 0]
+    labeled = [b for b, t in enumerate(t_list) if t > 0]
     if name in ("ce", "hierce", "distance", "softlabel"):
         lam = edge_weights(h, 0.5)
         dist = get_loss(name, h).table if name == "distance" else None
         soft = get_loss(name, h).soft if name == "softlabel" else None
         terms = []
-        for b in labelled:
+        for b in labeled:
             node = h.nodes[t_list[b]]
             lsm = torch.log_softmax(out[b], 0)
             if name == "ce":
@@ -121,7 +121,7 @@ def naive_loop(name: str, h, out, targets, loss_kw):
     if name == "multilevel":
         depth = h.depth
         terms = []
-        for b in labelled:
+        for b in labeled:
             path = h.path_to_root(h.nodes[t_list[b]])[:-1]
             per = [torch.logsumexp(out[b][torch.tensor(np.nonzero(depth == depth[h.node_index[x]])[0])], 0)
                    - out[b][h.node_index[x]] for x in path]

@@ -8,9 +8,9 @@ Four timings of the same cells (best of ``--rounds``, interleaved), with the def
 
 - ``plain``: ``predict(..., colour_domain=None)``, no check;
 - ``checked``: ``predict(...)`` (the default: colour statistics read in the embedding pass,
-  :func:`hierwbc.datasets.stain.colour_features`, one decode per image);
+  :func:`hierwbc.datasets.stain.color_features`, one decode per image);
 - ``second_pass``: ``plain`` plus a separate pass that decodes every image again for its colour
-  statistics (:func:`hierwbc.datasets.colour_domain.image_features`): what the check costs when it
+  statistics (:func:`hierwbc.datasets.color_domain.image_features`): what the check costs when it
   is not folded into the embedding pass;
 - ``plain_56px``: ``plain`` with the 56 px classifier ``hierwbc-tiny-pbc-hierce`` (16 tokens per
   cell), the default before: what the better default costs per cell.
@@ -41,7 +41,7 @@ def main(argv=None) -> dict:
     import torch
     from timing import best_times, machine, pbc_test_cells, write_result
 
-    from hierwbc.datasets.colour_domain import image_features
+    from hierwbc.datasets.color_domain import image_features
     from hierwbc.predict import DEFAULT_CLASSIFIER, predict
 
     torch.set_num_threads(args.threads)
@@ -51,7 +51,7 @@ def main(argv=None) -> dict:
     predict(cells.head(20), model=PREVIOUS_DEFAULT, progress=False)
 
     def plain():
-        predict(cells, progress=False, colour_domain=None)
+        predict(cells, progress=False, color_domain=None)
 
     def checked():
         predict(cells, progress=False)
@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
         image_features(cells, progress=False)
 
     def plain_56px():
-        predict(cells, model=PREVIOUS_DEFAULT, progress=False, colour_domain=None)
+        predict(cells, model=PREVIOUS_DEFAULT, progress=False, color_domain=None)
 
     best = best_times({"plain": plain, "checked": checked, "second_pass": second_pass, "plain_56px": plain_56px},
                       args.rounds)

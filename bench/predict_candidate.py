@@ -36,10 +36,10 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")
     cells = pbc_test_cells(args.cells)
-    runs = {"candidate": lambda: predict(cells, model=args.model, progress=False, colour_domain=None),
-            "vit_default": lambda: predict(cells, model=VIT_DEFAULT, progress=False, colour_domain=None)}
+    runs = {"candidate": lambda: predict(cells, model=args.model, progress=False, color_domain=None),
+            "vit_default": lambda: predict(cells, model=VIT_DEFAULT, progress=False, color_domain=None)}
     for model in (args.model, VIT_DEFAULT):  # load the models, warm the caches
-        predict(cells.head(20), model=model, progress=False, colour_domain=None)
+        predict(cells.head(20), model=model, progress=False, color_domain=None)
     best = best_times(runs, args.rounds)
     result = {"cells": args.cells, "rounds": args.rounds, "threads": args.threads, "seconds_best": best,
               "ms_per_cell": {k: 1000 * v / args.cells for k, v in best.items()},

@@ -15,16 +15,17 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from hierwbc.deprecation import renamed_attributes
 from hierwbc.hierarchy import Hierarchy
 
 
-def node_colours(hierarchy: Hierarchy) -> list[str]:
+def node_colors(hierarchy: Hierarchy) -> list[str]:
     """Colour of every node (``hierarchy.nodes`` order): its lineage's colour, the root grey;
     the same colours as every figure of :mod:`hierwbc.plotting` (``plotting.colors``)."""
     from hierwbc.plotting.colors import text_colors
 
-    colours = text_colors(hierarchy, hierarchy.nodes)
-    return [colours[name] for name in hierarchy.nodes]
+    colors = text_colors(hierarchy, hierarchy.nodes)
+    return [colors[name] for name in hierarchy.nodes]
 
 
 def tree_layout(hierarchy: Hierarchy) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +47,7 @@ def draw_tree(hierarchy: Hierarchy, ax=None, show_names: bool = False, title: st
     (a new one unless ``ax`` is given).
     """
     x, y = tree_layout(hierarchy)
-    colours = node_colours(hierarchy)
+    colors = node_colors(hierarchy)
     parent = hierarchy.parent
     n_leaves = len(hierarchy.leaves)
     if ax is None:
@@ -59,15 +60,15 @@ def draw_tree(hierarchy: Hierarchy, ax=None, show_names: bool = False, title: st
     py = y[parent[child]]
     elbows = np.stack([np.stack([px, py], 1), np.stack([px, y[child]], 1),
                        np.stack([x[child], y[child]], 1)], axis=1)  # [E, 3, 2]
-    ax.add_collection(LineCollection(elbows, colors=[colours[i] for i in child], linewidths=1.6))
-    ax.scatter(x, y, s=np.where(hierarchy.is_leaf, 14, 26), c=colours, zorder=3)
+    ax.add_collection(LineCollection(elbows, colors=[colors[i] for i in child], linewidths=1.6))
+    ax.scatter(x, y, s=np.where(hierarchy.is_leaf, 14, 26), c=colors, zorder=3)
     for i, name in enumerate(hierarchy.nodes):
         text = hierarchy.label(name) + (f" [{name}]" if show_names else "")
         if hierarchy.is_leaf[i]:
-            ax.text(x[i] + 0.08, y[i], text, va="center", ha="left", fontsize=8, color=colours[i])
+            ax.text(x[i] + 0.08, y[i], text, va="center", ha="left", fontsize=8, color=colors[i])
         else:
             ax.text(x[i] - 0.04, y[i] - 0.18, text, va="bottom", ha="right", fontsize=7.5,
-                    color=colours[i], fontweight="bold",
+                    color=colors[i], fontweight="bold",
                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
     ax.set_xlim(-0.9, hierarchy.max_depth + 1.6)
     ax.set_ylim(n_leaves - 0.5, -0.8)
@@ -88,14 +89,14 @@ def ete3_tree(hierarchy: Hierarchy):
     from ete3 import NodeStyle, TextFace, TreeStyle
 
     tree = hierarchy.copy().tree
-    colour = dict(zip(hierarchy.nodes, node_colours(hierarchy)))
+    color = dict(zip(hierarchy.nodes, node_colors(hierarchy)))
     for node in tree.traverse("preorder"):
         style = NodeStyle()
-        style["fgcolor"] = style["hz_line_color"] = style["vt_line_color"] = colour[node.name]
+        style["fgcolor"] = style["hz_line_color"] = style["vt_line_color"] = color[node.name]
         style["hz_line_width"] = style["vt_line_width"] = 2
         style["size"] = 4 if node.is_leaf() else 6
         node.set_style(style)
-        face = TextFace(f" {node.label}", fsize=9, fgcolor=colour[node.name], bold=not node.is_leaf())
+        face = TextFace(f" {node.label}", fsize=9, fgcolor=color[node.name], bold=not node.is_leaf())
         node.add_face(face, column=0, position="branch-right" if node.is_leaf() else "branch-top")
     style = TreeStyle()
     style.show_leaf_name = False
@@ -121,3 +122,5 @@ def render_tree_png(hierarchy: Hierarchy, engine: str = "auto", dpi: int = 90) -
     buf = io.BytesIO()
     draw_tree(hierarchy).savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return buf.getvalue()
+
+__getattr__ = renamed_attributes(__name__, {"node_colours": "node_colors"})

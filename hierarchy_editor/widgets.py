@@ -23,14 +23,14 @@ from .draw import render_tree_png
 from .label_map_widget import LabelMapTable
 from .state import EditorState, Message, tree_rows
 
-COLOURS = {"info": "#555", "ok": "#1a7f37", "warning": "#9a6700", "error": "#cf222e"}
+COLORS = {"info": "#555", "ok": "#1a7f37", "warning": "#9a6700", "error": "#cf222e"}
 STYLE = ("<style>.hierwbc-tree select {font-family: monospace; font-size: 12px;}"
          ".hierwbc-message {min-height: 1.6em;}</style>")
 
 
 def message_html(message: Message) -> str:
     """The message as coloured HTML (text escaped)."""
-    return (f'<div class="hierwbc-level-{message.level}" style="color:{COLOURS[message.level]};'
+    return (f'<div class="hierwbc-level-{message.level}" style="color:{COLORS[message.level]};'
             f'white-space:pre-wrap">{html.escape(message.text)}</div>')
 
 
@@ -223,7 +223,7 @@ class HierarchyEditor:
         items = "".join(f"<li>{html.escape(ds)}: {html.escape(repr(raw))} → {html.escape(t)}</li>"
                         for ds, raw, t in affected)
         self.delete_preview.value = (
-            f"<span style='color:{COLOURS['warning']}'>{len(affected)} label-map entr"
+            f"<span style='color:{COLORS['warning']}'>{len(affected)} label-map entr"
             f"{'y' if len(affected) == 1 else 'ies'} would break; deleting needs "
             f"“re-map to parent” (→ {html.escape(str(self.hierarchy.parent_of(name)))})</span>"
             f"<ul style='margin:0'>{items}</ul>")

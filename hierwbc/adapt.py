@@ -9,7 +9,7 @@ reference cells' features (``reference.X`` [n, D] float32) and node labels
 (``reference.y`` [n] int64, indices in the tree stored with it), and metadata: ``adapted_from``
 (the base model), ``adapt_method`` (the few-shot classifier predict fits on those features:
 ``logreg`` or ``knn``), ``reference_counts`` ({node: cells}) and ``colour_mean`` (the mean
-colour statistics of the lab's images, :func:`hierwbc.datasets.stain.colour_features`).
+colour statistics of the lab's images, :func:`hierwbc.datasets.stain.color_features`).
 Predicting with it equals predicting with the reference and the base model.
 """
 
@@ -22,17 +22,19 @@ import numpy as np
 import torch
 
 from .callable_module import make_callable
+from .deprecation import renamed_keywords
 from .hierarchy import Hierarchy
 
 METHODS = ("logreg", "knn")
 
 
-def adapt(labelled, model=None, out: str | os.PathLike = "adapted.safetensors", label_map=None,
+@renamed_keywords(labelled="labeled")
+def adapt(labeled, model=None, out: str | os.PathLike = "adapted.safetensors", label_map=None,
           method: str = "logreg", hierarchy: Hierarchy | None = None, progress: bool = True) -> Path:
     """Write the adapted classifier (module docstring) and return its path."""
     from .datasets.images import load_image
     from .datasets.manifest import boxes
-    from .datasets.stain import colour_features
+    from .datasets.stain import color_features
     from .hierarchy import default_hierarchy
     from .models.registry import create_model, default_classifier
     from .models.shipped import read_weights, resolve_weights, save_weights
@@ -42,16 +44,16 @@ def adapt(labelled, model=None, out: str | os.PathLike = "adapted.safetensors", 
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     model = default_classifier() if model is None else model
     h = hierarchy or create_model(model).head_hierarchy or default_hierarchy()
-    manifest = reference_manifest(labelled, h, label_map)
+    manifest = reference_manifest(labeled, h, label_map)
     emb = embedded_reference(model, manifest, h, progress=progress)
     tensors, meta = read_weights(resolve_weights(model))
-    colours = np.mean([colour_features(load_image(p, b if not np.isnan(b).all() else None))
+    colors = np.mean([color_features(load_image(p, b if not np.isnan(b).all() else None))
                        for p, b in zip(manifest["path"], boxes(manifest))], axis=0)
     tensors = {**tensors, "reference.X": torch.as_tensor(np.asarray(emb.obsm["X_cls"], np.float32)),
                "reference.y": torch.as_tensor(h.indices(emb.obs["node"].astype(str)), dtype=torch.int64)}
     counts = manifest["node"].value_counts().sort_index().to_dict()
     meta = {**meta, "adapted_from": str(model), "adapt_method": method, "reference_counts": counts,
-            "reference_hierarchy": h.to_json(), "colour_mean": [round(float(c), 6) for c in colours]}
+            "reference_hierarchy": h.to_json(), "colour_mean": [round(float(c), 6) for c in colors]}
     return save_weights(tensors, out, meta, dtype=None)
 
 

@@ -52,6 +52,7 @@ from .callable_module import make_callable
 from .datasets.manifest import check_manifest
 from .datasets.manifest_images import ManifestImages
 from .datasets.model_input import normalize, to_float_images
+from .deprecation import renamed_keywords
 from .hierarchy import Hierarchy, default_hierarchy, hierarchy_to_uns
 from .io import atomic_write
 from .models.registry import PIXELS, create_model
@@ -90,17 +91,18 @@ def _obs(manifest: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFrame:
     return obs
 
 
+@renamed_keywords(colour_features="color_features")
 def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, img_size: int | None = None,
           patch_size: int | None = None, batch_size: int = 64, num_workers: int = 0, device: str = "cpu",
           patch_mean: bool = False, pixel_size: int = 16, seed: int = 0, name: str | None = None,
-          progress: bool = True, stain_norm: str | None = None, colour_features: bool = False,
+          progress: bool = True, stain_norm: str | None = None, color_features: bool = False,
           reframe: str | None = None) -> ad.AnnData:
     """Embed every row of ``manifest`` (see the module docstring). ``name`` overrides the model
     name stored in ``uns["provenance"]["model"]`` (what :func:`hierwbc.evaluate.evaluate` calls it).
     ``stain_norm="reinhard"``: each image's colours moved to the PBC training images' first
     (:mod:`hierwbc.datasets.stain`; for cells from another lab), recorded in the provenance.
-    ``colour_features``: also ``obsm["colour_features"]`` [n, 6], each image's colour statistics
-    as decoded (:func:`hierwbc.datasets.stain.colour_features`; the off-domain check of predict).
+    ``color_features``: also ``obsm["colour_features"]`` [n, 6], each image's colour statistics
+    as decoded (:func:`hierwbc.datasets.stain.color_features`; the off-domain check of predict).
     ``reframe="cell"``: each image first cut to the square around its cell
     (:mod:`hierwbc.datasets.reframe`); default: as the model was trained (its weights' metadata
     ``reframe``), else none."""
@@ -116,16 +118,16 @@ def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, 
     prov.pop("reframe", None)
     check_manifest(manifest, hierarchy)
     images = ManifestImages(manifest, size, np.full(len(manifest), -1), stain_norm=stain_norm,
-                            with_colour=colour_features, reframe=reframe)
+                            with_color=color_features, reframe=reframe)
     loader = DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=num_workers)
-    cls, patches, probs, colours = [], [], [], []
+    cls, patches, probs, colors = [], [], [], []
     if backbone is not None:
         backbone = backbone.to(device).eval()
         head = head.to(device).eval() if head is not None else None
     with torch.inference_mode():
         for x, *rest in tqdm(loader, desc=f"embed {prov['model']}", disable=not progress):
-            if colour_features:
-                colours.append(rest[2])
+            if color_features:
+                colors.append(rest[2])
             x = to_float_images(x.to(device))
             if backbone is None:
                 cls.append(x.flatten(1).cpu())
@@ -142,8 +144,8 @@ def embed(model, manifest: pd.DataFrame, *, hierarchy: Hierarchy | None = None, 
         adata.obsm["X_patch_mean"] = torch.cat(patches).numpy()
     if probs:
         adata.obsm["node_proba"] = torch.cat(probs).numpy()
-    if colour_features:
-        adata.obsm["colour_features"] = torch.cat(colours).numpy() if colours else np.zeros((0, 6))
+    if color_features:
+        adata.obsm["colour_features"] = torch.cat(colors).numpy() if colors else np.zeros((0, 6))
     prov.update(model=name or prov["model"], img_size=int(size), stain_norm=stain_norm or "none",
                 reframe=reframe or "none",
                 torch=str(torch.__version__),

@@ -17,7 +17,7 @@ from hierwbc.predict import predict
 
 # classes told apart by shape (the CNN standardises each image's colours away): big disc, small
 # disc, square ring
-COLOURS = {"monocyte": "big", "eosinophil": "small", "granulocytic_mature": "ring"}
+COLORS = {"monocyte": "big", "eosinophil": "small", "granulocytic_mature": "ring"}
 
 
 @pytest.fixture(autouse=True)
@@ -50,31 +50,31 @@ def _cells(folder, shape, n, seed):
 
 
 def _reference(root, names, n=6):
-    for k, (name, colour) in enumerate(zip(names, COLOURS.values())):
-        _cells(root / name, colour, n, seed=10 * k + n)  # the same cells whatever the folder's name
+    for k, (name, color) in enumerate(zip(names, COLORS.values())):
+        _cells(root / name, color, n, seed=10 * k + n)  # the same cells whatever the folder's name
     return root
 
 
 def test_node_named_folders_and_a_label_map_give_the_same_calls(tmp_path, model):
-    by_node = _reference(tmp_path / "ref_nodes", list(COLOURS))
+    by_node = _reference(tmp_path / "ref_nodes", list(COLORS))
     by_name = _reference(tmp_path / "ref_raw", ["MONO", "EOS", "GRAN"])
     (tmp_path / "map.yaml").write_text("MONO: monocyte\nEOS: eosinophil\nGRAN: granulocytic_mature\n")
     new = tmp_path / "new"
-    for node, colour in COLOURS.items():
-        _cells(new / node, colour, 3, seed=99 + len(node))
-    a = predict(str(new), model=model, reference=str(by_node), progress=False, colour_domain=None, k=3)
+    for node, color in COLORS.items():
+        _cells(new / node, color, 3, seed=99 + len(node))
+    a = predict(str(new), model=model, reference=str(by_node), progress=False, color_domain=None, k=3)
     b = predict(str(new), model=model, reference=str(by_name), reference_label_map=str(tmp_path / "map.yaml"),
-                progress=False, colour_domain=None, k=3)
+                progress=False, color_domain=None, k=3)
     assert a.obs["pred_leaf"].tolist() == b.obs["pred_leaf"].tolist()
     assert np.allclose(a.obsm["node_proba"], b.obsm["node_proba"])
     assert a.uns["predict"]["mode"] == "reference_knn"
 
 
 def test_internal_node_label_backs_off_to_that_node(tmp_path, model):
-    ref = _reference(tmp_path / "ref", list(COLOURS))
+    ref = _reference(tmp_path / "ref", list(COLORS))
     new = tmp_path / "new"
-    _cells(new / "x", COLOURS["granulocytic_mature"], 4, seed=7)
-    out = predict(str(new), model=model, reference=str(ref), progress=False, colour_domain=None, k=3)
+    _cells(new / "x", COLORS["granulocytic_mature"], 4, seed=7)
+    out = predict(str(new), model=model, reference=str(ref), progress=False, color_domain=None, k=3)
     h = default_hierarchy()
     assert (out.obs["backoff_node"] == "granulocytic_mature").all()        # known only that far
     assert all(h.ancestors[h.node_index[leaf], h.node_index["granulocytic_mature"]]
@@ -85,34 +85,34 @@ def test_internal_node_label_backs_off_to_that_node(tmp_path, model):
 
 def test_bad_reference_folders_are_named_errors(tmp_path, model):
     new = tmp_path / "new"
-    _cells(new / "a", COLOURS["monocyte"], 2, seed=1)
+    _cells(new / "a", COLORS["monocyte"], 2, seed=1)
     bad = _reference(tmp_path / "bad", ["monocyte", "eosinophi"])
     with pytest.raises(ManifestError, match="eosinophi.*eosinophil"):
-        predict(str(new), model=model, reference=str(bad), progress=False, colour_domain=None)
+        predict(str(new), model=model, reference=str(bad), progress=False, color_domain=None)
     empty = _reference(tmp_path / "empty", ["monocyte"])
     (empty / "eosinophil").mkdir()
     with pytest.raises(ManifestError, match="eosinophil.*holds no image"):
-        predict(str(new), model=model, reference=str(empty), progress=False, colour_domain=None)
+        predict(str(new), model=model, reference=str(empty), progress=False, color_domain=None)
     broken = _reference(tmp_path / "broken", ["monocyte", "eosinophil"])
     (broken / "eosinophil" / "bad.png").write_bytes(b"not an image")
     with pytest.raises(Exception, match="bad.png"):
-        predict(str(new), model=model, reference=str(broken), progress=False, colour_domain=None)
+        predict(str(new), model=model, reference=str(broken), progress=False, color_domain=None)
 
 
 @pytest.mark.parametrize("method", ["logreg", "knn"])
 def test_adapted_file_predicts_as_its_reference(tmp_path, model, method):
-    ref = _reference(tmp_path / "ref", list(COLOURS))
+    ref = _reference(tmp_path / "ref", list(COLORS))
     new = tmp_path / "new"
-    for node, colour in COLOURS.items():
-        _cells(new / node, colour, 3, seed=50 + len(node))
+    for node, color in COLORS.items():
+        _cells(new / node, color, 3, seed=50 + len(node))
     path = adapt(str(ref), model=model, out=tmp_path / "lab.safetensors", method=method, progress=False)
-    a = predict(str(new), model=path, progress=False, colour_domain=None)
+    a = predict(str(new), model=path, progress=False, color_domain=None)
     b = predict(str(new), model=model, reference=str(ref), reference_method=method, progress=False,
-                colour_domain=None)
+                color_domain=None)
     assert a.obs["pred_leaf"].tolist() == b.obs["pred_leaf"].tolist()
     assert np.allclose(a.obsm["node_proba"], b.obsm["node_proba"], atol=1e-6)
     assert a.uns["predict"]["mode"] == f"reference_{method}"
     from hierwbc.models.shipped import read_metadata
 
     meta = read_metadata(path)
-    assert pd.Series(eval(meta["reference_counts"])).to_dict() == {n: 6 for n in sorted(COLOURS)}
+    assert pd.Series(eval(meta["reference_counts"])).to_dict() == {n: 6 for n in sorted(COLORS)}

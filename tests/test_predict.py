@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from hierwbc.cli.predict import add_arguments as add_predict_arguments
+from hierwbc.cli.predict import run as predict_main
 from hierwbc.datasets import load_image, read_dataset
 from hierwbc.embed import embed
 from hierwbc.evaluate import class_to_node_proba, run_probes
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models import shipped
 from hierwbc.models.checkpoints import CheckpointError
-from hierwbc.cli.predict import add_arguments as add_predict_arguments
-from hierwbc.cli.predict import run as predict_main
 from hierwbc.predict import DEFAULT_CLASSIFIER, predict, write_predictions
 from hierwbc.train.export import export_weights
 from hierwbc.train.loop import fit
@@ -259,21 +259,21 @@ def test_stain_norm_predicts_as_the_normalised_images_would(ckpt, crops, tmp_pat
 def test_off_domain_cells_are_flagged_and_warned_about(ckpt, crops, data_root, tmp_path):
     """A model trained on PBC (the default sources) flags other labs' cells, per cell, by the
     shipped PBC colour domain; PBC's own test cells pass; 'none' switches the check off."""
-    from hierwbc.datasets.colour_domain import pbc_train_domain
+    from hierwbc.datasets.color_domain import pbc_train_domain
     from hierwbc.datasets.splits import split_rows
-    from hierwbc.datasets.stain import colour_features
+    from hierwbc.datasets.stain import color_features
 
     with pytest.warns(UserWarning, match="look unlike the images the calls rest on"):
         a = predict(crops, model=ckpt, progress=False)
     domain = pbc_train_domain()
-    expected = domain.distance(np.stack([colour_features(load_image(p)) for p in a.obs["path"]]))
+    expected = domain.distance(np.stack([color_features(load_image(p)) for p in a.obs["path"]]))
     np.testing.assert_allclose(a.obs["colour_distance"].to_numpy(dtype=float), expected, rtol=1e-9)
     assert a.obs["off_domain"].all() and a.uns["predict"]["n_off_domain"] == len(a.obs)
     assert a.uns["predict"]["colour_domain"] == domain.name
     pbc = split_rows(read_dataset("pbc", data_root, hierarchy=H), "test", 0.2, 0).sample(20, random_state=1)
     b = predict(pbc[["path", "node"]], model=ckpt, progress=False)
     assert b.obs["off_domain"].mean() <= 0.1
-    c = predict(crops, model=ckpt, progress=False, colour_domain=None)
+    c = predict(crops, model=ckpt, progress=False, color_domain=None)
     assert "off_domain" not in c.obs and c.uns["predict"]["colour_domain"] == "none"
     p = argparse.ArgumentParser()
     add_predict_arguments(p)
@@ -291,7 +291,7 @@ def test_off_domain_cells_are_flagged_and_warned_about(ckpt, crops, data_root, t
 def test_reference_mode_checks_against_the_atlas_own_images(ckpt, crops, data_root, tmp_path):
     """With a reference, the automatic check is fitted on the atlas' images (here PBC cells): the
     BCCD crops fall outside it; an atlas whose images are not on this machine gets no check."""
-    from hierwbc.datasets.colour_domain import ColourDomain, image_features
+    from hierwbc.datasets.color_domain import ColorDomain, image_features
 
     w = str(export_weights(ckpt, tmp_path / "backbone.safetensors"))
     pbc = read_dataset("pbc", data_root).groupby("raw_label").head(6).reset_index(drop=True)
@@ -300,7 +300,7 @@ def test_reference_mode_checks_against_the_atlas_own_images(ckpt, crops, data_ro
         a = predict(crops, model=w, reference=atlas, progress=False)
     info = a.uns["predict"]
     assert info["colour_domain"] == f"reference atlas ({len(pbc)} images)" and a.obs["off_domain"].all()
-    own = ColourDomain.fit(image_features(pbc, progress=False), "x")
+    own = ColorDomain.fit(image_features(pbc, progress=False), "x")
     assert info["colour_threshold"] == pytest.approx(own.threshold)  # all of them: fewer than 1,000
     atlas.obs["path"] = [f"/nowhere/{i}.png" for i in range(atlas.n_obs)]
     b = predict(crops, model=w, reference=atlas, progress=False)

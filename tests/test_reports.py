@@ -218,7 +218,7 @@ def test_short_trials_table_reads_back():
     """The from-scratch trials compared at step 400 (reports/pretraining/README.md, short_trials.md)
     are make_report.short_trials() of the run copies; each step-400 value is also the one that
     trials.csv lists among that run's kNN checks."""
-    from hierwbc.evaluate.report import to_markdown
+    from hierwbc.evaluate.tables import to_markdown
 
     make_report = _module(PRETRAINING / "make_report.py")
     short = make_report.short_trials()
@@ -282,7 +282,7 @@ def test_lab_shift_numbers_read_back():
 def test_colour_domain_numbers_read_back():
     """The classifier card's off-domain shares are reports/reproduction/colour_domain.csv's, and the
     packaged domain file is the one that script fitted (its threshold is in the CSV)."""
-    from hierwbc.datasets.colour_domain import pbc_train_domain
+    from hierwbc.datasets.color_domain import pbc_train_domain
 
     t = pd.read_csv(REPRODUCTION / "colour_domain.csv").set_index("set")
     card = CARD.read_text().replace("\n", " ")
@@ -344,7 +344,7 @@ def test_classifier_choice_table_reads_back():
 def test_longer_training_summary_reads_back():
     """reports/reproduction's 'Longer training' table is summarise.py's, computed from that
     folder's metrics and significance CSVs."""
-    from hierwbc.evaluate.report import to_markdown
+    from hierwbc.evaluate.tables import to_markdown
 
     summarise = _module(REPRODUCTION / "longer_training" / "summarise.py")
     table = summarise.summary()
@@ -368,7 +368,7 @@ def test_longer_seeds_verdict_and_table_read_back():
     """reports/reproduction's 'Longer training' section: the verdict it quotes is verdict.py's on
     longer_seeds/, its table summarise.py's, and each mean ± std is recomputed here from
     fold_metrics.csv with pandas alone (per seed: mean over folds; then over seeds)."""
-    from hierwbc.evaluate.report import to_markdown
+    from hierwbc.evaluate.tables import to_markdown
 
     folder = REPRODUCTION / "longer_seeds"
     text = (REPRODUCTION / "README.md").read_text()

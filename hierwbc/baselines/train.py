@@ -41,11 +41,11 @@ from ..datasets.splits import stratified_mask
 from ..evaluate.five_types import FIVE_TYPES, five_type_index, five_type_scores
 from ..hierarchy import Hierarchy, default_hierarchy
 from ..io import atomic_write, atomic_write_text
+from ..models.cnn import ConvNet, metadata
 from ..models.shipped import save_weights
 from ..models.supervised_heads import LeafLogitHead
 from ..train.data import lab_probabilities
 from .augment import eval_views, train_views
-from .cnn import ConvNet, metadata
 from .recipe import CNNRecipe, recipe_json
 
 
@@ -141,14 +141,14 @@ def _state(backbone, head, opt, sched, step: int, gen: torch.Generator) -> dict:
             "sched": sched.state_dict(), "step": step, "gen": gen.get_state()}
 
 
-COLOUR_DOMAIN_CELLS = 2000
+COLOR_DOMAIN_CELLS = 2000
 
 
 def statistics_rows(train: pd.DataFrame, recipe: CNNRecipe) -> pd.DataFrame:
-    """Up to :data:`COLOUR_DOMAIN_CELLS` training rows drawn as the batches draw them (lab
+    """Up to :data:`COLOR_DOMAIN_CELLS` training rows drawn as the batches draw them (lab
     weights, the recipe's seed): where a CNN's colour domain and training feature mean come from."""
     p = lab_probabilities(train["lab"].to_numpy(), recipe.lab_weights)
-    pick = np.random.default_rng(recipe.seed).choice(len(train), min(COLOUR_DOMAIN_CELLS, len(train)), replace=False,
+    pick = np.random.default_rng(recipe.seed).choice(len(train), min(COLOR_DOMAIN_CELLS, len(train)), replace=False,
                                                      p=p)
     return train.iloc[np.sort(pick)].reset_index(drop=True)
 
@@ -166,9 +166,9 @@ def feature_mean(backbone: ConvNet, images: torch.Tensor, batch_size: int = 256)
 def stamp_feature_mean(run: str | Path, cache_size: int | None = None) -> Path:
     """Add to a run's ``model.safetensors`` metadata what predict reads from it: ``feature_mean``
     (the mean feature of the run's training rows, ``rows.csv``, drawn by the lab weights as the
-    batches were; ``predict --recentre``), ``colour_domain`` (of those rows' images),
+    batches were; ``predict --recenter``), ``color_domain`` (of those rows' images),
     and ``trained_leaves`` as :func:`label_leaves` says; returns the file."""
-    from ..datasets.colour_domain import ColourDomain, image_features
+    from ..datasets.color_domain import ColorDomain, image_features
     from ..models.shipped import read_weights
 
     run = Path(run)
@@ -182,13 +182,13 @@ def stamp_feature_mean(run: str | Path, cache_size: int | None = None) -> Path:
     images = cached_images(part, cache_size or recipe.cache_size, run.parent / "cache", num_workers=0, progress=False,
                            reframe=recipe.reframe)
     tensors, meta = read_weights(run / "model.safetensors")
-    from .cnn import from_metadata
+    from ..models.cnn import from_metadata
 
     mean = feature_mean(from_metadata(meta, tensors), images)
     meta = {**meta, "feature_mean": json.dumps([round(float(v), 6) for v in mean])}
     if len(part) > 6:  # a colour domain needs more images than its 6 features
         name = f"training images of {'+'.join(recipe.labs)}"
-        meta["colour_domain"] = ColourDomain.fit(image_features(part, progress=False), name).to_json()
+        meta["colour_domain"] = ColorDomain.fit(image_features(part, progress=False), name).to_json()
     h = Hierarchy.from_json(meta["hierarchy"], source=f"{run}: hierarchy")
     meta["trained_leaves"] = json.dumps(h.leaf_names(label_leaves(h, train)))
     return save_weights(tensors, run / "model.safetensors", meta, dtype=None)

@@ -12,7 +12,8 @@ HELP = "adapt a classifier to your lab from a few labelled cells (-> .safetensor
 def add_arguments(p) -> None:
     from ..adapt import METHODS
 
-    p.add_argument("labelled", help="labelled cells of your lab: a folder of class folders or a manifest CSV")
+    p.add_argument("labeled", metavar="LABELED",
+                   help="labeled cells of your lab: a folder of class folders or a manifest CSV")
     p.add_argument("--model", default=None, help="base model (default: predict's default classifier)")
     p.add_argument("--out", required=True, help="the adapted classifier (.safetensors), for predict --model")
     p.add_argument("--label-map", default=None,
@@ -25,7 +26,7 @@ def run(args) -> Path:
     from ..adapt import adapt
     from ..models.shipped import read_metadata
 
-    path = adapt(args.labelled, args.model, args.out, args.label_map, args.method, progress=not args.no_progress)
+    path = adapt(args.labeled, args.model, args.out, args.label_map, args.method, progress=not args.no_progress)
     counts = json.loads(read_metadata(path)["reference_counts"])
     print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MiB): {sum(counts.values())} reference cells, {counts}")
     return path

@@ -6,7 +6,7 @@ HELP = "train the supervised CNN baseline (a classifier for embed / predict)"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--recipe", default=None, help="recipe YAML (experiments/cnn_*.yaml); default: the built-in recipe")
+    p.add_argument("--recipe", default=None, help="recipe YAML (configs/cnn_*.yaml); default: the built-in recipe")
     p.add_argument("--out", required=True, help="run folder (log.csv, checkpoints/, model.safetensors)")
     p.add_argument("--data-root", default=None, help="data location (default HIERWBC_DATA or ../shared/data)")
     p.add_argument("--no-resume", action="store_true", help="start again even if the run folder has a checkpoint")

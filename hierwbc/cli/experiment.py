@@ -25,23 +25,9 @@ def add_arguments(p) -> None:
 
 
 def run(a):
-    import yaml
-
     from ..experiment import load_experiment, publish, run_experiment
 
-    overrides: dict = {}
-    for key, value in a.set:
-        section, _, sub_key = key.partition(".")
-        if sub_key:
-            overrides.setdefault(section, {})[sub_key] = yaml.safe_load(value)
-        else:
-            overrides[section] = yaml.safe_load(value)
-    with open(a.config) as f:
-        raw_sections = yaml.safe_load(f) or {}
-    for section, value in list(overrides.items()):
-        if isinstance(value, dict) and isinstance(raw_sections.get(section), dict):
-            overrides[section] = {**raw_sections[section], **value}
-    cfg = load_experiment(a.config, overrides)
+    cfg = load_experiment(a.config, [f"{key}={value}" for key, value in a.set])
     out = run_experiment(cfg, stages=tuple(a.stages.split(",")),
                          models=a.models.split(",") if a.models else None, progress=not a.no_progress)
     print(f"experiment {cfg.name}: {out} (summary.json, tables/, figures/)")

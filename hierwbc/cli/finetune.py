@@ -12,7 +12,7 @@ DEFAULTS = {"steps": 100, "lr": 3e-4, "trainable": "all"}  # reports/adaptation/
 def add_arguments(p) -> None:
     from ..baselines.finetune import TRAINABLE
 
-    p.add_argument("labelled", metavar="LABELED",
+    p.add_argument("labeled", metavar="LABELED",
                    help="labeled cells of your lab: a folder of class folders or a manifest CSV")
     p.add_argument("--model", default=None, help="a CNN classifier (default: predict's default classifier)")
     p.add_argument("--out", required=True, help="the fine-tuned classifier (.safetensors), for predict --model")
@@ -34,7 +34,7 @@ def run(args) -> Path:
 
     model = args.model or str(default_classifier())
     m, recipe = cnn_parts(model)
-    cells = reference_manifest(args.labelled, m.hierarchy, args.label_map)
+    cells = reference_manifest(args.labeled, m.hierarchy, args.label_map)
     images = cached_images(cells, recipe.cache_size, cache_root(), num_workers=0, progress=not args.no_progress,
                            reframe=recipe.reframe)
     settings = {"steps": args.steps, "lr": args.lr, "trainable": args.trainable, "seed": args.seed}

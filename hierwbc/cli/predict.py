@@ -43,15 +43,15 @@ def add_arguments(p) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     add_device_argument(p)
     add_stain_argument(p)
-    p.add_argument("--recentre", action="store_true",
+    p.add_argument("--recenter", "--recentre", action="store_true",
                    help="shift the cells' features to the model's training mean first (one lab's cells, a mix of "
                         "types): uses your unlabelled cells to meet the model half-way")
     p.add_argument("--reframe", choices=("cell", "none"), default=None,
                    help="cut each image to the square around its cell first (default: as the model was trained)")
-    p.add_argument("--colour-domain", default="auto",
+    p.add_argument("--color-domain", "--colour-domain", default="auto",
                    help="off-domain check: 'auto' (with --reference: its images' colours; else the PBC training "
                         "images', for models trained on PBC), 'none', or a colour domain JSON file "
-                        "(hierwbc.datasets.colour_domain)")
+                        "(hierwbc.datasets.color_domain)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -65,9 +65,9 @@ def run(args) -> Path:
         warnings.filterwarnings("ignore", message=r".* cells look unlike the images the calls rest on")
         adata = predict(args.source, model=args.model, reference=args.reference, threshold=args.threshold,
                         label_map=args.label_map, batch_size=args.batch_size, progress=not args.no_progress,
-                        k=args.k, device=args.device, stain_norm=args.stain_norm, colour_domain=args.colour_domain,
+                        k=args.k, device=args.device, stain_norm=args.stain_norm, color_domain=args.color_domain,
                         reframe=args.reframe, reference_label_map=args.reference_label_map,
-                        reference_method=args.reference_method, recentre=args.recentre)
+                        reference_method=args.reference_method, recenter=args.recenter)
     out, h5 = write_predictions(adata, args.out)
     info = adata.uns["predict"]
     line = f"{info['n_predicted']} cells predicted, {info['n_unreadable']} unreadable -> {out} (+ {h5.name})"

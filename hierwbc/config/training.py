@@ -267,7 +267,7 @@ def settle_img_size(cfg: TrainConfig, pretrained_size: int | str | None = None) 
 
 def _finish(cfg: TrainConfig) -> TrainConfig:
     """Settle the image size unless a pretrained file is still to give it
-    (:func:`hierwbc.train.loop.adopt_pretrained_architecture`), then validate."""
+    (:func:`hierwbc.train.pretrained.adopt_pretrained_architecture`), then validate."""
     if not cfg.model.pretrained:
         settle_img_size(cfg)
     validate(cfg)

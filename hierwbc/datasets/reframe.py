@@ -36,9 +36,9 @@ def otsu_threshold(values: np.ndarray, bins: int = 128) -> float:
     """Otsu's threshold of a 1-d array (between-class variance maximised over ``bins`` cuts)."""
     hist, edges = np.histogram(values, bins=bins)
     p = hist.astype(np.float64) / max(hist.sum(), 1)
-    centres = (edges[:-1] + edges[1:]) / 2
+    centers = (edges[:-1] + edges[1:]) / 2
     w0 = np.cumsum(p)
-    m0 = np.cumsum(p * centres)
+    m0 = np.cumsum(p * centers)
     mean = m0[-1]
     w1 = 1 - w0
     between = np.where((w0 > 0) & (w1 > 0), (mean * w0 - m0) ** 2 / np.maximum(w0 * w1, 1e-12), -1)

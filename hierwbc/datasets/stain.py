@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ..deprecation import renamed_attributes
+
 _RGB_TO_LMS = np.array([[0.3811, 0.5783, 0.0402], [0.1967, 0.7244, 0.0782], [0.0241, 0.1288, 0.8444]])
 _LMS_TO_LAB = np.diag([1 / np.sqrt(3), 1 / np.sqrt(6), 1 / np.sqrt(2)]) @ np.array(
     [[1.0, 1.0, 1.0], [1.0, 1.0, -2.0], [1.0, -1.0, 0.0]])
@@ -33,7 +35,7 @@ _LAB_TO_LMS = np.linalg.inv(_LMS_TO_LAB)
 
 
 @dataclass(frozen=True)
-class ColourStats:
+class ColorStats:
     """Per-channel ``mean`` and ``std`` (3 each) of an image's lαβ values."""
 
     mean: tuple[float, float, float]
@@ -41,7 +43,7 @@ class ColourStats:
 
 
 # reference_stats(<PBC train split>, n=1000, seed=0), the split the shipped models trained on
-PBC_TRAIN = ColourStats(mean=(-0.2258, 0.01632, 0.01047), std=(0.1856, 0.06436, 0.004792))
+PBC_TRAIN = ColorStats(mean=(-0.2258, 0.01632, 0.01047), std=(0.1856, 0.06436, 0.004792))
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -61,19 +63,19 @@ def _lab_stats(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return flat.mean(0), flat.std(0)
 
 
-def colour_stats(rgb: np.ndarray) -> ColourStats:
+def color_stats(rgb: np.ndarray) -> ColorStats:
     """lαβ mean and standard deviation of one uint8 image ``[H, W, 3]``."""
     mean, std = _lab_stats(rgb_to_lab(rgb))
-    return ColourStats(tuple(mean.tolist()), tuple(std.tolist()))
+    return ColorStats(tuple(mean.tolist()), tuple(std.tolist()))
 
 
 FEATURE_SIZE = 64  # colour statistics on a pixel grid of about this side: cheap beside decoding
 _STD_FLOOR = 1e-4  # a flat channel's log std stays finite
 
 
-def colour_features(rgb: np.ndarray) -> np.ndarray:
-    """uint8 ``[H, W, 3]`` -> float64 [6]: :func:`colour_stats` as six numbers, the lαβ means then
-    the log standard deviations (what :mod:`.colour_domain` compares), over every k-th pixel of
+def color_features(rgb: np.ndarray) -> np.ndarray:
+    """uint8 ``[H, W, 3]`` -> float64 [6]: :func:`color_stats` as six numbers, the lαβ means then
+    the log standard deviations (what :mod:`.color_domain` compares), over every k-th pixel of
     every k-th row, ``k = min(H, W) // FEATURE_SIZE`` (an unbiased sample of the pixels: no
     smoothing, so the spread does not depend on the image's resolution)."""
     step = max(1, min(rgb.shape[:2]) // FEATURE_SIZE)
@@ -81,7 +83,7 @@ def colour_features(rgb: np.ndarray) -> np.ndarray:
     return np.concatenate([mean, np.log(np.maximum(std, _STD_FLOOR))])
 
 
-def reinhard(rgb: np.ndarray, target: ColourStats = PBC_TRAIN) -> np.ndarray:
+def reinhard(rgb: np.ndarray, target: ColorStats = PBC_TRAIN) -> np.ndarray:
     """``rgb`` uint8 ``[H, W, 3]`` with its lαβ channels moved to ``target``'s mean and std
     (a channel without spread is only shifted)."""
     lab = rgb_to_lab(rgb)
@@ -93,7 +95,7 @@ def reinhard(rgb: np.ndarray, target: ColourStats = PBC_TRAIN) -> np.ndarray:
 STAIN_NORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"reinhard": reinhard}  # to PBC_TRAIN
 
 
-def stain_normaliser(method: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
+def stain_normalizer(method: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
     """The function ``uint8 [H, W, 3] -> uint8 [H, W, 3]`` a method name stands for (None: none);
     an unknown name raises, naming the known ones."""
     if method is None:
@@ -103,16 +105,20 @@ def stain_normaliser(method: str | None) -> Callable[[np.ndarray], np.ndarray] |
     return STAIN_NORMS[method]
 
 
-def reference_stats(manifest: pd.DataFrame, n: int = 1000, seed: int = 0) -> ColourStats:
+def reference_stats(manifest: pd.DataFrame, n: int = 1000, seed: int = 0) -> ColorStats:
     """Mean over ``n`` rows of ``manifest`` (drawn with ``seed``) of each image's
-    :func:`colour_stats`: the reference a model's training images define."""
+    :func:`color_stats`: the reference a model's training images define."""
     from .images import load_image
     from .manifest import boxes
 
     rows = manifest.sample(min(n, len(manifest)), random_state=seed)
     bx = boxes(rows)
     paths = rows["path"].astype(str)
-    stats = [colour_stats(load_image(p, None if bx is None else bx[i]))
+    stats = [color_stats(load_image(p, None if bx is None else bx[i]))
              for i, p in enumerate(tqdm(paths, desc="colour statistics", leave=False))]
-    return ColourStats(tuple(np.mean([s.mean for s in stats], 0).tolist()),
+    return ColorStats(tuple(np.mean([s.mean for s in stats], 0).tolist()),
                        tuple(np.mean([s.std for s in stats], 0).tolist()))
+
+__getattr__ = renamed_attributes(__name__, {"ColourStats": "ColorStats", "colour_stats": "color_stats",
+                                            "colour_features": "color_features",
+                                            "stain_normaliser": "stain_normalizer"})

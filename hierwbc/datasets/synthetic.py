@@ -56,9 +56,9 @@ def node_styles(h: Hierarchy) -> dict[str, np.ndarray]:
     """Per-node drawing parameters, each ``[N]`` (or ``[N, 3]`` for colours), in node order."""
     u = np.stack([np.random.default_rng(int.from_bytes(hashlib.blake2b(n.encode(), digest_size=8).digest(),
                                                         "little")).standard_normal(STYLE_DIM) for n in h.nodes])
-    colour = np.where(h.depth > 0, 0.5 ** (np.maximum(h.depth, 1) - 1.0), 0.0)   # lineage dominates
+    color = np.where(h.depth > 0, 0.5 ** (np.maximum(h.depth, 1) - 1.0), 0.0)   # lineage dominates
     shape = np.where(h.depth > 0, 0.6, 0.0)                                         # every level adds
-    scale = np.where(np.isin(np.arange(STYLE_DIM), SHAPE_DIMS)[None, :], shape[:, None], colour[:, None])
+    scale = np.where(np.isin(np.arange(STYLE_DIM), SHAPE_DIMS)[None, :], shape[:, None], color[:, None])
     z = h.ancestors.astype(float) @ (u * scale)
     lineage = np.maximum(h.lineage, 0)
     n_lin = max(len(h.lineages), 1)

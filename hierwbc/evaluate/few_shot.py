@@ -9,7 +9,7 @@ few-shot classifier on them and scores the five-type balanced accuracy of every 
 
 - ``logreg``: multinomial logistic regression on features standardised on the reference
   (:func:`~hierwbc.evaluate.logreg.fit_predict_logreg`, DinoBloom's C);
-- ``knn``: ``min(k_neighbours, reference size)`` nearest reference cells vote
+- ``knn``: ``min(k_neighbors, reference size)`` nearest reference cells vote
   (:func:`~hierwbc.evaluate.knn.knn_predict`, the evaluate probe);
 - ``prototype``: nearest class mean after standardising each side by its own statistics (the
   reference by the reference's mean and sd, the new cells by theirs: the new lab's feature
@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..deprecation import renamed_keywords
 from .five_types import FIVE_TYPES, MIN_CELLS
 
 METHODS = ("logreg", "knn", "prototype", "hierce", "prior")
@@ -55,7 +56,7 @@ def draw_reference(types: np.ndarray, k: int, rng: np.random.Generator, groups=N
     return chosen & (types >= 0)  # a row of no type is never a reference, even in a drawn group
 
 
-def _standardise(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def _standardize(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (x - ref.mean(0)) / (ref.std(0) + 1e-6)
 
 
@@ -94,8 +95,8 @@ def hierce_head_predict(ref: np.ndarray, y: np.ndarray, new: np.ndarray, tree, a
     indices ``y [r]`` (see the module docstring); ``tree`` from :func:`five_type_tree`."""
     from ..losses import HierCELoss
 
-    zr = torch.as_tensor(_standardise(ref, ref), dtype=torch.float64)
-    zn = torch.as_tensor(_standardise(new, ref), dtype=torch.float64)
+    zr = torch.as_tensor(_standardize(ref, ref), dtype=torch.float64)
+    zn = torch.as_tensor(_standardize(new, ref), dtype=torch.float64)
     leaf_of_type = np.array([tree.leaf_index[t] for t in FIVE_TYPES])  # type index -> leaf column
     present = np.zeros(len(tree.leaves), bool)
     present[leaf_of_type[np.unique(y)]] = True
@@ -121,16 +122,17 @@ def prior_head_predict(ref: np.ndarray, y: np.ndarray, new: np.ndarray, prior_re
         p = np.clip(np.asarray(p, np.float64), 1e-6, None)
         return torch.as_tensor(np.log(p / p.sum(1, keepdims=True)))
 
-    zr = torch.as_tensor(_standardise(ref, ref), dtype=torch.float64)
-    zn = torch.as_tensor(_standardise(new, ref), dtype=torch.float64)
+    zr = torch.as_tensor(_standardize(ref, ref), dtype=torch.float64)
+    zn = torch.as_tensor(_standardize(new, ref), dtype=torch.float64)
     targets = torch.as_tensor(np.asarray(y))
     W, b = _fit_linear(zr, lambda z: torch.nn.functional.cross_entropy(z, targets), len(FIVE_TYPES),
                        len(np.unique(y)), offset_ref=log_prior(prior_ref), max_iter=max_iter)
     return (log_prior(prior_new) + zn @ W + b).argmax(1).numpy()
 
 
+@renamed_keywords(k_neighbours="k_neighbors")
 def few_shot_predict(X: np.ndarray, types: np.ndarray, reference: np.ndarray, method: str,
-                     k_neighbours: int = 5, tree=None, prior: np.ndarray | None = None) -> np.ndarray:
+                     k_neighbors: int = 5, tree=None, prior: np.ndarray | None = None) -> np.ndarray:
     """Predicted type index of the rows outside ``reference`` ``[m]`` (``tree``: for ``hierce``,
     :func:`five_type_tree` of the default tree when ``None``; ``prior [n, 5]``: for ``prior``, the
     model's own probabilities of the five types for every row)."""
@@ -148,12 +150,12 @@ def few_shot_predict(X: np.ndarray, types: np.ndarray, reference: np.ndarray, me
         out = fit_predict_logreg(np.concatenate([ref, new]), np.r_[y, np.full(len(new), classes[0])], fold)
         return out.classes[out.proba[len(ref):].argmax(1)]
     if method == "knn":
-        k = min(k_neighbours, len(ref))
-        zr, zn = _standardise(ref, ref), _standardise(new, ref)
+        k = min(k_neighbors, len(ref))
+        zr, zn = _standardize(ref, ref), _standardize(new, ref)
         res = knn_predict(torch.as_tensor(zr), y, torch.as_tensor(zn), ks=(k,))
         return res.pred[k]
     if method == "prototype":
-        zr, zn = _standardise(ref, ref), _standardise(new, new)
+        zr, zn = _standardize(ref, ref), _standardize(new, new)
         means = np.stack([zr[y == c].mean(0) for c in classes])
         d = ((zn[:, None, :] - means[None]) ** 2).sum(-1)
         return classes[d.argmin(1)]

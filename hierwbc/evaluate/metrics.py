@@ -224,7 +224,7 @@ def mistake_distribution(hierarchy, y_true, y_pred) -> dict[int, int]:
 def centroid_spearman(hierarchy, X, y, min_count: int = 1) -> tuple[float, int]:
     """Spearman rho between tree distance and class-centroid Euclidean distance, and the pair count.
 
-    ``X`` [n, D] embeddings (standardise first if wanted), ``y`` [n] node indices. Classes with
+    ``X`` [n, D] embeddings (standardize first if wanted), ``y`` [n] node indices. Classes with
     fewer than ``min_count`` samples are left out. NaN when fewer than 3 classes (2 pairs) remain
     or either distance is constant.
     """

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..deprecation import renamed_attributes
 from .knn import knn_predict
 from .logreg import fit_predict_logreg
 
@@ -49,7 +50,7 @@ def parse_probe(name: str) -> int | None:
     raise ValueError(f"unknown probe {name!r}: use '<k>nn' (e.g. '1nn', '20nn') or 'logreg'")
 
 
-def standardise(X: torch.Tensor, train: torch.Tensor) -> torch.Tensor:
+def standardize(X: torch.Tensor, train: torch.Tensor) -> torch.Tensor:
     """``(X - mean) / std`` with the statistics of the rows ``train`` (bool [n]); constant
     features keep scale 1 (as ``StandardScaler``)."""
     var, mu = torch.var_mean(X[train], dim=0, correction=0)
@@ -84,7 +85,7 @@ def run_probes(X, y, fold, probes=PROBES, knn_metric: str = "euclidean", C: floa
         xt = torch.as_tensor(X, dtype=dtype)
         for f in np.unique(fold[fold >= 0]):  # a handful of folds, not samples
             test = fold == f
-            z = standardise(xt, torch.as_tensor(~test))
+            z = standardize(xt, torch.as_tensor(~test))
             res = knn_predict(z[torch.as_tensor(~test)], y[~test], z[torch.as_tensor(test)], ks=ks,
                               metric=knn_metric, chunk=chunk, dtype=dtype)
             cols = np.searchsorted(classes, res.classes)  # fold's training classes -> global columns
@@ -105,3 +106,5 @@ def run_probes(X, y, fold, probes=PROBES, knn_metric: str = "euclidean", C: floa
         pred[tested] = lr.classes[np.argmax(lr.proba[tested], axis=1)]
         out["logreg"] = ProbeResult("logreg", lr.classes, pred, lr.proba, lr.proba)
     return {p: out[p] for p in probes}
+
+__getattr__ = renamed_attributes(__name__, {"standardise": "standardize"})

@@ -20,7 +20,7 @@ from .bootstrap import paired_bootstraps
 from .folds import fixed_split, fold_ids, stratified_folds
 from .inputs import ModelData, collect_inputs
 from .metrics import SampleStats, centroid_spearman, reduce_metrics
-from .probes import PROBES, run_probes, standardise
+from .probes import PROBES, run_probes, standardize
 
 
 @dataclass
@@ -144,7 +144,7 @@ def evaluate(data, *, hierarchy=None, labels=None, datasets=None, use_rep: str =
         where = f"model {md.name!r}, dataset {ds!r}"
         X, y, obs = md.X[sel], md.y[sel], md.obs_names[sel]
         fold = _split(md, sel, cv, split_key, seed, where, h)
-        xs = standardise(torch.as_tensor(X, dtype=torch.float64), torch.ones(len(X), dtype=torch.bool)).numpy()
+        xs = standardize(torch.as_tensor(X, dtype=torch.float64), torch.ones(len(X), dtype=torch.bool)).numpy()
         rho, n_pairs = centroid_spearman(h, xs, y)
         rows.append({"model": md.name, "dataset": ds, "probe": "centroid", "fold": -1,
                      "metric": "centroid_spearman", "value": rho, "n": n_pairs})

@@ -38,7 +38,8 @@ from ..io import atomic_write_text
 from ..models.shipped import resolve_weights
 from ..models.vit import VIT_SIZES
 from ..train.checkpointing import latest_checkpoint
-from ..train.loop import adopt_pretrained_architecture, fit
+from ..train.loop import fit
+from ..train.pretrained import adopt_pretrained_architecture
 
 STAGES = ("train", "embed", "evaluate", "figures")
 

@@ -6,9 +6,10 @@
 'granulopoiesis'
 """
 
+from ..deprecation import renamed_attributes
 from .default import default_hierarchy
 from .errors import HierarchyError, UnknownLabelError
-from .label_maps import EXCLUDED, LabelMap, MappedLabels, normalise_label
+from .label_maps import EXCLUDED, LabelMap, MappedLabels, normalize_label
 from .tree import Hierarchy
 from .uns import hierarchy_from_uns, hierarchy_to_uns
 
@@ -22,5 +23,7 @@ __all__ = [
     "default_hierarchy",
     "hierarchy_from_uns",
     "hierarchy_to_uns",
-    "normalise_label",
+    "normalize_label",
 ]
+
+__getattr__ = renamed_attributes(__name__, {"normalise_label": "normalize_label"})

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..deprecation import renamed_attributes
 from .errors import HierarchyError, UnknownLabelError
 
 EXCLUDED = None
 """The target of a label-map entry that is known but deliberately not used."""
 
 
-def normalise_label(raw: object) -> str:
+def normalize_label(raw: object) -> str:
     """The matching key of a raw label: ``str(raw).strip().casefold()``."""
     return str(raw).strip().casefold()
 
@@ -61,7 +62,7 @@ class LabelMap:
             self.set(raw, node)
 
     def set(self, raw: object, node: str | None) -> None:
-        key = normalise_label(raw)
+        key = normalize_label(raw)
         if not key:
             raise HierarchyError(f"label map {self.dataset!r}: empty raw label")
         old = self._keys.get(key)
@@ -71,17 +72,17 @@ class LabelMap:
         self._entries[str(raw).strip()] = node
 
     def remove(self, raw: object) -> None:
-        key = normalise_label(raw)
+        key = normalize_label(raw)
         if key not in self._keys:
             raise HierarchyError(f"label map {self.dataset!r} has no entry {raw!r}")
         del self._entries[self._keys.pop(key)]
 
     def lookup(self, raw: object) -> str | None:
         """The node of one raw label (``None`` if excluded); ``KeyError`` if unknown."""
-        return self._entries[self._keys[normalise_label(raw)]]
+        return self._entries[self._keys[normalize_label(raw)]]
 
     def __contains__(self, raw: object) -> bool:
-        return normalise_label(raw) in self._keys
+        return normalize_label(raw) in self._keys
 
     def items(self) -> Iterable[tuple[str, str | None]]:
         return self._entries.items()
@@ -123,3 +124,5 @@ class LabelMap:
         if unknown == "error" and result.unknown.any():
             raise UnknownLabelError(self.dataset, result.unknown_counts, source, known=self._entries)
         return result
+
+__getattr__ = renamed_attributes(__name__, {"normalise_label": "normalize_label"})

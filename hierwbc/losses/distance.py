@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .tree_ops import check_targets, check_width, labelled_mean
+from .tree_ops import check_targets, check_width, labeled_mean
 
 DISTANCES = ("lca_height", "tree_distance")
 
@@ -55,7 +55,7 @@ class DistanceLoss(nn.Module):
         x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
         dist = self.table.index_select(0, targets.clamp_min(0)).to(x.dtype)  # [B, L]
         per_sample = (torch.softmax(x, dim=1) * dist).sum(1)
-        return labelled_mean(per_sample, targets > 0, self.reduction)
+        return labeled_mean(per_sample, targets > 0, self.reduction)
 
     def extra_repr(self) -> str:
         return f"distance={self.distance!r}, normalize={self.normalize}, reduction={self.reduction!r}"

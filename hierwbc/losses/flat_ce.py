@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .tree_ops import check_targets, check_width, empty_segment_value, labelled_mean
+from .tree_ops import check_targets, check_width, empty_segment_value, labeled_mean
 
 COARSE_MODES = ("ignore", "marginal", "count")
 
@@ -57,7 +57,7 @@ class FlatCELoss(nn.Module):
             inside = self.membership.index_select(0, idx)  # [B, L] leaves under the target
             masked = x.masked_fill(~inside, empty_segment_value(x.dtype))
             per_sample = torch.logsumexp(x, 1) - torch.logsumexp(masked, 1)
-        return labelled_mean(per_sample, counted, self.reduction)
+        return labeled_mean(per_sample, counted, self.reduction)
 
     def extra_repr(self) -> str:
         return f"coarse={self.coarse!r}, reduction={self.reduction!r}"

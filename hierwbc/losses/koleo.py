@@ -15,9 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..deprecation import renamed_attributes
+
 
 @torch.no_grad()
-def nearest_neighbour_indices(x: Tensor) -> Tensor:
+def nearest_neighbor_indices(x: Tensor) -> Tensor:
     """For L2-normalised rows ``x`` [B, D], the index of each row's nearest other row: [B]."""
     dots = x @ x.t()
     dots.fill_diagonal_(-2.0)  # below any cosine: a row is never its own neighbour
@@ -30,8 +32,8 @@ def koleo_loss(x: Tensor, eps: float = 1e-8) -> Tensor:
         raise ValueError(f"KoLeo needs [B >= 2, D] input, got {tuple(x.shape)}")
     with torch.autocast(device_type=x.device.type, enabled=False):
         x = F.normalize(x.float(), p=2, dim=-1, eps=eps)
-        neighbours = nearest_neighbour_indices(x)
-        distances = F.pairwise_distance(x, x[neighbours], p=2, eps=eps)  # [B]
+        neighbors = nearest_neighbor_indices(x)
+        distances = F.pairwise_distance(x, x[neighbors], p=2, eps=eps)  # [B]
         return -torch.log(distances + eps).mean()
 
 
@@ -44,3 +46,5 @@ class KoLeoLoss(nn.Module):
 
     def forward(self, student_output: Tensor) -> Tensor:
         return koleo_loss(student_output, self.eps)
+
+__getattr__ = renamed_attributes(__name__, {"nearest_neighbour_indices": "nearest_neighbor_indices"})

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .tree_ops import check_targets, check_width, labelled_mean, segment_logsumexp
+from .tree_ops import check_targets, check_width, labeled_mean, segment_logsumexp
 
 
 def depth_log_softmax(logits: Tensor, depth: Tensor, max_depth: int) -> Tensor:
@@ -54,7 +54,7 @@ class MultilevelCELoss(nn.Module):
         per_depth = torch.where(reached, lse - picked, torch.zeros_like(lse))
         n_depths = reached.sum(1)
         per_sample = per_depth.sum(1) / n_depths.clamp_min(1).to(x.dtype)
-        return labelled_mean(per_sample, n_depths > 0, self.reduction)
+        return labeled_mean(per_sample, n_depths > 0, self.reduction)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .tree_ops import check_targets, check_width, labelled_mean
+from .tree_ops import check_targets, check_width, labeled_mean
 
 
 class NodeCELoss(nn.Module):
@@ -38,6 +38,6 @@ class NodeCELoss(nn.Module):
         check_width(logits, self.n_nodes, "node logits", "one column per node, h.nodes order")
         x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
         log_p = torch.log_softmax(x[:, 1:], dim=1)  # the root's column left out
-        labelled = targets > 0
+        labeled = targets > 0
         picked = log_p.gather(1, (targets.clamp_min(1) - 1)[:, None])[:, 0]
-        return labelled_mean(-picked, labelled, self.reduction)
+        return labeled_mean(-picked, labeled, self.reduction)

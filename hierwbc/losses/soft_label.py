@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from .distance import leaf_distance_table
-from .tree_ops import check_targets, check_width, labelled_mean
+from .tree_ops import check_targets, check_width, labeled_mean
 
 
 def soft_label_table(hierarchy, beta: float, distance: str = "lca_height") -> np.ndarray:
@@ -53,7 +53,7 @@ class SoftLabelLoss(nn.Module):
         x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
         y = self.soft.index_select(0, targets.clamp_min(0)).to(x.dtype)
         per_sample = -(y * torch.log_softmax(x, dim=1)).sum(1)
-        return labelled_mean(per_sample, targets > 0, self.reduction)
+        return labeled_mean(per_sample, targets > 0, self.reduction)
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, distance={self.distance!r}, reduction={self.reduction!r}"

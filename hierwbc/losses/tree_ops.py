@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..deprecation import renamed_attributes
+
 
 def full_precision(device: torch.device):
     """Context that turns autocast off on ``device`` (the losses' matmuls and exps stay in
@@ -65,19 +67,19 @@ def check_width(x: Tensor, width: int, what: str, expected: str) -> None:
         raise ValueError(f"{what} must be [B, {width}] ({expected}), got shape {tuple(x.shape)}")
 
 
-def labelled_mean(per_sample: Tensor, labelled: Tensor, reduction: str) -> Tensor:
+def labeled_mean(per_sample: Tensor, labeled: Tensor, reduction: str) -> Tensor:
     """Reduce per-sample losses [B] over the ``labelled`` [B] bool rows.
 
     ``"mean"``: sum / max(#labelled, 1) (0 for a batch without labels, never NaN);
     ``"sum"``: sum over labelled rows; ``"none"``: [B] with 0 for unlabelled rows.
     """
-    per_sample = torch.where(labelled, per_sample, torch.zeros_like(per_sample))
+    per_sample = torch.where(labeled, per_sample, torch.zeros_like(per_sample))
     if reduction == "none":
         return per_sample
     if reduction == "sum":
         return per_sample.sum()
     if reduction == "mean":
-        return per_sample.sum() / labelled.sum().clamp_min(1).to(per_sample.dtype)
+        return per_sample.sum() / labeled.sum().clamp_min(1).to(per_sample.dtype)
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
@@ -129,3 +131,5 @@ class NodeLogProbs:
 def node_log_probs(logits: Tensor, hierarchy) -> Tensor:
     """Functional form of :class:`NodeLogProbs`: leaf logits [B, L] -> log P(node) [B, N]."""
     return NodeLogProbs(hierarchy)(logits)
+
+__getattr__ = renamed_attributes(__name__, {"labelled_mean": "labeled_mean"})

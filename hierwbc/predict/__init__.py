@@ -35,7 +35,7 @@ names, or to a CSV's ``raw_label``/``folder`` column) or from a CSV's ``node`` c
 them nothing is used as a label. ``colour_distance`` / ``off_domain``: how far the image's colour
 statistics (as captured, before any ``stain_norm``; read in the embedding pass) lie from those
 of the images the calls rest on (the reference atlas' images, or the PBC train split's for a
-model trained on PBC) and whether beyond the 99 % of those (:mod:`hierwbc.datasets.colour_domain`):
+model trained on PBC) and whether beyond the 99 % of those (:mod:`hierwbc.datasets.color_domain`):
 calls on off-domain cells are unreliable (the shipped classifier's on BCCD and segmentation_wbc:
 its model card, ``hierwbc/weights/README.md``).
 ``uns["predict"]`` holds the settings and, with labels, the scores; ``uns["unreadable"]`` one
@@ -44,7 +44,7 @@ never silently dropped; ``uns["skipped"]`` the non-image
 and hidden files of an input folder.
 
 One job per module: :mod:`.inputs` (the cells), :mod:`.reference_transfer` (a labelled
-reference's votes), :mod:`.calls` (probabilities -> calls, scores), :mod:`.colour_check` (the
+reference's votes), :mod:`.calls` (probabilities -> calls, scores), :mod:`.color_check` (the
 off-domain check), :mod:`.output` (CSV + .h5ad), :mod:`.api` (``predict``, the steps in order);
 the model comes from :func:`hierwbc.models.registry.create_model`, its options from
 :mod:`hierwbc.cli.predict`.
@@ -52,17 +52,20 @@ the model comes from :func:`hierwbc.models.registry.create_model`, its options f
 
 
 from ..callable_module import make_callable
+from ..deprecation import renamed_attributes
 from ..models.registry import DEFAULT_CLASSIFIER
 from ..models.registry import default_classifier as default_model
 from .api import predict
-from .calls import TOP, class_leaf_score, predictions, recentred
-from .colour_check import OFF_DOMAIN_WARN, off_domain_message
+from .calls import TOP, class_leaf_score, predictions, recentered
+from .color_check import OFF_DOMAIN_WARN, off_domain_message
 from .inputs import read_cells
 from .output import UNREADABLE_COLUMNS, write_predictions
 from .reference_transfer import REFERENCE_METHODS, knn_node_proba, reference_logreg_proba
 
 __all__ = ["DEFAULT_CLASSIFIER", "OFF_DOMAIN_WARN", "REFERENCE_METHODS", "TOP", "UNREADABLE_COLUMNS",
            "class_leaf_score", "default_model", "knn_node_proba", "off_domain_message", "predict", "predictions",
-           "read_cells", "recentred", "reference_logreg_proba", "write_predictions"]
+           "read_cells", "recentered", "reference_logreg_proba", "write_predictions"]
 
 make_callable(__name__, predict)
+
+__getattr__ = renamed_attributes(__name__, {"recentred": "recentered"})

@@ -13,12 +13,13 @@ import torch
 from ..config import ConfigError
 from ..datasets.images import validate
 from ..datasets.manifest import BOX_COLUMNS
+from ..deprecation import renamed_keywords
 from ..embed import embed
 from ..hierarchy import Hierarchy, default_hierarchy
 from ..models.checkpoints import CheckpointError
 from ..models.registry import create_model, default_classifier
-from .calls import predictions, recentred, scores
-from .colour_check import OFF_DOMAIN_WARN, colour_domain_of, off_domain_message
+from .calls import predictions, recentered, scores
+from .color_check import OFF_DOMAIN_WARN, color_domain_of, off_domain_message
 from .inputs import read_cells
 from .output import UNREADABLE_COLUMNS
 from .reference_transfer import REFERENCE_METHODS, knn_node_proba, reference_features, reference_logreg_proba
@@ -28,20 +29,21 @@ def _keys(df: pd.DataFrame, cols: list[str]) -> pd.Index:
     return pd.Index(df[cols].astype(str).agg("|".join, axis=1) if len(cols) > 1 else df[cols[0]].astype(str))
 
 
+@renamed_keywords(colour_domain="color_domain", recentre="recenter")
 def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0.8,
             hierarchy: Hierarchy | None = None, label_map=None, batch_size: int = 64, progress: bool = True,
             *, k: int = 20, knn_metric: str = "euclidean", use_rep: str = "X_cls", img_size: int | None = None,
             device: str = "cpu", num_workers: int = 0, stain_norm: str | None = None,
-            colour_domain="auto", reframe: str | None = None, reference_label_map=None,
-            reference_method: str = "knn", recentre: bool = False) -> ad.AnnData:
+            color_domain="auto", reframe: str | None = None, reference_label_map=None,
+            reference_method: str = "knn", recenter: bool = False) -> ad.AnnData:
     """Predict every readable image of a folder, a manifest CSV or a manifest DataFrame (e.g.
     :func:`hierwbc.datasets.read_dataset`'s; see the module docstring). ``stain_norm="reinhard"``
     moves each image's colours to the PBC training images' before embedding
     (:mod:`hierwbc.datasets.stain`): for cells stained or photographed elsewhere.
-    ``colour_domain``: the off-domain check (module docstring): ``"auto"`` (with a reference:
+    ``color_domain``: the off-domain check (module docstring): ``"auto"`` (with a reference:
     fitted on up to 1,000 of its images when they are on this machine; else the PBC train split's
     for a model trained on PBC alone; else none), None or "none" (none), a
-    :class:`~hierwbc.datasets.colour_domain.ColourDomain` or the path of one's JSON file. More
+    :class:`~hierwbc.datasets.color_domain.ColorDomain` or the path of one's JSON file. More
     than ``OFF_DOMAIN_WARN`` of the cells off-domain gives a warning. ``reframe``: ``"cell"`` cuts
     each image to the square around its cell first (:mod:`hierwbc.datasets.reframe`); default:
     as the model was trained. ``reference``: besides an .h5ad / AnnData of embeddings, a folder
@@ -49,7 +51,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     that are no tree nodes take ``reference_label_map``), embedded with ``model`` and cached.
     ``reference_method``: ``"knn"`` (label transfer, ``k`` neighbours) or ``"logreg"``
     (multinomial logistic regression on the reference's standardised features, the evaluate
-    probe's, fitted on all of them; :func:`reference_logreg_proba`). ``recentre``: before the
+    probe's, fitted on all of them; :func:`reference_logreg_proba`). ``recenter``: before the
     head, shift the cells' features so that their mean is the model's training mean (its
     metadata ``feature_mean``): a new lab's unlabelled cells move its features back where the
     head was fitted. It assumes the cells given are one lab's, in a mix of types not far from the
@@ -97,9 +99,9 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     uniq = ok.drop_duplicates(key_cols)  # a file (and box) listed twice is embedded once
     emb = uniq[key_cols].assign(dataset="predict", raw_label="", node=h.root, split="", fold=-1)
     emb = emb[["path", "dataset", "raw_label", "node", "split", "fold"] + key_cols[1:]].reset_index(drop=True)
-    check = colour_domain not in (None, "none")  # colour statistics read in the embedding pass (one decode)
+    check = color_domain not in (None, "none")  # colour statistics read in the embedding pass (one decode)
     adata = embed(net, emb, hierarchy=h, batch_size=batch_size, num_workers=num_workers,
-                  device=device, progress=progress, stain_norm=stain_norm, colour_features=check, reframe=reframe)
+                  device=device, progress=progress, stain_norm=stain_norm, color_features=check, reframe=reframe)
     X = np.asarray(adata.obsm["X_cls"])
     if ref is not None:
         if X.shape[1] != ref[0].shape[1]:
@@ -110,12 +112,12 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
         else:
             node_p, score = knn_node_proba(ref[0], ref[1], X, h, k=k, metric=knn_metric)
     else:
-        Xh = recentred(X, adata.uns["provenance"], model) if recentre else X
+        Xh = recentered(X, adata.uns["provenance"], model) if recenter else X
         with torch.inference_mode():
             node_p, score = net.head.node_probs(net.head(torch.as_tensor(Xh))).double().numpy(), None
     pos = _keys(uniq, key_cols).get_indexer(_keys(ok, key_cols))
     table = predictions(h, node_p, threshold, score).iloc[pos].reset_index(drop=True)
-    domain = (colour_domain_of(colour_domain, adata.uns["provenance"], ref_images if ref is not None else None,
+    domain = (color_domain_of(color_domain, adata.uns["provenance"], ref_images if ref is not None else None,
                              progress) if check else None)
     if domain is not None:
         distance = domain.distance(adata.obsm["colour_features"])[pos]
@@ -132,7 +134,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     out.uns["predict"] = {"source": source, "mode": f"reference_{reference_method}" if ref is not None else "head",
                           "threshold": float(threshold), "stain_norm": stain_norm or "none",
                           "reframe": adata.uns["provenance"].get("reframe", "none"),
-                          "recentre": bool(recentre and ref is None),
+                          "recentre": bool(recenter and ref is None),
                           "k": int(k) if ref is not None else 0,
                           "n_images": len(cells), "n_predicted": len(obs), "n_unreadable": int(bad.sum()),
                           "colour_domain": domain.name if domain is not None else "none",

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from ..deprecation import renamed_attributes
 from ..evaluate.backoff import backoff_predict
 from ..hierarchy import Hierarchy
 from ..models.checkpoints import CheckpointError
@@ -75,8 +76,8 @@ def class_leaf_score(hierarchy: Hierarchy, class_score, classes) -> np.ndarray:
     return score
 
 
-def recentred(X: np.ndarray, provenance: dict, model) -> np.ndarray:
-    """``X - mean(X) + feature_mean`` (``[n, D]``; see ``recentre`` of :func:`predict`)."""
+def recentered(X: np.ndarray, provenance: dict, model) -> np.ndarray:
+    """``X - mean(X) + feature_mean`` (``[n, D]``; see ``recenter`` of :func:`predict`)."""
     if not provenance.get("feature_mean"):
         raise CheckpointError(f"model {str(model)!r} records no training feature mean (metadata 'feature_mean'): "
                               "recentre needs one (hierwbc.baselines.train.stamp_feature_mean)")
@@ -84,3 +85,5 @@ def recentred(X: np.ndarray, provenance: dict, model) -> np.ndarray:
     if mean.shape != (X.shape[1],):
         raise CheckpointError(f"model {str(model)!r}: feature_mean has {mean.size} values, its features {X.shape[1]}")
     return (X - X.mean(0, keepdims=True) + mean).astype(np.float32)
+
+__getattr__ = renamed_attributes(__name__, {"recentred": "recentered"})

@@ -14,7 +14,7 @@ import torch
 from ..datasets.manifest import BOX_COLUMNS, ManifestError
 from ..evaluate.backoff import class_to_node_proba
 from ..evaluate.knn import knn_predict
-from ..evaluate.probes import standardise
+from ..evaluate.probes import standardize
 from ..hierarchy import Hierarchy, default_hierarchy, hierarchy_from_uns
 from .calls import class_leaf_score
 
@@ -55,7 +55,7 @@ def knn_node_proba(X_ref, y_ref, X, hierarchy: Hierarchy, k: int = 20, metric: s
     xt = torch.as_tensor(np.concatenate([np.asarray(X_ref), np.asarray(X)]), dtype=dtype)
     train = torch.zeros(len(xt), dtype=torch.bool)
     train[:len(X_ref)] = True
-    z = standardise(xt, train)
+    z = standardize(xt, train)
     res = knn_predict(z[train], y_ref, z[~train], ks=(k,), metric=metric, dtype=dtype)
     node_p = class_to_node_proba(hierarchy, res.proba[k], res.classes)
     return node_p, class_leaf_score(hierarchy, res.rank[k], res.classes)

@@ -129,11 +129,11 @@ def resample_matrix(start: Tensor, length: Tensor, in_size: int, out_size: int,
     scale = (length / out_size).view(-1, 1, 1)  # input pixels per output pixel
     stretch = scale.clamp(min=1.0) if antialias else torch.ones_like(scale)
     arange_out = torch.arange(out_size, device=start.device, dtype=torch.float32)
-    centres = start.view(-1, 1, 1) + (arange_out.view(1, -1, 1) + 0.5) * scale  # [B, out, 1]
+    centers = start.view(-1, 1, 1) + (arange_out.view(1, -1, 1) + 0.5) * scale  # [B, out, 1]
     n_taps = math.ceil(2 * support * float(stretch.max())) + 2
-    first = torch.floor(centres - support * stretch - 0.5)
+    first = torch.floor(centers - support * stretch - 0.5)
     taps = first + torch.arange(n_taps, device=start.device, dtype=torch.float32)  # [B, out, T]
-    weights = kernel((taps + 0.5 - centres) / stretch)
+    weights = kernel((taps + 0.5 - centers) / stretch)
     weights = torch.where((taps >= 0) & (taps < in_size), weights, torch.zeros_like(weights))
     weights = weights / weights.sum(dim=-1, keepdim=True).clamp(min=1e-12)
     matrix = weights.new_zeros(start.shape[0], out_size, in_size)

@@ -28,7 +28,7 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, head: 
     """Write the teacher backbone (``backbone.*``) of a ``hierwbc.train`` checkpoint, with
     ``head`` the supervised head (``sup_head.*``, with the hierarchy it predicts), and with
     ``ssl_heads`` the teacher's DINO / iBOT heads (``dino_head.*``, ``ibot_head.*``: continued
-    training carries them, :func:`hierwbc.train.loop.load_pretrained`), as float16 safetensors
+    training carries them, :func:`hierwbc.train.pretrained.load_pretrained`), as float16 safetensors
     with the architecture in the metadata. Raises if the file would exceed 25 MiB.
 
     With ``head``, the leaves the head may predict (``trained_leaves``: those the run's labelled

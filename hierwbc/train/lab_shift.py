@@ -34,6 +34,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..datasets.model_input import to_float_images
+from ..deprecation import renamed_attributes
 from .augment import crop_flip_rotate, gaussian_blur, make_generator
 from .knn_monitor import embed_images
 
@@ -57,7 +58,7 @@ def perturb_stains(images: Tensor, alpha: Tensor, beta: Tensor) -> Tensor:
     return torch.exp(-torch.einsum("bshw,sc->bchw", conc, basis)).clamp_(0.0, 1.0)
 
 
-def centre_boxes(n: int, height: int, width: int, zoom: float | Tensor) -> Tensor:
+def center_boxes(n: int, height: int, width: int, zoom: float | Tensor) -> Tensor:
     """[n, 4] boxes (x0, y0, w, h): the central ``zoom`` fraction of each side (a number, or [n])."""
     zoom = torch.as_tensor(zoom, dtype=torch.float32).expand(n)
     w, h = width * zoom, height * zoom
@@ -80,7 +81,7 @@ def lab_shifted(images: Tensor, size: int, seed: int = 0, zoom: float | tuple[fl
     if isinstance(zoom, (tuple, list)):
         zoom = zoom[0] + torch.rand(n, generator=gen) * (zoom[1] - zoom[0])
     no = torch.zeros(n, dtype=torch.bool)
-    framed = crop_flip_rotate(to_float_images(images), centre_boxes(n, height, width, zoom), size,
+    framed = crop_flip_rotate(to_float_images(images), center_boxes(n, height, width, zoom), size,
                               no, no, torch.zeros(n))
     out = perturb_stains(framed, alpha, beta) * gains.view(n, 3, 1, 1)
     if sigmas is not None:
@@ -101,3 +102,5 @@ def embed_lab_views(backbone, images: Tensor, size: int, views: int, seed: int =
             shifted = lab_shifted(images[start : start + chunk], size, seed=seed + 1000 * view + k, zoom=zoom)
             out.append(embed_images(backbone, shifted, device))
     return np.concatenate(out) if out else np.zeros((0, backbone.embed_dim), np.float32)
+
+__getattr__ = renamed_attributes(__name__, {"centre_boxes": "center_boxes"})

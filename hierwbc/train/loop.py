@@ -40,31 +40,27 @@ from tqdm.auto import tqdm
 from ..config.training import (
     TrainConfig,
     apply_overrides,
-    check_img_size,
     from_dict,
     make_config,
     parse_lab_weights,
-    settle_img_size,
-    validate,
 )
 from ..datasets import write_manifest
 from ..datasets.cache import cached_images
 from ..datasets.manifest_images import ManifestImages
-from ..datasets.splits import stratified_subset
 from ..hierarchy import Hierarchy, default_hierarchy
 from ..io import atomic_write_text
-from ..models.checkpoints import load_backbone_state
 from .augment import AugmentConfig, global_crops, local_crops
 from .checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from .data import StepBatchSampler, lab_probabilities, make_loader, steps_per_epoch
 from .diagnostics import KnnWatch, PlateauWatch
 from .distributed import DistInfo, barrier, init_distributed
 from .knn_monitor import KnnMonitor
-from .lab_shift import lab_shifted
+from .knn_setup import build_knn_monitor
 from .masking import collate_masks, mask_batch
 from .meta_arch import MetaArch, reduce_terms
 from .param_groups import apply_schedule, param_groups
-from .prepare import training_rows, validation_rows
+from .prepare import training_rows
+from .pretrained import adopt_pretrained_architecture, load_pretrained
 from .schedules import build_schedules
 from .state import load_optimizer_state, model_state, optimizer_state
 from .wrap import autocast_context, choose_precision, clip_gradients, wrap_student
@@ -102,59 +98,6 @@ def build_optimizer(model: MetaArch, cfg: TrainConfig) -> torch.optim.AdamW:
     # default on CPU; FSDP2's DTensor parameters take the foreach implementation
     fused = not getattr(model, "sharded", False)
     return torch.optim.AdamW(groups, betas=(o.adamw_beta1, o.adamw_beta2), fused=fused, foreach=None if fused else True)
-
-
-def adopt_pretrained_architecture(cfg: TrainConfig) -> TrainConfig:
-    """When ``model.pretrained`` is a weights file with metadata (a shipped short name such as
-    ``hierwbc-tiny-pbc``, :mod:`hierwbc.models.shipped`), its architecture, patch size,
-    LayerScale and register tokens replace the config's (they must match the weights), and its
-    image size too unless ``model.img_size`` was given (then the position embedding is resampled).
-    ``model.img_size`` is settled here (:func:`hierwbc.config.training.settle_img_size`)."""
-    from ..models.shipped import FORMAT, is_safetensors, read_metadata, resolve_weights
-
-    if not cfg.model.pretrained:
-        return cfg if cfg.model.img_size is not None else settle_img_size(copy.deepcopy(cfg))  # built by hand
-    path = resolve_weights(cfg.model.pretrained)
-    meta = read_metadata(path) if is_safetensors(path) else {}  # the tensors are loaded once, later
-    cfg = copy.deepcopy(cfg)
-    ours = meta.get("format") == FORMAT
-    if ours:
-        cfg.model.arch = meta["arch"]
-        cfg.model.patch_size = int(meta["patch_size"])
-        cfg.model.layerscale = float(meta.get("layerscale", 0) or 0)
-        cfg.model.num_register_tokens = int(meta.get("num_register_tokens", 0))
-    settle_img_size(cfg, meta.get("img_size") if ours else None)  # the one given, else the file's, else 224
-    check_img_size(cfg)  # against the file's patch size
-    validate(cfg)
-    return cfg
-
-
-def load_pretrained(model: MetaArch, path: str) -> list[str]:
-    """Pretrained backbone (DINOv2 hub / DinoBloom / ours) into student and teacher; a file of
-    another architecture raises :class:`~hierwbc.models.checkpoints.CheckpointError` listing
-    the mismatched keys before any training.
-
-    A weights file that also carries the teacher's DINO / iBOT heads (``dino_head.*``,
-    ``ibot_head.*``: :func:`hierwbc.train.export.export_weights` with ``ssl_heads``) gives them
-    to student and teacher too, when their shapes fit this run's heads, so that continued
-    training starts from targets the backbone already matches instead of random prototypes.
-    Returns the names of the heads carried over."""
-    from ..models.checkpoints import load_file
-
-    obj = load_file(path)
-    load_backbone_state(obj, model.student.backbone)
-    model.teacher.backbone.load_state_dict(model.student.backbone.state_dict())
-    carried = []
-    for name in ("dino_head", "ibot_head"):
-        prefix = name + "."
-        state = {k[len(prefix):]: v.float() for k, v in obj.items() if k.startswith(prefix)} \
-            if isinstance(obj, dict) else {}
-        target = getattr(model.student, name).state_dict()
-        if state and state.keys() == target.keys() and all(state[k].shape == target[k].shape for k in state):
-            getattr(model.student, name).load_state_dict(state)
-            getattr(model.teacher, name).load_state_dict(state)
-            carried.append(name)
-    return carried
 
 
 def _metrics_log(run_dir: Path, start_step: int):
@@ -237,39 +180,6 @@ def augment_configs(cfg: TrainConfig) -> tuple[AugmentConfig, AugmentConfig]:
     local_cfg = AugmentConfig(size=c.local_crops_size, scale=tuple(c.local_crops_scale),
                               blur_p=(c.local_blur_p, c.local_blur_p), solarize_p=(0.0, 0.0), **common)
     return global_cfg, local_cfg
-
-
-def knn_rows(cfg: TrainConfig, h: Hierarchy, manifest: pd.DataFrame, targets: np.ndarray
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(references, validation)`` rows of a run's kNN monitor: ``knn_references`` labelled
-    training rows (stratified, ``target`` column) and the labelled held-out validation rows (at
-    most ``knn_queries``, stratified), fixed by ``cfg.seed`` and ``data.split_seed``."""
-    labelled = manifest.assign(target=targets)[targets >= 0].reset_index(drop=True)
-    refs = stratified_subset(labelled, cfg.knn_references, cfg.seed)
-    val = validation_rows(cfg, h)
-    val = val[val["node"].astype(str) != ""].reset_index(drop=True)
-    return refs, stratified_subset(val, cfg.knn_queries, cfg.seed)
-
-
-def build_knn_monitor(cfg: TrainConfig, h: Hierarchy, manifest: pd.DataFrame, targets: np.ndarray,
-                      progress: bool = True) -> KnnMonitor | None:
-    """The online kNN monitor of a run on its :func:`knn_rows`, both decoded once at
-    ``model.img_size`` (cached in ``data.cache_dir``); with ``knn_lab_shift`` also the
-    validation rows as if from another lab (from their ``data.cache_size`` copies, else
-    ``model.img_size``). None, with a warning saying why, when either side has no labelled row
-    (the run goes on unmonitored)."""
-    refs, val = knn_rows(cfg, h, manifest, targets)
-    if not len(refs) or not len(val):
-        warnings.warn(f"online kNN monitor off: {len(refs)} labelled training rows and {len(val)} labelled "
-                      f"validation rows (data.val_fraction = {cfg.data.val_fraction} of {cfg.data.sources}); "
-                      "both are needed", stacklevel=2)
-        return None
-    size, where = cfg.model.img_size, cfg.data.cache_dir
-    shifted = (lab_shifted(cached_images(val, cfg.data.cache_size or size, where, progress=progress), size,
-                           seed=cfg.seed) if cfg.knn_lab_shift else None)
-    return KnnMonitor(h, cached_images(refs, size, where, progress=progress), refs["target"].to_numpy(),
-                      cached_images(val, size, where, progress=progress), h.indices(val["node"]), k=cfg.knn_k,
-                      shifted_queries=shifted)
 
 
 def _as_config(config, overrides: dict) -> TrainConfig:

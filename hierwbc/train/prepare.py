@@ -66,11 +66,11 @@ def check_supervision(cfg, hierarchy: Hierarchy, targets: np.ndarray) -> None:
     loss = cfg.supervised.loss
     if loss is None:
         return
-    labelled = targets >= 0
-    if not labelled.any():
+    labeled = targets >= 0
+    if not labeled.any():
         raise TrainingDataError(f"preset {loss!r} needs labelled images, but none of the "
                                 f"{len(targets)} training images has a label")
-    leaf = hierarchy.is_leaf[np.where(labelled, targets, 0)] & labelled
+    leaf = hierarchy.is_leaf[np.where(labeled, targets, 0)] & labeled
     if loss in ("ce", "supcon") and not cfg.supervised.count_coarse and not leaf.any():
         raise TrainingDataError(f"preset {loss!r} uses leaf labels only, and all "
-                                f"{int(labelled.sum())} labelled images are labelled at internal nodes")
+                                f"{int(labeled.sum())} labelled images are labelled at internal nodes")

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hierwbc.deprecation import renamed_keywords
 from hierwbc.io import atomic_write
 
 from .folder import RunFolder
 
-LABELLED, UNLABELLED = "adapt/labelled", "adapt/new_cells"
+LABELED, UNLABELED = "adapt/labelled", "adapt/new_cells"
 
 
 def _write(cells: pd.DataFrame, folder: Path, by: str) -> list[str]:
@@ -51,15 +52,15 @@ def lab_split(run: RunFolder, dataset: str, per_type: int, data_root_path: str |
     m = m[types >= 0].assign(type=np.asarray(FIVE_TYPES, dtype=object)[types[types >= 0]]).reset_index(drop=True)
     chosen = draw_reference(five_type_index(run.hierarchy(), m["type"]), per_type, np.random.default_rng(seed),
                             m.get("group"))
-    labelled, new = run / LABELLED, run / UNLABELLED
-    for folder in (labelled, new):
+    labeled, new = run / LABELED, run / UNLABELED
+    for folder in (labeled, new):
         shutil.rmtree(folder, ignore_errors=True)
-    _write(m[chosen], labelled, "type")
+    _write(m[chosen], labeled, "type")
     rest = stratified_subset(m[~chosen].reset_index(drop=True), limit, seed)
     listed = pd.DataFrame({"path": _write(rest, new, "node"), "node": rest["node"].to_numpy()})
     csv = run / "adapt" / "new_cells.csv"
     atomic_write(csv, lambda tmp: listed.to_csv(tmp, index=False))
-    return labelled, csv, m
+    return labeled, csv, m
 
 
 def learning_curve(model, lab: pd.DataFrame, ks=(1, 3, 5, 10), draws: int = 5, methods=("logreg",),
@@ -90,15 +91,16 @@ def five_type_table(results: dict, hierarchy) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def with_more_labels(labelled, extra: pd.DataFrame, out, hierarchy) -> Path:
+@renamed_keywords(labelled="labeled")
+def with_more_labels(labeled, extra: pd.DataFrame, out, hierarchy) -> Path:
     """One reference manifest CSV at ``out``: the cells of ``labelled`` (a folder of class
     folders or a manifest CSV, :func:`hierwbc.reference.reference_manifest`) and the rows of
-    ``extra`` (``path``, crop box, ``node``: e.g. :attr:`hierwbc.plotting.labelling.LabelGallery.labelled`);
+    ``extra`` (``path``, crop box, ``node``: e.g. :attr:`hierwbc.plotting.labeling.LabelGallery.labeled`);
     a cell in both keeps ``extra``'s label."""
     from hierwbc.datasets.manifest import BOX_COLUMNS
     from hierwbc.reference import reference_manifest
 
-    base = reference_manifest(labelled, hierarchy)
+    base = reference_manifest(labeled, hierarchy)
     cols = ["path", *[c for c in BOX_COLUMNS if c in base or c in extra], "node"]
     both = pd.concat([base.reindex(columns=cols), extra.reindex(columns=cols)], ignore_index=True)
     key = both[cols[:-1]].astype(str).agg("|".join, axis=1)
@@ -114,4 +116,4 @@ def _default():
     return default_hierarchy()
 
 
-__all__ = ["LABELLED", "UNLABELLED", "five_type_table", "lab_split", "learning_curve", "with_more_labels"]
+__all__ = ["LABELED", "UNLABELED", "five_type_table", "lab_split", "learning_curve", "with_more_labels"]

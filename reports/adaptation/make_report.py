@@ -64,7 +64,7 @@ def cells_of(model: str, manifest: pd.DataFrame, h) -> tuple[pd.DataFrame, np.nd
     if "sup_loss" not in read_weights(resolve_weights(model))[1]:
         a = embed(model, manifest, hierarchy=None, batch_size=128, progress=False)
         return manifest, np.asarray(a.obsm["X_cls"]), None
-    out = predict(manifest, model=model, colour_domain=None, batch_size=128, progress=False)
+    out = predict(manifest, model=model, color_domain=None, batch_size=128, progress=False)
     rows = manifest.iloc[out.obs.index.astype(int).to_numpy()].reset_index(drop=True)  # the readable cells
     return rows, np.asarray(out.obsm["X_cls"]), np.asarray(out.obsm["node_proba"])[:, h.indices(FIVE_TYPES)]
 

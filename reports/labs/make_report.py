@@ -66,8 +66,8 @@ def score(args) -> None:
             shutil.copy2(run / f, out / "runs" / name / f)
         merge_csv(out / "trials.csv", pd.DataFrame([trial_row(name, run)]), ["model"])
     for name, model in models.items():
-        kwargs = {"recentre": True} if args.recentre else {}
-        name = f"{name}+recentre" if args.recentre else name
+        kwargs = {"recentre": True} if args.recenter else {}
+        name = f"{name}+recentre" if args.recenter else name
         rows = zero_shot_scores(model, sets, name=name, progress=not args.no_progress, **kwargs)
         merge_csv(out / "zero_shot.csv", rows, ["model", "set"])
         print(rows.to_string(index=False))
@@ -220,7 +220,7 @@ def leaf(args) -> None:
     cells = evaluation_set("pbc_test", args.data_root)
     rows = []
     for name, model in _pairs(args.model).items():
-        info = predict(cells, model=model, colour_domain=None, progress=False).uns["predict"]
+        info = predict(cells, model=model, color_domain=None, progress=False).uns["predict"]
         rows.append({"model": name, "cells": info["n_labelled"], "leaf_accuracy": info["leaf_accuracy"],
                      "backoff_accuracy": info["backoff_accuracy"], "backoff_mean_depth": info["backoff_mean_depth"]})
     print(merge_csv(Path(args.out) / "leaf_scores.csv", pd.DataFrame(rows), ["model"]).to_string(index=False))
@@ -251,8 +251,8 @@ def main(argv=None) -> None:
     s.add_argument("--data-root", default=None)
     s.add_argument("--out", default=str(HERE))
     s.add_argument("--no-progress", action="store_true")
-    s.add_argument("--recentre", action="store_true",
-                   help="predict --recentre (each set's cells shifted to the training feature mean); rows "
+    s.add_argument("--recenter", action="store_true",
+                   help="predict --recenter (each set's cells shifted to the training feature mean); rows "
                         "named <model>+recentre")
     b = sub.add_parser("build")
     b.add_argument("--out", default=str(HERE))

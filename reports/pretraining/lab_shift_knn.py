@@ -33,14 +33,13 @@ import yaml
 
 from hierwbc.config import from_dict
 from hierwbc.datasets.cache import cached_images
-from hierwbc.evaluate.report import to_markdown
+from hierwbc.evaluate.tables import to_markdown
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.io import atomic_write_text
 from hierwbc.models.checkpoints import load_backbone_state
-from hierwbc.train.knn_monitor import embed_images, knn_scores
+from hierwbc.models.networks import backbone_from_config
+from hierwbc.train.knn_monitor import embed_images, knn_rows, knn_scores
 from hierwbc.train.lab_shift import lab_shifted
-from hierwbc.train.loop import knn_rows
-from hierwbc.train.networks import backbone_from_config
 from hierwbc.train.prepare import training_rows
 
 HERE = Path(__file__).resolve().parent

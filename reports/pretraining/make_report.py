@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import yaml
 
-from hierwbc.evaluate.report import to_markdown
+from hierwbc.evaluate.tables import to_markdown
 from hierwbc.io import atomic_write, atomic_write_text
 from hierwbc.models.shipped import is_shipped_name, read_metadata
 from hierwbc.plotting.colors import category_colors
@@ -190,14 +190,14 @@ def figure(folder: Path = HERE, base_config: Path = BASE, runs: pd.DataFrame | N
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", nargs="*", default=["runs/pretrain_trials", "runs/pretrain", "runs/pretrain_trials2",
-                                              "runs/pretrain_trials3", "runs/pretrain_trials4",
-                                              "runs/pretrain_trials5"])
+    p.add_argument("--runs", nargs="+", default=None,
+                   help="run folders to copy in (git-ignored, e.g. runs/pretrain_trials runs/pretrain ...); "
+                        "without it the table and figure are rebuilt from the copies already here")
     p.add_argument("--out", type=Path, default=HERE, help="the report folder (default: this one)")
     p.add_argument("--base", type=Path, default=BASE, help="the config the settings column is written against")
     args = p.parse_args(argv)
     dirs = []
-    for r in map(Path, args.runs):
+    for r in map(Path, args.runs or []):
         dirs += [r] if (r / "metrics.jsonl").exists() else sorted(d for d in r.glob("*") if d.is_dir())
     collect(dirs, args.out)
     t = table(args.out, args.base)

@@ -3,7 +3,7 @@ how many cells of each evaluation set it flags.
 
     .venv/bin/python reports/reproduction/colour_domain.py
 
-Fits :class:`hierwbc.datasets.colour_domain.ColourDomain` on 1,000 cells of the PBC train
+Fits :class:`hierwbc.datasets.color_domain.ColorDomain` on 1,000 cells of the PBC train
 split (drawn with seed 0; the split the shipped models trained on) and writes it to
 ``hierwbc/weights/pbc_train_colour_domain.json`` (package data, read by ``hierwbc predict``).
 Then flags every cell of the report's evaluation sets (``experiments/paper_cpu.yaml``: pbc_test,
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from hierwbc.datasets import read_dataset
-from hierwbc.datasets.colour_domain import PBC_TRAIN_FILE, ColourDomain, image_features
+from hierwbc.datasets.color_domain import PBC_TRAIN_FILE, ColorDomain, image_features
 from hierwbc.datasets.splits import split_rows
 from hierwbc.experiment import load_experiment
 from hierwbc.experiment.runner import eval_manifests
@@ -40,7 +40,7 @@ def main(argv=None) -> None:
     train = split_rows(read_dataset("pbc", None, hierarchy=h), "train", 0.2, 0)
     fitted = train.sample(min(args.n, len(train)), random_state=0)
     train_features = image_features(fitted)
-    domain = ColourDomain.fit(train_features, "PBC train split (Acevedo et al. 2020), 80 %, data.split_seed 0")
+    domain = ColorDomain.fit(train_features, "PBC train split (Acevedo et al. 2020), 80 %, data.split_seed 0")
     atomic_write_text(PBC_TRAIN_FILE, domain.to_json())
     rows = []
     sets = {"pbc_train (fitted)": train_features}

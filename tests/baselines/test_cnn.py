@@ -9,7 +9,6 @@ import pytest
 import torch
 from PIL import Image
 
-from hierwbc.baselines.cnn import ConvNet, per_image_standardize
 from hierwbc.baselines.train import (
     class_weights,
     export_cnn,
@@ -17,6 +16,7 @@ from hierwbc.baselines.train import (
     train_cnn,
 )
 from hierwbc.hierarchy import default_hierarchy
+from hierwbc.models.cnn import ConvNet, per_image_standardize
 from hierwbc.models.supervised_heads import LeafLogitHead
 
 
@@ -118,7 +118,7 @@ def test_export_round_trips_through_embed_and_predict(tmp_path):
     a = embed(path, m, progress=False)
     b = embed(net, m, img_size=32, progress=False)
     assert np.allclose(a.obsm["X_cls"], b.obsm["X_cls"], atol=1e-3)
-    out = predict(str(tmp_path / "cells"), model=path, progress=False, colour_domain=None)
+    out = predict(str(tmp_path / "cells"), model=path, progress=False, color_domain=None)
     with torch.no_grad():
         probs = head.node_probs(head(torch.as_tensor(b.obsm["X_cls"]))).numpy()
     leaves = np.asarray(h.nodes)[np.asarray(h.leaf_nodes)[probs[:, h.leaf_nodes].argmax(1)]]
@@ -147,10 +147,10 @@ def test_train_cnn_on_synthetic_cells_logs_resumes_and_exports(tmp_path):
 
     meta = read_metadata(path)
     assert meta["arch"] == "cnn" and meta["steps"] == "6"
-    from hierwbc.datasets.colour_domain import ColourDomain
+    from hierwbc.datasets.color_domain import ColorDomain
 
-    assert len(json.loads(meta["feature_mean"])) == 16       # predict --recentre's target
-    domain = ColourDomain.from_json(meta["colour_domain"])   # fitted on its training images
+    assert len(json.loads(meta["feature_mean"])) == 16       # predict --recenter's target
+    domain = ColorDomain.from_json(meta["colour_domain"])   # fitted on its training images
     assert domain.n == 24 and domain.name.startswith("training images of")
     out = predict(str(tmp_path / "syn"), model=path, progress=False)
     assert out.uns["predict"]["colour_domain"] == domain.name and out.uns["predict"]["n_off_domain"] >= 0
@@ -160,12 +160,12 @@ def test_train_cnn_on_synthetic_cells_logs_resumes_and_exports(tmp_path):
 
 
 def test_recentre_moves_the_features_mean_to_the_training_mean():
-    from hierwbc.predict import recentred
+    from hierwbc.predict import recentered
 
     X = np.random.default_rng(0).normal(3.0, 1.0, (50, 4)).astype(np.float32)
     prov = {"feature_mean": json.dumps([0.0, 1.0, 2.0, -1.0])}
-    out = recentred(X, prov, "m")
+    out = recentered(X, prov, "m")
     assert np.allclose(out.mean(0), [0.0, 1.0, 2.0, -1.0], atol=1e-5)
     assert np.allclose(out - out.mean(0), X - X.mean(0), atol=1e-5)   # only a shift
     with pytest.raises(Exception, match="feature_mean"):
-        recentred(X, {}, "m")
+        recentered(X, {}, "m")

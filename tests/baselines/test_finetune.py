@@ -46,7 +46,7 @@ def test_a_few_labelled_cells_teach_two_shapes(untrained):
     test, y_test = _cells(300, 2)
     m = create_model(untrained)
     before = _accuracy(m.network, m.head, m.hierarchy, test, y_test)
-    nodes = np.where(y == 0, "monocyte", "granulocytic_mature")  # squares labelled coarsely: basophil is the leaf under it
+    nodes = np.where(y == 0, "monocyte", "granulocytic_mature")  # squares labelled coarsely: basophil lies under it
     net, head, tree = finetune_cnn(untrained, images, nodes, steps=80, lr=3e-3, trainable="all")
     after = _accuracy(net, head, tree, test, y_test)
     assert after > 0.9 and after > before + 0.3, (before, after)
@@ -101,5 +101,5 @@ def test_the_command_fine_tunes_on_a_folder_of_class_folders(untrained, tmp_path
     assert main(["finetune", str(tmp_path / "mine"), "--model", str(untrained), "--out", str(out), "--steps", "2",
                  "--no-progress"]) == 0
     assert "fine-tuned on 8 cells" in capsys.readouterr().out
-    calls = predict(tmp_path / "mine", model=out, progress=False, colour_domain=None)
+    calls = predict(tmp_path / "mine", model=out, progress=False, color_domain=None)
     assert calls.n_obs == 8 and set(calls.obs["pred_leaf"]) <= set(LEAVES)

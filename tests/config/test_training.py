@@ -134,7 +134,7 @@ def test_old_run_configs_load_with_their_values():
 def test_img_size_is_the_pretrained_files_unless_given():
     """model.img_size None means "the pretrained file's, else 224", settled in one place."""
     from hierwbc.config import TrainConfig
-    from hierwbc.train.loop import adopt_pretrained_architecture as adopt
+    from hierwbc.train.pretrained import adopt_pretrained_architecture as adopt
 
     pending = make_config("hierce", overrides={"model.pretrained": "hierwbc-tiny-pbc"})
     assert pending.model.img_size is None and pending.to_dict()["model"]["img_size"] is None

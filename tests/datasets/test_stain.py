@@ -9,13 +9,13 @@ from PIL import Image
 from hierwbc.datasets.manifest_images import ManifestImages
 from hierwbc.datasets.stain import (
     PBC_TRAIN,
-    ColourStats,
-    colour_stats,
+    ColorStats,
+    color_stats,
     lab_to_rgb,
     reference_stats,
     reinhard,
     rgb_to_lab,
-    stain_normaliser,
+    stain_normalizer,
 )
 
 
@@ -53,31 +53,31 @@ def test_grey_is_achromatic():
 
 def test_reinhard_moves_the_statistics_to_the_target():
     img = smooth_image(tint=(170, 200, 230))  # a bluish lab
-    target = colour_stats(smooth_image(seed=1, tint=(235, 200, 190)))
-    out = colour_stats(reinhard(img, target))
+    target = color_stats(smooth_image(seed=1, tint=(235, 200, 190)))
+    out = color_stats(reinhard(img, target))
     np.testing.assert_allclose(out.mean, target.mean, atol=2e-3)
     np.testing.assert_allclose(out.std, target.std, rtol=0.05, atol=1e-3)
-    assert not np.allclose(colour_stats(img).mean, target.mean, atol=2e-2)  # it had to move
+    assert not np.allclose(color_stats(img).mean, target.mean, atol=2e-2)  # it had to move
 
 
 def test_an_image_already_at_the_target_is_unchanged():
     img = smooth_image()
-    assert np.abs(reinhard(img, colour_stats(img)).astype(int) - img).max() <= 1
+    assert np.abs(reinhard(img, color_stats(img)).astype(int) - img).max() <= 1
 
 
 def test_a_flat_image_is_only_shifted():
     flat = np.full((8, 8, 3), 90, np.uint8)
     out = reinhard(flat, PBC_TRAIN)
     assert (out == out[0, 0]).all()  # still flat, no division by a zero spread
-    np.testing.assert_allclose(colour_stats(out).mean, PBC_TRAIN.mean, atol=0.02)
+    np.testing.assert_allclose(color_stats(out).mean, PBC_TRAIN.mean, atol=0.02)
 
 
 def test_stain_normaliser_methods():
     img = smooth_image()
-    assert stain_normaliser(None) is None
-    np.testing.assert_array_equal(stain_normaliser("reinhard")(img), reinhard(img, PBC_TRAIN))
+    assert stain_normalizer(None) is None
+    np.testing.assert_array_equal(stain_normalizer("reinhard")(img), reinhard(img, PBC_TRAIN))
     with pytest.raises(ValueError, match="unknown stain normalisation 'macenko'; known: reinhard"):
-        stain_normaliser("macenko")
+        stain_normalizer("macenko")
     with pytest.raises(ValueError, match="macenko"):  # at construction, not in a DataLoader worker
         ManifestImages(pd.DataFrame({"path": ["x.png"]}), 16, np.array([-1]), stain_norm="macenko")
 
@@ -101,6 +101,6 @@ def test_pbc_train_reference_is_what_the_pbc_train_split_gives(data_root):
     h = default_hierarchy()
     train = split_rows(read_dataset("pbc", data_root, hierarchy=h), "train", 0.2, 0)
     got = reference_stats(train, n=300, seed=1)
-    assert isinstance(got, ColourStats)
+    assert isinstance(got, ColorStats)
     np.testing.assert_allclose(got.mean, PBC_TRAIN.mean, atol=0.01)  # BCCD sits 0.09 lower in l
     np.testing.assert_allclose(got.std, PBC_TRAIN.std, rtol=0.1)

@@ -31,9 +31,9 @@ def test_draw_takes_whole_groups_and_k_per_type():
 @pytest.mark.parametrize("method", METHODS)
 def test_each_method_separates_clear_types(method):
     rng = np.random.default_rng(1)
-    centres = rng.normal(0, 6, (3, 8))
+    centers = rng.normal(0, 6, (3, 8))
     types = np.repeat([0, 1, 2], 30)
-    X = centres[types] + rng.normal(0, 1, (90, 8))
+    X = centers[types] + rng.normal(0, 1, (90, 8))
     ref = draw_reference(types, 5, rng)
     pred = few_shot_predict(X, types, ref, method, prior=np.full((90, 5), 0.2))  # prior: an uninformative model
     assert (pred == types[~ref]).mean() > 0.95

@@ -6,14 +6,14 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
 from hierwbc.evaluate.folds import stratified_folds
-from hierwbc.evaluate.probes import parse_probe, run_probes, standardise
+from hierwbc.evaluate.probes import parse_probe, run_probes, standardize
 
 
 def test_standardise_matches_standard_scaler():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 4)) * [1, 10, 0, 3] + 5
     train = rng.random(50) < 0.6
-    got = standardise(torch.as_tensor(X), torch.as_tensor(train)).numpy()
+    got = standardize(torch.as_tensor(X), torch.as_tensor(train)).numpy()
     np.testing.assert_allclose(got, StandardScaler().fit(X[train]).transform(X), atol=1e-10)
 
 

@@ -12,8 +12,8 @@ LEAVES = ["basophil", "monocyte", "lymphocyte_typical", "eosinophil"]
 
 
 def _embeddings(rng, labels, spread):
-    centres = rng.normal(size=(len(LEAVES), 8)) * 3
-    return centres[labels] + rng.normal(size=(len(labels), 8)) * spread
+    centers = rng.normal(size=(len(LEAVES), 8)) * 3
+    return centers[labels] + rng.normal(size=(len(labels), 8)) * spread
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 from hierarchy_editor.draw import (
     draw_tree,
     ete3_available,
-    node_colours,
+    node_colors,
     render_tree_png,
     tree_layout,
 )
@@ -36,12 +36,12 @@ def test_layout_matches_naive_reference():
 
 def test_colours_by_lineage():
     h = default_hierarchy()
-    colours = dict(zip(h.nodes, node_colours(h)))
+    colors = dict(zip(h.nodes, node_colors(h)))
     for name in h.nodes[1:]:
-        assert colours[name] == colours[h.lineage_of(name)]
-    assert len({colours[lin] for lin in h.lineages}) == len(h.lineages)
-    assert colours["wbc"] not in {colours[lin] for lin in h.lineages}
-    assert {lin: colours[lin] for lin in h.lineages} == lineage_colors(h)  # as in every figure
+        assert colors[name] == colors[h.lineage_of(name)]
+    assert len({colors[lin] for lin in h.lineages}) == len(h.lineages)
+    assert colors["wbc"] not in {colors[lin] for lin in h.lineages}
+    assert {lin: colors[lin] for lin in h.lineages} == lineage_colors(h)  # as in every figure
 
 
 def test_draw_tree_one_text_per_node():

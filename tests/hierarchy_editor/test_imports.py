@@ -22,5 +22,5 @@ def hierwbc_imports() -> set[str]:
 def test_uses_only_the_hierarchy_and_the_plotting_colours():
     used = hierwbc_imports()
     assert used <= {"hierwbc.hierarchy", "hierwbc.hierarchy.names", "hierwbc.hierarchy.tree",
-                    "hierwbc.plotting.colors"}, used
+                    "hierwbc.plotting.colors", "hierwbc.deprecation"}, used
     assert "hierwbc.plotting.colors" in used and ":mod:`hierwbc.plotting.colors`" in hierarchy_editor.__doc__

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from hierwbc.losses.koleo import KoLeoLoss, koleo_loss, nearest_neighbour_indices
+from hierwbc.losses.koleo import KoLeoLoss, koleo_loss, nearest_neighbor_indices
 
 
 def loop_reference(x):
@@ -30,7 +30,7 @@ def test_square_on_circle_hand_example():
 
 def test_neighbour_is_never_self():
     x = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]), dim=-1)
-    assert nearest_neighbour_indices(x).tolist() == [1, 0]
+    assert nearest_neighbor_indices(x).tolist() == [1, 0]
 
 
 def test_gradient_step_spreads_points():

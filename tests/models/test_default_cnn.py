@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from hierwbc.datasets import read_dataset
-from hierwbc.datasets.colour_domain import ColourDomain
+from hierwbc.datasets.color_domain import ColorDomain
 from hierwbc.datasets.splits import split_rows, stratified_subset
 from hierwbc.evaluate.five_types import five_type_scores
 from hierwbc.hierarchy import default_hierarchy
@@ -29,7 +29,7 @@ def test_the_default_is_the_cnn_and_small():
     tensors, meta = shipped.read_weights(DEFAULT_CLASSIFIER)
     assert meta["arch"] == "cnn" and all(v.dtype == torch.float16 for v in tensors.values())
     assert json.loads(meta["labs"]) == ["pbc", "lisc"] and meta["reframe"] == "cell"
-    assert ColourDomain.from_json(meta["colour_domain"]).n > 1000
+    assert ColorDomain.from_json(meta["colour_domain"]).n > 1000
     assert len(json.loads(meta["feature_mean"])) == int(meta["embed_dim"])
     # five types trained; only the leaves the labs' own labels of those cells support are predicted
     assert sorted(json.loads(meta["trained_leaves"])) == ["basophil", "eosinophil", "lymphocyte_typical", "monocyte",
@@ -41,7 +41,7 @@ def test_default_scores_unseen_pbc_cells_as_its_card_says(data_root):
     h = default_hierarchy()
     m = split_rows(read_dataset("pbc", data_root, hierarchy=h), "test", 0.2, 0)
     cells = stratified_subset(m, 300, seed=0)
-    a = predict(cells, progress=False, colour_domain=None)
+    a = predict(cells, progress=False, color_domain=None)
     s = five_type_scores(h, cells["node"].to_numpy()[a.obs.index.astype(int)], a.obs["pred_leaf"])
     card = pd.read_csv(ZERO_SHOT).set_index(["model", "set"]).loc[("cnn_default_five", "pbc_test")]
     assert s["accuracy"] >= card["accuracy"] - TOLERANCE

@@ -120,7 +120,7 @@ def test_image_size_comes_from_the_file_unless_given(tiny_run, tmp_path):
     """``--pretrained hierwbc-tiny-pbc`` alone trains at the file's 56 px, not the default 224
     (16x the tokens); a size given on purpose wins; checks on the size wait for the file's."""
     from hierwbc.config import ConfigError, make_config
-    from hierwbc.train.loop import adopt_pretrained_architecture as adopt
+    from hierwbc.train.pretrained import adopt_pretrained_architecture as adopt
 
     path = str(export_weights(tiny_run.checkpoint, tmp_path / "w.safetensors"))  # 32 px, patch 8
     adopted = adopt(make_config("hierce", overrides={"model.pretrained": path, "data.cache_size": 48}))
@@ -140,8 +140,8 @@ def test_image_size_comes_from_the_file_unless_given(tiny_run, tmp_path):
 def test_ssl_heads_are_carried_when_they_fit(tiny_run, tmp_path, data_root):
     from hierwbc.config import make_config
     from hierwbc.hierarchy import default_hierarchy
-    from hierwbc.train.loop import load_pretrained
     from hierwbc.train.meta_arch import MetaArch
+    from hierwbc.train.pretrained import load_pretrained
 
     path = export_weights(tiny_run.checkpoint, tmp_path / "h.safetensors", ssl_heads=True)
     tensors, _ = shipped.read_weights(path)

@@ -32,19 +32,19 @@ def circular(a, b):
 
 
 def test_every_node_takes_its_lineage_hue_and_lightness_follows_preorder(h):
-    colours = node_colors(h)
-    assert list(colours) == list(h.nodes)
-    assert colours[h.root] == ROOT_COLOR
+    colors = node_colors(h)
+    assert list(colors) == list(h.nodes)
+    assert colors[h.root] == ROOT_COLOR
     hues = lineage_hues(h)
     for lin in h.lineages:
         members = [n for n in h.nodes if h.lineage_of(n) == lin]  # pre-order
-        measured = [hue_lightness(colours[n]) for n in members]
+        measured = [hue_lightness(colors[n]) for n in members]
         assert all(circular(hue, hues[lin]) < 3.0 for hue, _ in measured), lin
         light = [lum for _, lum in measured]
         if len(members) > 1:
             assert np.all(np.diff(light) > 0), lin  # darkest at the lineage node, then lighter
-            assert len({colours[n] for n in members}) == len(members)  # siblings differ
-            sat = [husl.rgb_to_husl(*to_rgb(colours[n]))[1] for n in members]
+            assert len({colors[n] for n in members}) == len(members)  # siblings differ
+            sat = [husl.rgb_to_husl(*to_rgb(colors[n]))[1] for n in members]
             np.testing.assert_allclose(sat[::2], SATURATION, atol=3)  # alternating saturation
             np.testing.assert_allclose(sat[1::2], SATURATION_ALT, atol=3)
 
@@ -56,8 +56,8 @@ def test_lineage_hues_are_evenly_spread_and_neighbours_far_apart(h):
     assert min(gaps) == pytest.approx(360 / n, abs=1e-6)
     consecutive = [circular(a, b) for a, b in itertools.pairwise(hues)]
     assert min(consecutive) > 360 / n * 1.5  # next lineages in the tree are not next on the wheel
-    for lin, colour in lineage_colors(h).items():
-        assert circular(hue_lightness(colour)[0], lineage_hues(h)[lin]) < 3.0
+    for lin, color in lineage_colors(h).items():
+        assert circular(hue_lightness(color)[0], lineage_hues(h)[lin]) < 3.0
 
 
 @pytest.mark.parametrize("n", range(1, 13))
@@ -102,7 +102,7 @@ def test_category_colours_stay_distinct_past_ten():
     from hierwbc.plotting.colors import category_colors
 
     for n in (3, 10, 11, 20, 25):
-        colours = category_colors("model", [f"m{i}" for i in range(n)])
-        assert len(set(colours.values())) == n, n
+        colors = category_colors("model", [f"m{i}" for i in range(n)])
+        assert len(set(colors.values())) == n, n
     ten = category_colors("model", [f"m{i}" for i in range(10)])  # up to 10: the colorblind palette
     assert list(ten.values()) == [to_hex(c) for c in sns.color_palette("colorblind", 10)]

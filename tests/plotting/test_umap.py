@@ -21,10 +21,10 @@ def test_reuses_a_stored_umap_and_colours_by_tree(adata, h):
     legend = [t.get_text() for t in node_ax.get_legend().get_texts()]
     counts = adata.obs["node"].value_counts()
     assert legend == [f"{lab} ({counts[n]})" for n, lab in zip(nodes, node_labels(h, nodes))]
-    colours = node_colors(h, nodes)
+    colors = node_colors(h, nodes)
     for gid, sc in _scatters(node_ax).items():
         node = gid.split(":", 1)[1]
-        assert to_hex(sc.get_facecolor()[0]) == colours[node]
+        assert to_hex(sc.get_facecolor()[0]) == colors[node]
         np.testing.assert_allclose(sc.get_offsets(), before[(adata.obs["node"] == node).to_numpy()])
     assert [t.get_text().split(" (")[0] for t in lineage_ax.get_legend().get_texts()] == \
         [h.label(x) for x in h.lineages if x in set(adata.obs["lineage"])]

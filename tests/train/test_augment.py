@@ -149,8 +149,8 @@ def test_blur_rates_per_crop_and_grayscale_rate():
     blurred1 = (_unnormalize(c1).std(dim=(1, 2, 3)) < 0.2).float().mean().item()
     blurred2 = (_unnormalize(c2).std(dim=(1, 2, 3)) < 0.2).float().mean().item()
     assert blurred1 == 1.0 and abs(blurred2 - 0.1) < 0.04
-    colour = torch.rand(600, 3, 1, 1).expand(600, 3, 8, 8)
-    g1, _ = A.global_crops(colour, replace(NO_COLOUR, size=8, grayscale_p=0.2), generator=1)
+    color = torch.rand(600, 3, 1, 1).expand(600, 3, 8, 8)
+    g1, _ = A.global_crops(color, replace(NO_COLOUR, size=8, grayscale_p=0.2), generator=1)
     rgb = _unnormalize(g1)
     is_gray = ((rgb[:, 0] - rgb[:, 1]).abs().amax(dim=(1, 2)) < 1e-4).float().mean().item()
     assert abs(is_gray - 0.2) < 0.05

@@ -58,7 +58,7 @@ def test_knn_scores_match_a_naive_majority_vote():
     ref, query = rng.normal(size=(60, 5)), rng.normal(size=(25, 5))
     ref_y, query_y = nodes[rng.integers(0, 4, 60)], nodes[rng.integers(0, 4, 25)]
     got = knn_scores(h, ref, ref_y, query, query_y, k=5)
-    # naive reference: standardise on the references, 5 nearest, majority (ties: nearest member)
+    # naive reference: standardize on the references, 5 nearest, majority (ties: nearest member)
     mu, sd = ref.mean(0), ref.std(0)
     zr, zq = (ref - mu) / sd, (query - mu) / sd
     pred = []

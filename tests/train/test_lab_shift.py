@@ -8,7 +8,7 @@ import torch
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.train.augment import crop_flip_rotate
 from hierwbc.train.knn_monitor import KnnMonitor
-from hierwbc.train.lab_shift import centre_boxes, lab_shifted, perturb_stains, stain_basis
+from hierwbc.train.lab_shift import center_boxes, lab_shifted, perturb_stains, stain_basis
 
 from .test_knn_monitor import CLASSES, MeanColour, _images
 
@@ -39,14 +39,14 @@ def test_doubling_haematoxylin_squares_a_pure_haematoxylin_pixel():
 
 
 def test_centre_boxes_are_the_central_fraction():
-    assert centre_boxes(2, 100, 80, 0.5).tolist() == [[20.0, 25.0, 40.0, 50.0]] * 2
+    assert center_boxes(2, 100, 80, 0.5).tolist() == [[20.0, 25.0, 40.0, 50.0]] * 2
 
 
 def test_lab_shifted_frames_tightly_perturbs_stains_and_is_deterministic():
     images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
     plain = lab_shifted(images, 16, seed=0, zoom=0.5, sigma=0.0, beta_max=0.0, gain=0.0, blur=None)
     no = torch.zeros(6, dtype=torch.bool)
-    crop = crop_flip_rotate(images.float() / 255, centre_boxes(6, 32, 32, 0.5), 16, no, no, torch.zeros(6))
+    crop = crop_flip_rotate(images.float() / 255, center_boxes(6, 32, 32, 0.5), 16, no, no, torch.zeros(6))
     assert plain.shape == (6, 3, 16, 16) and plain.dtype == torch.uint8
     assert (plain.float() - crop.mul(255).round()).abs().max() <= 1  # the centre, unperturbed
     shifted = lab_shifted(images, 16, seed=0)
@@ -81,7 +81,7 @@ def test_monitor_reports_the_shifted_queries_with_the_same_references():
 
 
 def test_a_zoom_range_frames_each_image_within_it():
-    boxes = centre_boxes(3, 100, 100, torch.tensor([0.4, 0.6, 0.8]))
+    boxes = center_boxes(3, 100, 100, torch.tensor([0.4, 0.6, 0.8]))
     expected = [[30.0, 30.0, 40.0, 40.0], [20.0, 20.0, 60.0, 60.0], [10.0, 10.0, 80.0, 80.0]]
     torch.testing.assert_close(boxes, torch.tensor(expected))
     ring = torch.zeros(1, 3, 40, 40, dtype=torch.uint8)

@@ -63,8 +63,8 @@ def read_segmentation_wbc(root=None, hierarchy: Hierarchy | None = None, unknown
     records += [skipped(p, "no_image", f"{LABELS} lists image {i} but the file is missing", r)
                 for p, i, r in zip(table.loc[lost & ~dup, "path"], table.loc[lost & ~dup, "image_id"],
                                    table.loc[lost & ~dup, "raw_label"])]
-    unlabelled = sorted(present - set(table["path"]))
-    records += [skipped(p, "no_label_row", f"image has no row in {LABELS}") for p in unlabelled]
+    unlabeled = sorted(present - set(table["path"]))
+    records += [skipped(p, "no_label_row", f"image has no row in {LABELS}") for p in unlabeled]
     problems = [r for r in records if r["reason"] != "dot_file"]
     if problems:
         warnings.warn(f"segmentation_wbc ({base}): {len(problems)} image(s)/row(s) excluded "

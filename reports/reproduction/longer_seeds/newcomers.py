@@ -67,7 +67,7 @@ def published(name: str) -> Path:
 
 
 def run(name: str, out: str | None = None) -> Path:
-    """Train / embed / evaluate the newcomer into ``out`` (default ``runs/longer_cpu_<name>``), publish into its folder here."""
+    """Train, embed, evaluate the newcomer into ``out`` (default ``runs/longer_cpu_<name>``); publish it here."""
     from hierwbc.experiment import load_experiment, publish, run_experiment
 
     newcomer, overrides, _ = NEWCOMERS[name]

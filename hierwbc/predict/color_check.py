@@ -1,5 +1,5 @@
 """The off-domain check: how far each cell's colour statistics lie from those of the images the
-calls rest on (:mod:`hierwbc.datasets.colour_domain`), and the warning when many do."""
+calls rest on (:mod:`hierwbc.datasets.color_domain`), and the warning when many do."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..datasets.colour_domain import ColourDomain, image_features, pbc_train_domain
+from ..datasets.color_domain import ColorDomain, image_features, pbc_train_domain
 
 OFF_DOMAIN_WARN = 0.1  # more off-domain cells than this share: a warning (in-domain: ~1 % by construction)
 
@@ -25,23 +25,23 @@ def off_domain_message(info: dict) -> str:
 REFERENCE_DOMAIN_CELLS = 1000  # reference images the automatic check of the reference mode is fitted on
 
 
-def colour_domain_of(colour_domain, provenance: dict, reference: pd.DataFrame | None,
-                   progress: bool = True) -> ColourDomain | None:
-    """The off-domain check to apply (see :func:`predict`; ``colour_domain`` not None / "none");
+def color_domain_of(color_domain, provenance: dict, reference: pd.DataFrame | None,
+                   progress: bool = True) -> ColorDomain | None:
+    """The off-domain check to apply (see :func:`predict`; ``color_domain`` not None / "none");
     ``reference``: the reference atlas' image rows (``path`` and boxes) in the reference mode."""
-    if isinstance(colour_domain, ColourDomain):
-        return colour_domain
-    if colour_domain != "auto":
-        return ColourDomain.read(colour_domain)
+    if isinstance(color_domain, ColorDomain):
+        return color_domain
+    if color_domain != "auto":
+        return ColorDomain.read(color_domain)
     if reference is not None:  # the atlas, not the model's training images, decides what is known
         if "path" not in reference:
             return None
         rows = reference.drop_duplicates().sample(min(REFERENCE_DOMAIN_CELLS, len(reference)), random_state=0)
         if len(rows) <= 6 or not all(Path(p).is_file() for p in rows["path"].astype(str)):
             return None  # too few, or its images are not on this machine: no check
-        return ColourDomain.fit(image_features(rows, progress=progress), f"reference atlas ({len(rows)} images)")
+        return ColorDomain.fit(image_features(rows, progress=progress), f"reference atlas ({len(rows)} images)")
     if provenance.get("colour_domain"):  # the model's own: fitted on its training images (all its labs)
-        return ColourDomain.from_json(provenance["colour_domain"], f"{provenance.get('model')}: colour_domain")
+        return ColorDomain.from_json(provenance["colour_domain"], f"{provenance.get('model')}: colour_domain")
     try:
         sources = json.loads(provenance.get("config") or "{}").get("data", {}).get("sources")
     except (TypeError, ValueError, AttributeError):

@@ -1,7 +1,7 @@
 """Picking a type under a thumbnail of notebook 11's label gallery in a real browser labels
 that cell.
 
-A notebook written here shows :class:`~hierwbc.plotting.labelling.LabelGallery` on a few
+A notebook written here shows :class:`~hierwbc.plotting.labeling.LabelGallery` on a few
 synthetic cells; JupyterLab runs it in headless chromium, the test picks "monocyte" in the menu
 under the second thumbnail, then re-runs the last cell, which prints the gallery's labelled
 cells: exactly that cell, as a monocyte. Screenshot: ``test-artifacts/label_gallery_browser.png``.
@@ -17,12 +17,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SETUP = """\
 import pandas as pd
-from hierwbc.plotting.labelling import LabelGallery
+from hierwbc.plotting.labeling import LabelGallery
 
 gallery = LabelGallery(pd.read_csv("cells.csv"), page_size=6)
 gallery
 """
-REPORT = 'print("LABELLED " + gallery.labelled.to_json(orient="records"))'
+REPORT = 'print("LABELLED " + gallery.labeled.to_json(orient="records"))'
 
 
 @pytest.mark.timeout(600)
@@ -55,6 +55,6 @@ def test_picking_a_type_in_the_browser_labels_the_cell(manifest, tmp_path):
         expect(report.locator(".jp-OutputArea-output")).to_contain_text("monocyte", timeout=60_000)
         text = report.locator(".jp-OutputArea-output").inner_text()
         page.screenshot(path=str(shot))
-    labelled = json.loads(text.split("LABELLED ", 1)[1])
-    assert [(r["path"], r["node"]) for r in labelled] == [(cells["path"].iloc[1], "monocyte")]
+    labeled = json.loads(text.split("LABELLED ", 1)[1])
+    assert [(r["path"], r["node"]) for r in labeled] == [(cells["path"].iloc[1], "monocyte")]
     assert shot.exists() and shot.stat().st_size > 10_000

@@ -4,7 +4,7 @@ adapt / predict --reference read back."""
 import numpy as np
 import pytest
 
-from hierwbc.plotting.labelling import UNLABELLED, LabelGallery
+from hierwbc.plotting.labeling import UNLABELED, LabelGallery
 from hierwbc.reference import reference_manifest
 
 
@@ -19,7 +19,7 @@ def test_picked_types_become_a_reference_manifest(tmp_path, manifest, h):
     g._grid.children[5].children[1].value = "neutrophil"
     g.show_page(0)
     assert g._grid.children[3].children[1].value == "eosinophil"  # a page keeps its labels when revisited
-    table = g.labelled
+    table = g.labeled
     assert table["path"].tolist() == [cells["path"].iloc[i] for i in (0, 3, 29)]
     assert table["node"].tolist() == ["monocyte", "eosinophil", "neutrophil"]
     assert "monocyte: 1" in g._status.value and "neutrophil: 1" in g._status.value
@@ -34,9 +34,9 @@ def test_headless_labels_and_named_errors(tmp_path, manifest, h):
         g.write(tmp_path / "x.csv")
     g.set_labels({cells["path"].iloc[1]: "basophil"})
     g.set_labels({cells["path"].iloc[2]: "monocyte"})  # a second call keeps the first's label
-    assert g.labelled["node"].tolist() == ["basophil", "monocyte"]
-    g.set_labels([UNLABELLED, UNLABELLED, UNLABELLED, "neutrophil", UNLABELLED])
-    assert g.labelled["node"].tolist() == ["neutrophil"]
+    assert g.labeled["node"].tolist() == ["basophil", "monocyte"]
+    g.set_labels([UNLABELED, UNLABELED, UNLABELED, "neutrophil", UNLABELED])
+    assert g.labeled["node"].tolist() == ["neutrophil"]
     with pytest.raises(ValueError, match="not among the choices"):
         g.set_labels(["blast"] * 5)
     with pytest.raises(KeyError, match="not among the gallery's cells"):
@@ -58,7 +58,7 @@ def test_gallery_labels_join_a_labelled_folder(tmp_path, manifest, h):
         (folder / row["node"] / f"{row['path'].split('/')[-1]}").symlink_to(row["path"])
     g = LabelGallery(manifest.head(10), hierarchy=h)
     g.set_labels({manifest["path"].iloc[0]: "basophil", manifest["path"].iloc[1]: "neutrophil"})
-    out = with_more_labels(folder, g.labelled, tmp_path / "all.csv", h)
+    out = with_more_labels(folder, g.labeled, tmp_path / "all.csv", h)
     both = reference_manifest(out, h)
     assert len(both) == len(src) + 2
     assert sorted(both["node"]) == sorted([*src["node"], "basophil", "neutrophil"])
