@@ -11,13 +11,10 @@ HELP = "adapt a classifier to your lab from a few labelled cells (-> .safetensor
 
 def add_arguments(p) -> None:
     from ..adapt import METHODS
+    from .options import add_labeled_cells_arguments
 
-    p.add_argument("labeled", metavar="LABELED",
-                   help="labeled cells of your lab: a folder of class folders or a manifest CSV")
-    p.add_argument("--model", default=None, help="base model (default: predict's default classifier)")
-    p.add_argument("--out", required=True, help="the adapted classifier (.safetensors), for predict --model")
-    p.add_argument("--label-map", default=None,
-                   help="for folders not named after tree nodes: a label map of the hierarchy or a YAML / JSON file")
+    add_labeled_cells_arguments(p, "base model (default: predict's default classifier)",
+                                "the adapted classifier (.safetensors), for predict --model")
     p.add_argument("--method", choices=METHODS, default="logreg", help="few-shot classifier on the features")
     p.add_argument("--no-progress", action="store_true")
 

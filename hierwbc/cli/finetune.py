@@ -11,13 +11,10 @@ DEFAULTS = {"steps": 100, "lr": 3e-4, "trainable": "all"}  # reports/adaptation/
 
 def add_arguments(p) -> None:
     from ..baselines.finetune import TRAINABLE
+    from .options import add_labeled_cells_arguments
 
-    p.add_argument("labeled", metavar="LABELED",
-                   help="labeled cells of your lab: a folder of class folders or a manifest CSV")
-    p.add_argument("--model", default=None, help="a CNN classifier (default: predict's default classifier)")
-    p.add_argument("--out", required=True, help="the fine-tuned classifier (.safetensors), for predict --model")
-    p.add_argument("--label-map", default=None,
-                   help="for folders not named after tree nodes: a label map of the hierarchy or a YAML / JSON file")
+    add_labeled_cells_arguments(p, "a CNN classifier (default: predict's default classifier)",
+                                "the fine-tuned classifier (.safetensors), for predict --model")
     p.add_argument("--steps", type=int, default=DEFAULTS["steps"])
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
     p.add_argument("--trainable", choices=TRAINABLE, default=DEFAULTS["trainable"])

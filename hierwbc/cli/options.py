@@ -17,3 +17,14 @@ def add_device_argument(p) -> None:
     import torch
 
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+
+
+def add_labeled_cells_arguments(p, model_help: str, out_help: str) -> None:
+    """The labeled cells of a lab, the model to start from and the file to write (``hierwbc adapt``,
+    ``hierwbc finetune``)."""
+    p.add_argument("labeled", metavar="LABELED",
+                   help="labeled cells of your lab: a folder of class folders or a manifest CSV")
+    p.add_argument("--model", default=None, help=model_help)
+    p.add_argument("--out", required=True, help=out_help)
+    p.add_argument("--label-map", default=None,
+                   help="for folders not named after tree nodes: a label map of the hierarchy or a YAML / JSON file")
