@@ -147,6 +147,8 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | list[str] | No
     path = Path(path)
     try:
         raw = load_yaml(path, "experiment file")
+    except FileNotFoundError:
+        raise  # "<path>: No such file or directory", as for every missing file
     except OSError as e:
         raise ConfigError(f"{path}: cannot read the experiment file: {e}") from None
     if isinstance(overrides, dict):

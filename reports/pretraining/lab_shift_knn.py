@@ -38,7 +38,8 @@ from hierwbc.hierarchy import default_hierarchy
 from hierwbc.io import atomic_write_text
 from hierwbc.models.checkpoints import load_backbone_state
 from hierwbc.models.networks import backbone_from_config
-from hierwbc.train.knn_monitor import embed_images, knn_rows, knn_scores
+from hierwbc.train.knn_monitor import embed_images, knn_scores
+from hierwbc.train.knn_setup import knn_rows
 from hierwbc.train.lab_shift import lab_shifted
 from hierwbc.train.prepare import training_rows
 
