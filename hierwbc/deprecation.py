@@ -5,6 +5,7 @@ the new name, then does what the new name does."""
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 import warnings
 from collections.abc import Callable
@@ -19,11 +20,13 @@ def _warn(old: str, new: str, stacklevel: int = 3) -> None:
 
 def renamed_attributes(module_name: str, renamed: dict[str, str]) -> Callable[[str], object]:
     """A module ``__getattr__`` that answers the old names of ``renamed`` ({old: new}) with the
-    new ones, warning; anything else is an AttributeError as usual."""
+    new ones, warning; a new name ``"package.module:name"`` is one that moved to another module.
+    Anything else is an AttributeError as usual."""
     def __getattr__(name: str):
         if name in renamed:
-            _warn(f"{module_name}.{name}", f"{module_name}.{renamed[name]}")
-            return getattr(sys.modules[module_name], renamed[name])
+            module, _, new = renamed[name].rpartition(":")
+            _warn(f"{module_name}.{name}", f"{module or module_name}.{new}")
+            return getattr(importlib.import_module(module) if module else sys.modules[module_name], new)
         raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
 
     return __getattr__

@@ -62,7 +62,13 @@ def test_old_names_warn_and_are_the_new_ones(module, old, new):
 
 
 def test_old_module_and_keyword_names():
+    import hierwbc.plotting as hp
+    from hierwbc.config.experiment import alpha_from_name
     from hierwbc.deprecation import renamed_keywords
+
+    with pytest.warns(DeprecationWarning, match="use hierwbc.config.experiment.alpha_from_name"):
+        moved = hp.alpha_from_name  # a model name's alpha is the config's concern now
+    assert moved is alpha_from_name
 
     old = importlib.import_module("hierwbc.datasets.colour_domain")
     with pytest.warns(DeprecationWarning, match="hierwbc.datasets.color_domain"):

@@ -41,6 +41,7 @@ one, types are checked, ``train`` and each model's keys are checked against
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,30 @@ def _check(cfg: ExperimentConfig, path: Path) -> None:
         raise ConfigError(f"{path}: evaluation.reference {cfg.reference!r} is not a model or a baseline")
     if not cfg.sets:
         raise ConfigError(f"{path}: evaluation.sets is empty")
+
+
+ALPHA_SUFFIX = re.compile(r"(?:^|[_-])(?:alpha|a)[=_-]?(\d+(?:\.\d*)?|\.\d+)$")
+
+
+def alpha_from_name(model: str) -> float | None:
+    """The alpha a model *name* asks for (``hierce_alpha0.1`` -> 0.1, ``hierce_a0.9`` -> 0.9,
+    ``hierce-alpha=0.5`` -> 0.5), or None: how a notebook's list of model names specifies its
+    models (:func:`model_spec`); a trained model's alpha is read from its config, never its name."""
+    match = ALPHA_SUFFIX.search(str(model))
+    return float(match.group(1)) if match else None
+
+
+def model_spec(name: str) -> dict:
+    """``{"preset": ..., ["alpha": ...]}`` of a model name: the longest training preset the name
+    starts with (``hierce_a0.1`` -> ``hierce``), and HierCE's alpha from a suffix ``_a<value>`` /
+    ``_alpha<value>`` (:func:`alpha_from_name`)."""
+    matches = [p for p in PRESETS if name == p or name.startswith((p + "_", p + "-"))]
+    if not matches:
+        raise ConfigError(f"model name {name!r} does not start with a training preset ({', '.join(PRESETS)})")
+    spec = {"preset": max(matches, key=len)}
+    alpha = alpha_from_name(name)
+    if alpha is not None:
+        if spec["preset"] != "hierce":
+            raise ConfigError(f"model {name!r}: an alpha suffix only applies to hierce, not {spec['preset']!r}")
+        spec["alpha"] = alpha
+    return spec

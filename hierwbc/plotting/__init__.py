@@ -11,7 +11,8 @@ Colours come from the hierarchy (:mod:`.colors`): each lineage a hue family, its
 Interactive versions (ipywidgets) of the analysis figures: :mod:`.explorers`.
 """
 
-from .ablation import ablation_table, alpha_ablation, alpha_from_name, model_alphas
+from ..deprecation import renamed_attributes
+from .ablation import ablation_table, alpha_ablation, model_alphas
 from .colors import category_colors, lineage_colors, node_colors
 from .common import fold_stats, node_labels, save_figure, save_table
 from .comparison import FIG10_METRICS, FIG11_METRICS, compare_losses, comparison_table
@@ -30,7 +31,7 @@ from .training import read_metrics, training_curves
 from .umap_plot import compute_umap, umap
 
 __all__ = [
-    "FIG10_METRICS", "FIG11_METRICS", "ablation_table", "alpha_ablation", "alpha_from_name", "category_colors",
+    "FIG10_METRICS", "FIG11_METRICS", "ablation_table", "alpha_ablation", "category_colors",
     "cell_figure", "cell_gallery", "cell_grid", "class_counts", "compare_losses", "comparison_table", "compute_umap",
     "confusion_by_lineage", "confusion_table", "counts_by_node", "fold_stats", "lca_distribution",
     "lineage_blocks", "lineage_colors", "model_alphas", "node_colors", "node_labels", "predicted_by_depth",
@@ -38,3 +39,5 @@ __all__ = [
     "save_figure", "save_table", "severity_counts", "thumbnail", "training_curves", "umap", "umap_thumbnails",
     "use_widget_backend",
 ]
+
+__getattr__ = renamed_attributes(__name__, {"alpha_from_name": "hierwbc.config.experiment:alpha_from_name"})

@@ -1,14 +1,10 @@
 """The alpha ablation of HierCE (paper Sec. 3.6, Fig. 14): metric vs alpha, a line per probe,
 error bars = standard deviation over the CV folds.
 
-Which model has which alpha (in this order):
-
-1. an explicit mapping ``alphas={model name: alpha}``;
-2. the model name: a suffix ``_alpha<value>`` or ``_a<value>`` (``-`` or ``=`` also accepted
-   as separators: ``hierce_alpha0.1``, ``hierce_a0.9``, ``hierce-alpha=0.5``), see
-   :func:`alpha_from_name`;
-3. :func:`model_alphas` reads it from embeddings: ``supervised.alpha`` of the training config
-   stored in ``uns["provenance"]["config"]`` of HierCE models (what 08_alpha_ablation does).
+Which model has which alpha comes from the models' configs, never from their names: the mapping
+``alphas={model name: alpha}`` given, e.g. :func:`model_alphas` of their embeddings
+(``supervised.alpha`` of the training config in ``uns["provenance"]["config"]``, what
+08_alpha_ablation does) or an experiment file's ``figures.alpha_models``.
 
 Models with no alpha (unsup, ce, ...) are not part of the ablation and are left out of it.
 """
@@ -16,7 +12,6 @@ Models with no alpha (unsup, ce, ...) are not part of the ablation and are left 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -34,14 +29,7 @@ from .common import (
     rows,
 )
 
-ALPHA_PATTERN = re.compile(r"(?:^|[_-])(?:alpha|a)[=_-]?(\d+(?:\.\d*)?|\.\d+)$")
 DEFAULT_METRICS = ("balanced_accuracy", "lineage_accuracy", "mistake_severity", "hierarchical_f1")
-
-
-def alpha_from_name(model: str) -> float | None:
-    """The alpha a model name carries (``hierce_alpha0.1`` -> 0.1, ``hierce_a0.9`` -> 0.9), or None."""
-    match = ALPHA_PATTERN.search(str(model))
-    return float(match.group(1)) if match else None
 
 
 def model_alphas(adatas: Mapping[str, object], losses: Sequence[str] = ("hierce",)) -> dict[str, float]:
@@ -58,25 +46,17 @@ def model_alphas(adatas: Mapping[str, object], losses: Sequence[str] = ("hierce"
     return out
 
 
-def resolve_alphas(models: Sequence[str], alphas: Mapping[str, float] | None = None) -> dict[str, float]:
-    """``{model: alpha}`` for the models with one (mapping first, then the name convention)."""
-    alphas = dict(alphas or {})
-    out = {m: float(alphas[m]) if m in alphas else alpha_from_name(m) for m in models}
-    return {m: a for m, a in out.items() if a is not None}
-
-
-def ablation_table(metrics: pd.DataFrame, alphas: Mapping[str, float] | None = None, *,
+def ablation_table(metrics: pd.DataFrame, alphas: Mapping[str, float], *,
                    dataset: str | None = None, metric_names: Sequence[str] = DEFAULT_METRICS,
                    probes: Sequence[str] | None = None) -> pd.DataFrame:
     """``model, alpha, probe, metric, mean, std, n_folds`` (over the CV folds) of the models with
     an alpha, sorted by metric, probe and alpha."""
     dataset = choose(metrics, "dataset", dataset, "metrics table")
     df = rows(metrics, dataset=dataset, metric=list(metric_names))
-    found = resolve_alphas(choose_many(df, "model", None), alphas)
+    found = {m: float(alphas[m]) for m in choose_many(df, "model", None) if m in alphas}
     if len(found) < 2:
         raise ValueError(f"an alpha ablation needs two or more models with an alpha; found {found} among "
-                         f"{choose_many(df, 'model', None)} (pass alphas={{model: alpha}} or name them "
-                         "like 'hierce_alpha0.1')")
+                         f"{choose_many(df, 'model', None)} (pass alphas={{model: alpha}}, e.g. model_alphas(adatas))")
     probes = choose_many(df, "probe", probes, PROBE_ORDER, "metrics table")
     df = rows(df, model=list(found), probe=probes)
     stats = fold_stats(df.assign(model=df["model"].astype(str), probe=df["probe"].astype(str)),
@@ -87,7 +67,7 @@ def ablation_table(metrics: pd.DataFrame, alphas: Mapping[str, float] | None = N
     return stats.sort_values(["_m", "_p", "alpha"]).drop(columns=["_m", "_p"]).reset_index(drop=True)
 
 
-def alpha_ablation(metrics: pd.DataFrame, alphas: Mapping[str, float] | None = None, *,
+def alpha_ablation(metrics: pd.DataFrame, alphas: Mapping[str, float], *,
                    dataset: str | None = None, metric_names: Sequence[str] = DEFAULT_METRICS,
                    probes: Sequence[str] | None = None, panel_size: float = 3.2):
     """Metric vs alpha, a line per probe with fold error bars, one panel per metric, for one

@@ -193,7 +193,7 @@ def lca_explorer(table: pd.DataFrame, *, dataset: str | None = None, probe: str 
         table, dataset=dataset, probe=probe, models=list(models), kind=kind), controls)
 
 
-def ablation_explorer(metrics: pd.DataFrame, alphas: Mapping[str, float] | None = None, *,
+def ablation_explorer(metrics: pd.DataFrame, alphas: Mapping[str, float], *,
                       dataset: str | None = None, probes: Sequence[str] | None = None,
                       metric_names: Sequence[str] = DEFAULT_METRICS, alpha: float | None = None) -> Explorer:
     """The alpha ablation with controls; the alpha slider marks one alpha on every panel and

@@ -1,9 +1,10 @@
 """Notebook set-up: thread limits, the datasets of a run (real, else synthetic), and the
 experiment file the training / embedding notebooks run.
 
-Model names double as specifications: the preset is the longest training preset the name
-starts with (``hierce_a0.1`` -> ``hierce``), and a suffix ``_a<value>`` / ``_alpha<value>``
-sets HierCE's alpha (the convention :func:`hierwbc.plotting.alpha_from_name` reads back).
+Model names double as specifications (:func:`hierwbc.config.experiment.model_spec`): the preset
+is the longest training preset the name starts with (``hierce_a0.1`` -> ``hierce``), and a suffix
+``_a<value>`` / ``_alpha<value>`` sets HierCE's alpha in the config; figures read the alpha back
+from the config, never from the name.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from collections.abc import Sequence
 import pandas as pd
 import yaml
 
-from hierwbc.config import PRESETS, ConfigError
+from hierwbc.config.experiment import model_spec
 from hierwbc.datasets import SYNTHETIC, real_or_synthetic, write_manifest
 from hierwbc.io import atomic_write_text
-from hierwbc.plotting.ablation import alpha_from_name
 
 from .folder import RunFolder
 
@@ -48,20 +48,6 @@ def dataset_manifests(run: RunFolder, data_root_path: str | None = None, synthet
     for name, m in out.items():
         write_manifest(m, run.manifests / f"{name}.csv")
     return out
-
-
-def model_spec(name: str) -> dict:
-    """``{"preset": ..., ["alpha": ...]}`` of a model name (see the module docstring)."""
-    matches = [p for p in PRESETS if name == p or name.startswith((p + "_", p + "-"))]
-    if not matches:
-        raise ConfigError(f"model name {name!r} does not start with a training preset ({', '.join(PRESETS)})")
-    spec = {"preset": max(matches, key=len)}
-    alpha = alpha_from_name(name)
-    if alpha is not None:
-        if spec["preset"] != "hierce":
-            raise ConfigError(f"model {name!r}: an alpha suffix only applies to hierce, not {spec['preset']!r}")
-        spec["alpha"] = alpha
-    return spec
 
 
 def _has_types(manifest_csv: str, hierarchy) -> bool:

@@ -75,3 +75,12 @@ def test_a_dotlist_override_of_an_unknown_key_is_named(grid):
         load_experiment(grid, ["evaluation.cvv=2"])
     with pytest.raises(ConfigError, match="not of the form key=value"):
         load_experiment(grid, ["evaluation.cv"])
+
+
+@pytest.mark.parametrize("name, alpha", [("hierce_alpha0.1", 0.1), ("hierce_a0.9", 0.9), ("hierce-alpha=0.5", 0.5),
+                                         ("x_alpha_2", 2.0), ("hierce", None), ("unsup", None), ("pixels", None),
+                                         ("vit_tiny_random_init", None), ("alpha", None)])
+def test_alpha_from_name(name, alpha):
+    from hierwbc.config.experiment import alpha_from_name
+
+    assert alpha_from_name(name) == alpha

@@ -7,18 +7,12 @@ import anndata as ad
 import numpy as np
 import pytest
 
-from hierwbc.plotting import ablation_table, alpha_ablation, alpha_from_name, model_alphas
+from hierwbc.plotting import ablation_table, alpha_ablation, model_alphas
 
 from .conftest import metrics_table
 
 MODELS = ["unsup", "hierce_alpha0.9", "hierce_a0.1", "hierce-alpha=0.5"]
-
-
-@pytest.mark.parametrize("name, alpha", [("hierce_alpha0.1", 0.1), ("hierce_a0.9", 0.9), ("hierce-alpha=0.5", 0.5),
-                                         ("x_alpha_2", 2.0), ("hierce", None), ("unsup", None), ("pixels", None),
-                                         ("vit_tiny_random_init", None), ("alpha", None)])
-def test_alpha_from_name(name, alpha):
-    assert alpha_from_name(name) == alpha
+ALPHAS = {"hierce_alpha0.9": 0.9, "hierce_a0.1": 0.1, "hierce-alpha=0.5": 0.5}  # what their configs say
 
 
 def test_model_alphas_reads_the_training_config():
@@ -31,7 +25,7 @@ def test_model_alphas_reads_the_training_config():
 
 def test_points_are_fold_means_with_std_error_bars():
     metrics = metrics_table(np.random.default_rng(2), MODELS)
-    fig = alpha_ablation(metrics, dataset="bccd", probes=["20nn", "logreg"])
+    fig = alpha_ablation(metrics, ALPHAS, dataset="bccd", probes=["20nn", "logreg"])
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in panels] == ["bAcc (%)", "Lineage Acc (%)", "LCA", "Hierarchical F1 (%)"]
     ax = panels[2]  # LCA: not scaled
@@ -43,7 +37,7 @@ def test_points_are_fold_means_with_std_error_bars():
             v = metrics[(metrics.model == model) & (metrics.dataset == "bccd") & (metrics.probe == probe)
                         & (metrics.metric == "mistake_severity")]["value"].to_numpy()
             assert y == pytest.approx(v.mean())
-    t = ablation_table(metrics, dataset="bccd", probes=["1nn"])
+    t = ablation_table(metrics, ALPHAS, dataset="bccd", probes=["1nn"])
     v = metrics[(metrics.model == "hierce_a0.1") & (metrics.dataset == "bccd") & (metrics.probe == "1nn")
                 & (metrics.metric == "hierarchical_f1")]["value"].to_numpy()
     row = t[(t.model == "hierce_a0.1") & (t.metric == "hierarchical_f1")].iloc[0]
@@ -56,6 +50,6 @@ def test_explicit_mapping_and_refusals():
     t = ablation_table(metrics, {"hierce": 0.5, "hierce_strong": 0.9})
     assert sorted(set(zip(t.model, t.alpha))) == [("hierce", 0.5), ("hierce_strong", 0.9)]
     with pytest.raises(ValueError, match="two or more models with an alpha"):
-        alpha_ablation(metrics)
+        alpha_ablation(metrics, {})  # names carry no alpha: only configs do
     with pytest.raises(ValueError, match="several datasets"):
-        alpha_ablation(metrics_table(np.random.default_rng(3), MODELS))
+        alpha_ablation(metrics_table(np.random.default_rng(3), MODELS), ALPHAS)

@@ -74,7 +74,8 @@ def test_lca_ablation_comparison_explorers(predictions):
     lca.controls["models"].value = ("unsup",)
     assert {p.get_gid() for p in lca.figure.axes[0].patches} == {"model:unsup"}
     metrics = metrics_table(np.random.default_rng(7), ["unsup", "hierce_a0.1", "hierce_a0.5", "hierce_a0.9"])
-    abl = ablation_explorer(metrics, dataset="pbc", alpha=0.5)
+    alphas = {"hierce_a0.1": 0.1, "hierce_a0.5": 0.5, "hierce_a0.9": 0.9}  # as their configs say
+    abl = ablation_explorer(metrics, alphas, dataset="pbc", alpha=0.5)
     markers = [ln for ax in abl.figure.axes for ln in ax.get_lines() if ln.get_gid() == "alpha-marker"]
     assert len(markers) == 4 and all(ln.get_xdata()[0] == 0.5 for ln in markers)
     abl.controls["alpha"].value = 0.9
