@@ -96,10 +96,12 @@ def embedded_reference(model, manifest: pd.DataFrame, hierarchy: Hierarchy, img_
     """``manifest`` embedded by ``model`` (obs ``node``, obsm ``X_cls``), from the cache when the
     same model, cells, size, re-framing and tree were embedded before."""
     from .embed import embed, write_h5ad
-    from .models.registry import sha256
-    from .models.shipped import resolve_weights
+    from .models.registry import create_model
 
-    key = hashlib.sha256(json.dumps([sha256(resolve_weights(model)), cache_key(manifest, img_size or 0), reframe or "",
+    model = create_model(model, img_size=img_size)  # loaded once; its file's SHA-256 keys the cache
+    if not model.provenance.get("sha256"):
+        raise TypeError(f"a reference is embedded by a model file or shipped name, not {model.source!r}")
+    key = hashlib.sha256(json.dumps([model.provenance["sha256"], cache_key(manifest, img_size or 0), reframe or "",
                                      hierarchy.to_json()]).encode()).hexdigest()[:20]
     path = Path(cache_dir or cache_root()) / "references" / f"{key}.h5ad"
     if path.is_file():

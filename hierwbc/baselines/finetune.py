@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from ..hierarchy import Hierarchy
 from ..models.cnn import ConvNet
 from ..models.registry import Model, create_model
+from ..models.shipped import read_metadata
 from ..models.supervised_heads import LeafLogitHead
 from .augment import train_views
 from .recipe import CNNRecipe, recipe_from_dict
@@ -51,7 +52,8 @@ def finetune_cnn(model, images: torch.Tensor, nodes, *, steps: int = 100, lr: fl
                  progress: bool = False) -> tuple[ConvNet, LeafLogitHead, Hierarchy]:
     """``(network, head, tree)`` fine-tuned on ``images`` (uint8 ``[n, 3, S, S]``, the recipe's
     cached copies: :func:`hierwbc.datasets.cache.cached_images` at its ``cache_size`` and
-    ``reframe``) labelled ``nodes`` ``[n]`` (node names of the model's tree); module docstring."""
+    ``reframe``) labelled ``nodes`` ``[n]`` (node names of the model's tree); module docstring. A
+    :class:`~hierwbc.models.registry.Model` given is trained in place; a name or path is loaded afresh."""
     if trainable not in TRAINABLE:
         raise ValueError(f"trainable must be one of {TRAINABLE}, not {trainable!r}")
     m, recipe = cnn_parts(model)
@@ -100,8 +102,7 @@ def write_finetuned(model, net: ConvNet, head: LeafLogitHead, tree: Hierarchy, n
                     settings: dict) -> Path:
     """The fine-tuned classifier as a weights file of ``model``'s kind, metadata
     ``finetuned_from``, ``finetune`` (the settings) and ``finetune_counts`` ({node: cells}) added."""
-    m, _ = cnn_parts(model)
-    keep = {k: v for k, v in m.metadata.items() if k not in ("format",)}
+    keep = {k: v for k, v in read_metadata(model).items() if k != "format"}
     counts = {str(k): int(v) for k, v in zip(*np.unique(np.asarray(nodes, dtype=object), return_counts=True))}
     return export_cnn(net, head, tree, out, {**keep, "finetuned_from": str(model), "finetune": settings,
                                               "finetune_counts": counts})

@@ -6,11 +6,11 @@ import argparse
 HELP = "train a grid of models, embed, evaluate, tables and figures (resumable)"
 
 
-def _set_item(item: str) -> tuple[str, str]:
-    key, sep, value = item.partition("=")
+def _set_item(item: str) -> str:
+    key, sep, _ = item.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"{item!r} is not of the form SECTION.KEY=VALUE")
-    return key, value
+    return item
 
 
 def add_arguments(p) -> None:
@@ -27,7 +27,7 @@ def add_arguments(p) -> None:
 def run(a):
     from ..experiment import load_experiment, publish, run_experiment
 
-    cfg = load_experiment(a.config, [f"{key}={value}" for key, value in a.set])
+    cfg = load_experiment(a.config, a.set)
     out = run_experiment(cfg, stages=tuple(a.stages.split(",")),
                          models=a.models.split(",") if a.models else None, progress=not a.no_progress)
     print(f"experiment {cfg.name}: {out} (summary.json, tables/, figures/)")

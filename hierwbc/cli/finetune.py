@@ -35,7 +35,7 @@ def run(args) -> Path:
     images = cached_images(cells, recipe.cache_size, cache_root(), num_workers=0, progress=not args.no_progress,
                            reframe=recipe.reframe)
     settings = {"steps": args.steps, "lr": args.lr, "trainable": args.trainable, "seed": args.seed}
-    net, head, tree = finetune_cnn(model, images, cells["node"].to_numpy(), progress=not args.no_progress,
+    net, head, tree = finetune_cnn(m, images, cells["node"].to_numpy(), progress=not args.no_progress,
                                    **settings)
     out = write_finetuned(model, net, head, tree, cells["node"].to_numpy(), args.out, settings)
     print(f"wrote {out}: fine-tuned on {len(cells)} cells ({cells['node'].value_counts().to_dict()})")

@@ -54,7 +54,6 @@ the model comes from :func:`hierwbc.models.registry.create_model`, its options f
 from ..callable_module import make_callable
 from ..deprecation import renamed_attributes
 from ..models.registry import DEFAULT_CLASSIFIER
-from ..models.registry import default_classifier as default_model
 from .api import predict
 from .calls import TOP, class_leaf_score, predictions, recentered
 from .color_check import OFF_DOMAIN_WARN, off_domain_message
@@ -63,9 +62,10 @@ from .output import UNREADABLE_COLUMNS, write_predictions
 from .reference_transfer import REFERENCE_METHODS, knn_node_proba, reference_logreg_proba
 
 __all__ = ["DEFAULT_CLASSIFIER", "OFF_DOMAIN_WARN", "REFERENCE_METHODS", "TOP", "UNREADABLE_COLUMNS",
-           "class_leaf_score", "default_model", "knn_node_proba", "off_domain_message", "predict", "predictions",
+           "class_leaf_score", "knn_node_proba", "off_domain_message", "predict", "predictions",
            "read_cells", "recentered", "reference_logreg_proba", "write_predictions"]
 
 make_callable(__name__, predict)
 
-__getattr__ = renamed_attributes(__name__, {"recentred": "recentered"})
+__getattr__ = renamed_attributes(__name__, {"recentred": "recentered",
+                                              "default_model": "hierwbc.models.registry:default_classifier"})

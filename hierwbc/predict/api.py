@@ -75,7 +75,7 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
     if reference is not None:
         from ..reference import load_reference
 
-        reference = load_reference(reference, model, hierarchy or net.head_hierarchy or default_hierarchy(),
+        reference = load_reference(reference, net, hierarchy or net.head_hierarchy or default_hierarchy(),
                                    reference_label_map, img_size, reframe, progress)
         Xr, yr, h, ref_prov, ref_images = reference_features(reference, use_rep, hierarchy)
         ref = (Xr, yr)
@@ -112,9 +112,13 @@ def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0
         else:
             node_p, score = knn_node_proba(ref[0], ref[1], X, h, k=k, metric=knn_metric)
     else:
-        Xh = recentered(X, adata.uns["provenance"], model) if recenter else X
-        with torch.inference_mode():
-            node_p, score = net.head.node_probs(net.head(torch.as_tensor(Xh))).double().numpy(), None
+        if recenter:  # the head again, on the shifted features
+            with torch.inference_mode():
+                node_p = net.head.node_probs(net.head(torch.as_tensor(recentered(X, adata.uns["provenance"], model))))
+            node_p = node_p.double().numpy()
+        else:  # embed applied the head in its pass
+            node_p = np.asarray(adata.obsm["node_proba"], dtype=np.float64)
+        score = None
     pos = _keys(uniq, key_cols).get_indexer(_keys(ok, key_cols))
     table = predictions(h, node_p, threshold, score).iloc[pos].reset_index(drop=True)
     domain = (color_domain_of(color_domain, adata.uns["provenance"], ref_images if ref is not None else None,

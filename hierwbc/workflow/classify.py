@@ -30,11 +30,11 @@ NEW_CELLS = "new_cells"
 
 
 def _model_file(model) -> Path | None:
+    from hierwbc.models.registry import default_classifier
     from hierwbc.models.shipped import resolve_weights
-    from hierwbc.predict import default_model
 
     try:
-        return resolve_weights(default_model() if model is None else model)
+        return resolve_weights(default_classifier() if model is None else model)
     except (FileNotFoundError, TypeError):
         return None
 
@@ -56,11 +56,11 @@ def reference_atlas(run: RunFolder, model=None, dataset: str = "pbc", data_root_
     from hierwbc.datasets import data_root, read_dataset
     from hierwbc.datasets.splits import split_rows, stratified_subset
     from hierwbc.embed import embed, write_h5ad
-    from hierwbc.predict import default_model
+    from hierwbc.models.registry import default_classifier
 
     if str(dataset).endswith(".h5ad"):
         return ad.read_h5ad(dataset)
-    model = default_model() if model is None else model
+    model = default_classifier() if model is None else model
     file = _model_file(model)
     stamp = {"model": str(file or model), "model_size": file.stat().st_size if file else -1,
              "model_mtime_ns": file.stat().st_mtime_ns if file else -1, "dataset": str(dataset),

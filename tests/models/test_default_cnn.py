@@ -16,15 +16,17 @@ from hierwbc.datasets.splits import split_rows, stratified_subset
 from hierwbc.evaluate.five_types import five_type_scores
 from hierwbc.hierarchy import default_hierarchy
 from hierwbc.models import shipped
-from hierwbc.predict import DEFAULT_CLASSIFIER, default_model, predict
+from hierwbc.models.registry import default_classifier
+from hierwbc.predict import DEFAULT_CLASSIFIER, predict
 
 ZERO_SHOT = Path(__file__).resolve().parents[2] / "reports" / "labs" / "zero_shot.csv"
 TOLERANCE = 0.04  # five-type accuracy ~0.97 on 300 cells: binomial sd ~1 point
 
 
 def test_the_default_is_the_cnn_and_small():
-    assert DEFAULT_CLASSIFIER == "hierwbc-cnn-labs" and default_model() == shipped.shipped_weights()[DEFAULT_CLASSIFIER]
-    path = default_model()
+    assert DEFAULT_CLASSIFIER == "hierwbc-cnn-labs"
+    assert default_classifier() == shipped.shipped_weights()[DEFAULT_CLASSIFIER]
+    path = default_classifier()
     assert path.stat().st_size <= 25 * 2 ** 20
     tensors, meta = shipped.read_weights(DEFAULT_CLASSIFIER)
     assert meta["arch"] == "cnn" and all(v.dtype == torch.float16 for v in tensors.values())
