@@ -32,7 +32,7 @@ REFERENCE = "hierce"
 SETS = ("pbc_test", "bccd", "segmentation_wbc")
 PROBES = ("20nn", "logreg")
 RIVALS = ("unsup", "ce", "ce_node", "supcon", "hiersupcon", "multilevel", "distance", "hierce_x30", "starter",
-          "random_init", "pixels", "hierwbc-tiny-pbc-hierce")
+          "random_init", "pixels", "hierwbc-tiny-pbc-hierce", "hierwbc-cnn-labs", "hierwbc-cnn-pbc")
 CLAIM_METRICS = {"balanced_accuracy": "bAcc", "hierarchical_f1": "hier. F1"}
 SEVERITY_METRICS = {"mistake_severity": "LCA of mistakes", "lineage_accuracy": "lineage acc."}
 LOWER_IS_BETTER = {"mistake_severity"}
@@ -130,7 +130,8 @@ def verdict_markdown(folder: str | Path = HERE, level: int = 3) -> str:
         out.append(_row([rival, str(signs.count(1)), str(signs.count(-1)), str(signs.count(0))]))
 
     out += ["", f"{h} 2. Mistake severity (mean ± std over {n_seeds} seeds; LCA in edges, lower is better)", ""]
-    severity_models = [m for m in (REFERENCE, "ce", "unsup", "supcon", "hiersupcon", "starter") if m in models]
+    severity_models = [m for m in (REFERENCE, "ce", "unsup", "supcon", "hiersupcon", "starter", "hierwbc-cnn-labs")
+                       if m in models]
     scols = [(p, m) for m in SEVERITY_METRICS for p in PROBES]
     out += [_row(["model", "set", *[f"{PROBE_NAMES[p]} {SEVERITY_METRICS[m]}" for p, m in scols]]),
             _row(["---"] * (2 + len(scols)))]
