@@ -16,7 +16,8 @@ def _set_item(item: str) -> str:
 def add_arguments(p) -> None:
     p.add_argument("--config", required=True, help="experiment YAML (experiments/*.yaml)")
     p.add_argument("--stages", default="train,embed,evaluate,figures", help="comma-separated subset of the stages")
-    p.add_argument("--models", default=None, help="train only these models (comma-separated)")
+    p.add_argument("--models", default=None,
+                   help="only these models of the file, every stage (comma-separated; the baselines stay)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", type=_set_item,
                    help="override the file, e.g. train.max_steps=10 or out=runs/x (repeatable)")
     p.add_argument("--publish", default=None, metavar="DIR",

@@ -42,7 +42,7 @@ one, types are checked, ``train`` and each model's keys are checked against
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,18 @@ class ExperimentConfig:
         preset = spec.pop("preset")
         out = str(self.layout.model_dir(name, seed))
         return preset, {**self.train, "seed": seed, **spec, "out": out}
+
+    def only(self, names) -> ExperimentConfig:
+        """This grid with the models ``names`` only (``hierwbc experiment --models``: train,
+        embed and evaluate those; the baselines stay). The reference stays when it is among them
+        or a baseline; otherwise the evaluation has none (no bootstrap)."""
+        names = list(dict.fromkeys(names))
+        unknown = [n for n in names if n not in self.models]
+        if unknown:
+            raise ConfigError(f"{self.source}: models {unknown} are not in the file (its models: {list(self.models)})")
+        models = {n: self.models[n] for n in names}
+        reference = self.reference if self.reference in models or self.reference in self.baselines else None
+        return replace(self, models=models, reference=reference, raw={**self.raw, "models": models})
 
     def baseline_source(self, name: str) -> str:
         """What baseline ``name`` embeds: ``pixels``, ``random_init``, the training's

@@ -49,12 +49,12 @@ def _hierarchy(cfg: ExperimentConfig) -> Hierarchy:
     return Hierarchy.read(path) if path else default_hierarchy()
 
 
-def train_models(cfg: ExperimentConfig, names=None, progress: bool = True) -> dict[str, dict]:
+def train_models(cfg: ExperimentConfig, progress: bool = True) -> dict[str, dict]:
     """Train (or resume, or skip when done) every model with every seed;
     ``{name: {"seed<k>": DONE record}}``."""
     done: dict[str, dict] = {}
     for seed in cfg.seeds:
-        for name in names or cfg.models:
+        for name in cfg.models:
             done.setdefault(name, {})[f"seed{seed}"] = _train_one(cfg, name, seed, progress)
     return done
 
@@ -181,6 +181,8 @@ def evaluate_models(cfg: ExperimentConfig, h: Hierarchy, paths: dict[int, dict[s
 def run_experiment(config, stages=STAGES, models=None, progress: bool = True) -> Path:
     """Run (or resume) an experiment file; returns its output folder (see the module docstring)."""
     cfg = config if isinstance(config, ExperimentConfig) else load_experiment(config)
+    if models:
+        cfg = cfg.only(models)
     out, layout = Path(cfg.out), cfg.layout
     out.mkdir(parents=True, exist_ok=True)
     if cfg.raw:  # the file as run, command-line overrides included
@@ -190,7 +192,7 @@ def run_experiment(config, stages=STAGES, models=None, progress: bool = True) ->
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     t = time.perf_counter()
     if "train" in stages:
-        summary["training"] = train_models(cfg, models, progress)
+        summary.setdefault("training", {}).update(train_models(cfg, progress=progress))  # other sittings' kept
         clock["train"] = time.perf_counter() - t
     if "embed" in stages:
         t = time.perf_counter()
@@ -209,7 +211,7 @@ def run_experiment(config, stages=STAGES, models=None, progress: bool = True) ->
             clock["figures"] = time.perf_counter() - t
     summary.pop("stage_seconds", None)  # older summaries: one sitting's seconds, now in "sittings"
     summary.setdefault("sittings", []).append({"finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-                                               "models": list(models or cfg.models), "stage_seconds": clock})
+                                               "models": list(cfg.models), "stage_seconds": clock})
     summary.update(name=cfg.name, experiment=str(cfg.source), seed=cfg.seed, seeds=cfg.seeds, models=list(cfg.models),
                    baselines=cfg.baselines, sets=[vars(s) for s in cfg.sets], cv=cfg.cv, n_boot=cfg.n_boot,
                    reference=cfg.reference)

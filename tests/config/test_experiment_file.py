@@ -84,3 +84,15 @@ def test_alpha_from_name(name, alpha):
     from hierwbc.config.experiment import alpha_from_name
 
     assert alpha_from_name(name) == alpha
+
+
+def test_only_keeps_the_named_models_and_the_reference_only_when_kept(grid):
+    cfg = load_experiment(grid)
+    one = cfg.only(["hierce"])
+    assert list(one.models) == ["hierce"] and one.reference == "hierce"
+    assert one.raw["models"] == {"hierce": {"preset": "hierce", "alpha": 0.5}}  # experiment.yaml says what ran
+    assert list(cfg.models) == ["unsup", "hierce"]  # the file's grid is left as it was
+    assert cfg.only(["unsup"]).reference is None  # no reference among them: no bootstrap
+    assert cfg.only(["unsup", "unsup"]).models == {"unsup": {"preset": "unsup"}}
+    with pytest.raises(ConfigError, match=r"models \['ce'\] are not in the file"):
+        cfg.only(["ce"])
