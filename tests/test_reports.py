@@ -61,6 +61,24 @@ def test_over_seeds_shows_a_spread_only_where_seeds_differ():
     assert verdict.over_seeds(means, "ce", "bccd", "20nn", "balanced_accuracy") == ""
 
 
+def _seed_means(rows, probe="20nn"):
+    return pd.DataFrame([{"model": m, "dataset": "bccd", "probe": probe, "metric": "balanced_accuracy",
+                          "seed": s, "value": v} for m, s, v in rows])
+
+
+def test_against_single_lab_sets_gains_over_each_runs_own_starter_side_by_side():
+    single = _seed_means([("hierce", 0, 0.60), ("hierce", 1, 0.64), ("starter", 0, 0.50), ("starter", 1, 0.50)])
+    multi = _seed_means([("hierce", 0, 0.70), ("hierce", 1, 0.70), ("starter", 0, 0.65), ("starter", 1, 0.65),
+                         ("ce", 0, 0.5)])  # ce: not in the single-lab folder, left out
+    lines = verdict.against_single_lab(multi, single, ["bccd"], "###")
+    rows = [line for line in lines if line.startswith("| hierce") or line.startswith("| starter")
+            or line.startswith("| ce")]
+    # one lab: 62.0 ± 2.8, gain 62 - 50 = +12.0; four labs: 70.0 (no spread), gain 70 - 65 = +5.0
+    assert rows[0] == "| hierce | bccd | 20-NN | 62.0 ± 2.8 | 70.0 | +12.0 | +5.0 |"
+    assert rows[1] == "| starter | bccd | 20-NN | 50.0 | 65.0 |  |  |"
+    assert len(rows) == 2  # a probe neither folder ran (logreg here) has no rows
+
+
 def test_reproduction_verdict_reads_back_from_its_csvs():
     text = verdict.verdict_markdown(REPRODUCTION)
     assert (REPRODUCTION / "verdict.md").read_text() == text

@@ -1,6 +1,6 @@
 """The verdict tables of reports/reproduction, computed from the CSVs in this folder only.
 
-    .venv/bin/python reports/reproduction/verdict.py [FOLDER] [--level N]   # writes FOLDER/verdict.md
+    .venv/bin/python reports/reproduction/verdict.py [FOLDER] [--level N] [--compare OTHER]   # FOLDER/verdict.md
 
 Reads ``tables/fold_metrics.csv`` (per seed, per fold) and ``evaluation/significance.csv`` (the
 seed-aware paired bootstrap, rows ``seed = -1``: cells and training seeds resampled, every model
@@ -11,6 +11,8 @@ against the reference ``hierce``) and answers the paper's claims one by one:
    interval excludes 0.
 2. Mistake severity: LCA distance of the mistakes (lower is better) and lineage accuracy.
 3. The alpha ablation (HierCE with alpha 0.1, 0.5, 0.9).
+4. With ``--compare``: the same models of another folder (reports/multilab: the single-lab run)
+   beside these, and each one's gain over its own starting point.
 
 Means over seeds are of the per-seed means over folds; ± is the standard deviation over seeds.
 ``tests/test_reports.py`` rebuilds this text from the CSVs and checks that verdict.md and the
@@ -97,9 +99,10 @@ def _row(cells) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def verdict_markdown(folder: str | Path = HERE, level: int = 3) -> str:
+def verdict_markdown(folder: str | Path = HERE, level: int = 3, compare: str | Path | None = None) -> str:
     """The verdict text of ``folder``; its section headings are Markdown headings of ``level``
-    (3 in reports/reproduction/README.md, 4 where a section of it quotes another folder's)."""
+    (3 in reports/reproduction/README.md, 4 where a section of it quotes another folder's).
+    ``compare``: another experiment folder (the single-lab run) set beside this one (section 4)."""
     folder = Path(folder)
     h = "#" * level
     metrics = long_metrics(pd.read_csv(folder / "tables" / "fold_metrics.csv"))
@@ -154,16 +157,56 @@ def verdict_markdown(folder: str | Path = HERE, level: int = 3) -> str:
         for ds in sets:
             for model, alpha in sorted(alphas.items(), key=lambda kv: kv[1]):
                 out.append(_row([f"{alpha:g}", ds, *[over_seeds(means, model, ds, p, m) for p, m in acols]]))
+    if compare is not None:
+        out += ["", *against_single_lab(means, seed_means(long_metrics(pd.read_csv(Path(compare) / "tables"
+                                                                               / "fold_metrics.csv"))), sets, h)]
     return "\n".join(out) + "\n"
+
+
+COMPARED = ("unsup", "ce", "hierce", "starter")
+
+
+def against_single_lab(means: pd.DataFrame, single: pd.DataFrame, sets, h: str) -> list[str]:
+    """Section 4: the same models trained on one lab (``single``, the per-seed fold means of
+    another experiment folder) beside these (``means``): bAcc mean ± std over seeds, and each
+    model's gain over its own starting point (``starter``, the weights both continued from)."""
+    out = [f"{h} 4. Against the single-lab run (bAcc, mean ± std over seeds; gain: minus the run's own starter)", "",
+           ("The same recipe trained on PBC alone (`reports/reproduction/longer_seeds/`, continued from "
+            "`hierwbc-tiny-pbc`) and on the four labs (this folder, continued from `hierwbc-tiny-pbc-long`). The "
+            "runs start from different weights, so the gain over each run's own starter is the comparable figure. "
+            "The two folders share cells and folds but not embeddings: no paired interval, the spread is over seeds."),
+           "", _row(["model", "set", "probe", "one lab", "four labs", "gain, one lab", "gain, four labs"]),
+           _row(["---"] * 7)]
+    metric = "balanced_accuracy"
+
+    def mean(table, model, ds, p):
+        v = table[(table["model"] == model) & (table["dataset"] == ds) & (table["probe"] == p)
+                  & (table["metric"] == metric)]["value"]
+        return float(v.mean()) * 100 if len(v) else None
+
+    for ds in sets:
+        for p in PROBES:
+            for model in [m for m in COMPARED if m in set(means["model"]) and m in set(single["model"])]:
+                if mean(single, model, ds, p) is None and mean(means, model, ds, p) is None:
+                    continue  # a probe neither folder ran
+                gains = []
+                for table in (single, means):
+                    m, base = mean(table, model, ds, p), mean(table, "starter", ds, p)
+                    gains.append("" if model == "starter" or m is None or base is None else _num(m - base, 1, True))
+                out.append(_row([model, ds, PROBE_NAMES[p], over_seeds(single, model, ds, p, metric),
+                                 over_seeds(means, model, ds, p, metric), *gains]))
+    return out
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("folder", nargs="?", type=Path, default=HERE)
     p.add_argument("--level", type=int, default=3, help="Markdown level of the section headings")
+    p.add_argument("--compare", type=Path, default=None,
+                   help="another experiment folder beside this one (reports/multilab: the single-lab run)")
     args = p.parse_args(argv)
     folder = args.folder
-    text = verdict_markdown(folder, args.level)
+    text = verdict_markdown(folder, args.level, args.compare)
     atomic_write_text(folder / "verdict.md", text)
     print(text)
 
