@@ -8,9 +8,11 @@ embedded with ``model``; the adapted file holds the base model's tensors as they
 reference cells' features (``reference.X`` [n, D] float32) and node labels
 (``reference.y`` [n] int64, indices in the tree stored with it), and metadata: ``adapted_from``
 (the base model), ``adapt_method`` (the few-shot classifier predict fits on those features:
-``logreg`` or ``knn``), ``reference_counts`` ({node: cells}) and ``colour_mean`` (the mean
-colour statistics of the lab's images, :func:`hierwbc.datasets.stain.color_features`).
-Predicting with it equals predicting with the reference and the base model.
+``logreg`` or ``knn``), ``reference_counts`` ({node: cells}), ``colour_mean`` (the mean
+colour statistics of the lab's images, :func:`hierwbc.datasets.stain.color_features`) and
+``reference_estimate`` (:func:`reference_estimate`: how well the adapted classifier, and the
+base model as it is, call the labelled cells, cross-validated). Predicting with it equals
+predicting with the reference and the base model.
 """
 
 from __future__ import annotations
@@ -26,6 +28,53 @@ from .deprecation import renamed_keywords
 from .hierarchy import Hierarchy
 
 METHODS = ("logreg", "knn")
+KNN_K = 20  # predict's k
+
+
+def _right(h: Hierarchy, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """``[n]`` bool: each predicted node (index, -1: none) lies at or under the true node."""
+    return (pred >= 0) & h.ancestors[np.maximum(pred, 0), true]
+
+
+def _balanced(right: np.ndarray, true: np.ndarray) -> float:
+    """Mean over the true classes of the share of their cells called right."""
+    _, cls = np.unique(true, return_inverse=True)
+    return float((np.bincount(cls, weights=right) / np.bincount(cls)).mean())
+
+
+def reference_estimate(X, y, h: Hierarchy, method: str = "logreg", node_proba=None, head_hierarchy=None,
+                       n_splits: int = 5, seed: int = 0) -> dict | None:
+    """How well the labelled cells themselves are called, before any new cell is:
+
+    - ``balanced_accuracy``: stratified ``min(n_splits, smallest class)``-fold cross-validation of
+      the classifier predict fits (``logreg``, or ``knn`` with predict's k) on ``X [n, D]`` with
+      node labels ``y [n]`` (indices in ``h``), trained on the other folds;
+    - ``base_balanced_accuracy``: the base model's own leaf call (argmax of the leaves of
+      ``node_proba [n, N]``, columns of ``head_hierarchy``), no labels used; None without a head.
+
+    A call is right when the predicted node lies at or under the cell's label; both are the mean
+    over the labelled classes of the share right. None when a class has a single cell (no fold
+    can both train and test it). Each labelled image counts as a cell of its own: several crops
+    of one cell among them make the adapted figure optimistic.
+    """
+    from .evaluate.folds import stratified_folds
+    from .evaluate.probes import run_probes
+
+    y = np.asarray(y, np.int64)
+    smallest = int(np.bincount(np.unique(y, return_inverse=True)[1]).min())
+    if smallest < 2 or len(np.unique(y)) < 2:
+        return None
+    folds = min(n_splits, smallest)
+    probe = "logreg" if method == "logreg" else f"{min(KNN_K, len(y) - len(y) // folds)}nn"
+    res = run_probes(np.asarray(X, np.float32), y, stratified_folds(y, folds, seed), probes=(probe,))[probe]
+    out = {"method": method, "folds": folds, "cells": len(y),
+           "balanced_accuracy": round(_balanced(_right(h, res.pred, y), y), 4), "base_balanced_accuracy": None}
+    if node_proba is not None and head_hierarchy is not None:
+        leaves = head_hierarchy.indices(head_hierarchy.leaves)
+        called = np.asarray(head_hierarchy.leaves)[np.asarray(node_proba)[:, leaves].argmax(1)]
+        pred = np.array([h.node_index.get(str(leaf), -1) for leaf in called], np.int64)
+        out["base_balanced_accuracy"] = round(_balanced(_right(h, pred, y), y), 4)
+    return out
 
 
 @renamed_keywords(labelled="labeled")
@@ -43,9 +92,12 @@ def adapt(labeled, model=None, out: str | os.PathLike = "adapted.safetensors", l
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     model = default_classifier() if model is None else model
-    h = hierarchy or create_model(model).head_hierarchy or default_hierarchy()
+    base = create_model(model)
+    h = hierarchy or base.head_hierarchy or default_hierarchy()
     manifest = reference_manifest(labeled, h, label_map)
-    emb = embedded_reference(model, manifest, h, progress=progress)
+    emb = embedded_reference(base, manifest, h, progress=progress)
+    estimate = reference_estimate(emb.obsm["X_cls"], h.indices(emb.obs["node"].astype(str)), h, method,
+                                  emb.obsm.get("node_proba"), base.head_hierarchy)
     tensors, meta = read_weights(resolve_weights(model))
     colors = np.mean([color_features(load_image(p, b if not np.isnan(b).all() else None))
                        for p, b in zip(manifest["path"], boxes(manifest))], axis=0)
@@ -53,10 +105,11 @@ def adapt(labeled, model=None, out: str | os.PathLike = "adapted.safetensors", l
                "reference.y": torch.as_tensor(h.indices(emb.obs["node"].astype(str)), dtype=torch.int64)}
     counts = manifest["node"].value_counts().sort_index().to_dict()
     meta = {**meta, "adapted_from": str(model), "adapt_method": method, "reference_counts": counts,
-            "reference_hierarchy": h.to_json(), "colour_mean": [round(float(c), 6) for c in colors]}
+            "reference_hierarchy": h.to_json(), "colour_mean": [round(float(c), 6) for c in colors],
+            "reference_estimate": estimate}
     return save_weights(tensors, out, meta, dtype=None)
 
 
-__all__ = ["METHODS", "adapt"]
+__all__ = ["METHODS", "adapt", "reference_estimate"]
 
 make_callable(__name__, adapt)

@@ -116,3 +116,51 @@ def test_adapted_file_predicts_as_its_reference(tmp_path, model, method):
 
     meta = read_metadata(path)
     assert pd.Series(eval(meta["reference_counts"])).to_dict() == {n: 6 for n in sorted(COLORS)}
+
+
+def test_reference_estimate_cross_validates_the_adapted_classifier_and_scores_the_base_call():
+    from hierwbc.adapt import reference_estimate
+
+    h = default_hierarchy()
+    rng = np.random.default_rng(0)
+    n = 30  # per class: predict's 20 neighbours fit inside a class's training cells
+    nodes = np.repeat(["monocyte", "eosinophil", "granulocytic_mature"], n)
+    y = h.indices(nodes)
+    X = (np.eye(3, 16) * 20)[np.repeat(np.arange(3), n)] + rng.normal(0, 1, (3 * n, 16))  # tight, far clusters
+    # the base model calls: every monocyte a monocyte (right), every eosinophil a monocyte (wrong),
+    # every granulocyte an eosinophil (under granulocytic_mature: right) -> (1 + 0 + 1) / 3
+    called = np.repeat(["monocyte", "monocyte", "eosinophil"], n)
+    proba = np.zeros((3 * n, len(h.nodes)))
+    proba[np.arange(3 * n), h.indices(called)] = 1.0
+    for method in ("logreg", "knn"):
+        est = reference_estimate(X, y, h, method, node_proba=proba, head_hierarchy=h)
+        assert (est["balanced_accuracy"], est["folds"], est["cells"]) == (1.0, 5, 3 * n), method
+        assert est["base_balanced_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+    shuffled = reference_estimate(rng.normal(0, 1, (3 * n, 16)), y, h)  # no signal: about chance (1/3)
+    assert shuffled["balanced_accuracy"] < 0.6 and shuffled["base_balanced_accuracy"] is None
+    assert reference_estimate(X[:2 * n + 1], y[:2 * n + 1], h) is None  # granulocytic_mature: one labelled cell
+    assert reference_estimate(X[:2 * n + 3], y[:2 * n + 3], h)["folds"] == 3  # its three cells: three folds
+    # predict's k-NN votes over 20 neighbours: with 6 cells per class that is most of the
+    # reference, and the estimate says so (a 1.0 from logreg on the same cells)
+    six = np.r_[0:6, n:n + 6, 2 * n:2 * n + 6]
+    assert reference_estimate(X[six], y[six], h, "logreg")["balanced_accuracy"] == 1.0
+    assert reference_estimate(X[six], y[six], h, "knn")["balanced_accuracy"] < 0.9
+
+
+def test_adapt_records_its_estimate_and_the_command_says_when_the_base_model_does_better(tmp_path, model, capsys):
+    import json
+
+    from hierwbc.cli.adapt import estimate_line
+    from hierwbc.models.shipped import read_metadata
+
+    ref = _reference(tmp_path / "ref", list(COLORS))
+    path = adapt(str(ref), model=model, out=tmp_path / "lab.safetensors", progress=False)
+    est = json.loads(read_metadata(path)["reference_estimate"])
+    assert est["cells"] == 18 and est["folds"] == 5
+    assert est["balanced_accuracy"] > 0.9  # three shapes the CNN's features tell apart
+    assert est["base_balanced_accuracy"] is not None  # the CNN has a head: its own calls are scored too
+    better = estimate_line({"folds": 3, "balanced_accuracy": 0.6, "base_balanced_accuracy": 0.72})
+    assert "adapted 60.0 %" in better and "72.0 %" in better and "predict without it" in better
+    assert "predict without it" not in estimate_line({"folds": 3, "balanced_accuracy": 0.8,
+                                                      "base_balanced_accuracy": 0.72})
+    assert "single labelled cell" in estimate_line(None)
