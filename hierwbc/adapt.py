@@ -17,6 +17,7 @@ predicting with the reference and the base model.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -110,6 +111,29 @@ def adapt(labeled, model=None, out: str | os.PathLike = "adapted.safetensors", l
     return save_weights(tensors, out, meta, dtype=None)
 
 
-__all__ = ["METHODS", "adapt", "reference_estimate"]
+def estimate_of(adapted) -> dict | None:
+    """The ``reference_estimate`` stored in an adapted file (None: none could be made)."""
+    from .models.shipped import read_metadata
+
+    return json.loads(read_metadata(adapted).get("reference_estimate", "null"))
+
+
+def estimate_line(estimate: dict | None) -> str:
+    """What the cross-validated estimate (:func:`reference_estimate`) says, in a line."""
+    if estimate is None:
+        return "no estimate: a class has a single labelled cell (label two or more per class to get one)"
+    line = (f"on your labelled cells ({estimate['folds']}-fold cross-validation): adapted "
+            f"{100 * estimate['balanced_accuracy']:.1f} % balanced accuracy")
+    base = estimate.get("base_balanced_accuracy")
+    if base is None:
+        return line
+    line += f"; the base model as it is, no labels used: {100 * base:.1f} %"
+    if base > estimate["balanced_accuracy"]:
+        line += (". The base model calls these cells better than the adapted one: predict without it, or label "
+                 "more cells per class")
+    return line
+
+
+__all__ = ["METHODS", "adapt", "estimate_line", "estimate_of", "reference_estimate"]
 
 make_callable(__name__, adapt)

@@ -147,15 +147,12 @@ def test_reference_estimate_cross_validates_the_adapted_classifier_and_scores_th
     assert reference_estimate(X[six], y[six], h, "knn")["balanced_accuracy"] < 0.9
 
 
-def test_adapt_records_its_estimate_and_the_command_says_when_the_base_model_does_better(tmp_path, model, capsys):
-    import json
-
-    from hierwbc.cli.adapt import estimate_line
-    from hierwbc.models.shipped import read_metadata
+def test_adapt_records_its_estimate_and_says_when_the_base_model_does_better(tmp_path, model):
+    from hierwbc.adapt import estimate_line, estimate_of
 
     ref = _reference(tmp_path / "ref", list(COLORS))
     path = adapt(str(ref), model=model, out=tmp_path / "lab.safetensors", progress=False)
-    est = json.loads(read_metadata(path)["reference_estimate"])
+    est = estimate_of(path)
     assert est["cells"] == 18 and est["folds"] == 5
     assert est["balanced_accuracy"] > 0.9  # three shapes the CNN's features tell apart
     assert est["base_balanced_accuracy"] is not None  # the CNN has a head: its own calls are scored too

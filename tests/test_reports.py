@@ -71,8 +71,7 @@ def test_against_single_lab_sets_gains_over_each_runs_own_starter_side_by_side()
     multi = _seed_means([("hierce", 0, 0.70), ("hierce", 1, 0.70), ("starter", 0, 0.65), ("starter", 1, 0.65),
                          ("ce", 0, 0.5)])  # ce: not in the single-lab folder, left out
     lines = verdict.against_single_lab(multi, single, ["bccd"], "###")
-    rows = [line for line in lines if line.startswith("| hierce") or line.startswith("| starter")
-            or line.startswith("| ce")]
+    rows = [line for line in lines if line.startswith(("| hierce", "| starter", "| ce"))]
     # one lab: 62.0 ± 2.8, gain 62 - 50 = +12.0; four labs: 70.0 (no spread), gain 70 - 65 = +5.0
     assert rows[0] == "| hierce | bccd | 20-NN | 62.0 ± 2.8 | 70.0 | +12.0 | +5.0 |"
     assert rows[1] == "| starter | bccd | 20-NN | 50.0 | 65.0 |  |  |"
