@@ -115,14 +115,17 @@ class ExperimentConfig:
     figures: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict)  # the file's mapping with overrides applied
+    multi_seed: bool | None = None  # seed sub-folders; None: with two seeds or more
 
     def __post_init__(self):
         self.seeds = [int(s) for s in self.seeds] or [int(self.seed)]
 
     @property
     def layout(self) -> RunLayout:
-        """The output folder's paths (seed sub-folders with two seeds or more)."""
-        return RunLayout(self.out, multi_seed=len(self.seeds) > 1)
+        """The output folder's paths (seed sub-folders with two seeds or more, or as the file's
+        grid had them when :meth:`only` kept fewer seeds)."""
+        multi = len(self.seeds) > 1 if self.multi_seed is None else self.multi_seed
+        return RunLayout(self.out, multi_seed=multi)
 
     def model_overrides(self, name: str, seed: int | None = None) -> tuple[str, dict[str, Any]]:
         """``(preset, overrides)`` of one model trained with ``seed`` (default: the first of
@@ -133,17 +136,24 @@ class ExperimentConfig:
         out = str(self.layout.model_dir(name, seed))
         return preset, {**self.train, "seed": seed, **spec, "out": out}
 
-    def only(self, names) -> ExperimentConfig:
-        """This grid with the models ``names`` only (``hierwbc experiment --models``: train,
-        embed and evaluate those; the baselines stay). The reference stays when it is among them
-        or a baseline; otherwise the evaluation has none (no bootstrap)."""
-        names = list(dict.fromkeys(names))
+    def only(self, names=None, seeds=None) -> ExperimentConfig:
+        """This grid with the models ``names`` and the training seeds ``seeds`` only (``hierwbc
+        experiment --models / --seeds``: train, embed and evaluate those; the baselines stay;
+        None: all). The folder layout stays the grid's, so the runs and embeddings are the same
+        files. The reference stays when it is among the models or a baseline; otherwise the
+        evaluation has none (no bootstrap)."""
+        names = list(dict.fromkeys(self.models if names is None else names))
         unknown = [n for n in names if n not in self.models]
         if unknown:
             raise ConfigError(f"{self.source}: models {unknown} are not in the file (its models: {list(self.models)})")
+        seeds = list(dict.fromkeys(self.seeds if seeds is None else [int(s) for s in seeds]))
+        if set(seeds) - set(self.seeds):
+            raise ConfigError(f"{self.source}: seeds {sorted(set(seeds) - set(self.seeds))} are not in the file "
+                              f"(its seeds: {self.seeds})")
         models = {n: self.models[n] for n in names}
         reference = self.reference if self.reference in models or self.reference in self.baselines else None
-        return replace(self, models=models, reference=reference, raw={**self.raw, "models": models})
+        return replace(self, models=models, seeds=seeds, reference=reference, multi_seed=self.layout.multi_seed,
+                       raw={**self.raw, "models": models, "seeds": seeds})
 
     def baseline_source(self, name: str) -> str:
         """What baseline ``name`` embeds: ``pixels``, ``random_init``, the training's

@@ -178,11 +178,12 @@ def evaluate_models(cfg: ExperimentConfig, h: Hierarchy, paths: dict[int, dict[s
     return res, first
 
 
-def run_experiment(config, stages=STAGES, models=None, progress: bool = True) -> Path:
-    """Run (or resume) an experiment file; returns its output folder (see the module docstring)."""
+def run_experiment(config, stages=STAGES, models=None, progress: bool = True, seeds=None) -> Path:
+    """Run (or resume) an experiment file; returns its output folder (see the module docstring).
+    ``models`` / ``seeds``: only those of the file (:meth:`ExperimentConfig.only`)."""
     cfg = config if isinstance(config, ExperimentConfig) else load_experiment(config)
-    if models:
-        cfg = cfg.only(models)
+    if models or seeds:
+        cfg = cfg.only(models or None, seeds or None)
     out, layout = Path(cfg.out), cfg.layout
     out.mkdir(parents=True, exist_ok=True)
     if cfg.raw:  # the file as run, command-line overrides included

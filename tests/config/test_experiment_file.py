@@ -96,3 +96,15 @@ def test_only_keeps_the_named_models_and_the_reference_only_when_kept(grid):
     assert cfg.only(["unsup", "unsup"]).models == {"unsup": {"preset": "unsup"}}
     with pytest.raises(ConfigError, match=r"models \['ce'\] are not in the file"):
         cfg.only(["ce"])
+
+
+def test_only_some_seeds_keeps_the_grids_folders(grid):
+    cfg = load_experiment(grid)  # seeds [0, 1]: runs under models/<name>/seed<k>
+    first = cfg.only(seeds=[0])
+    assert first.seeds == [0] and list(first.models) == ["unsup", "hierce"]
+    assert first.layout.model_dir("hierce", 0) == cfg.layout.model_dir("hierce", 0)  # .../hierce/seed0
+    assert first.layout.embedding_file("hierce", "pbc", 0) == cfg.layout.embedding_file("hierce", "pbc", 0)
+    assert load_experiment(grid, ["seeds=[0]"]).layout.model_dir("hierce", 0).name == "hierce"  # a one-seed grid
+    assert first.raw["seeds"] == [0]
+    with pytest.raises(ConfigError, match=r"seeds \[2\] are not in the file"):
+        cfg.only(seeds=[2])
