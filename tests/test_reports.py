@@ -3,6 +3,8 @@
 - reports/reproduction: ``verdict.md`` (and the README, which quotes it verbatim) is what
   ``verdict.py`` computes from the folder's CSVs; ``tables/table_<set>.csv`` (mean ± std over
   seeds of the per-seed fold means) recomputed here from ``tables/fold_metrics.csv`` with pandas alone.
+- reports/multilab/seed0: its ``verdict.md`` (quoted by reports/multilab/README.md) is what
+  ``verdict.py --compare reports/reproduction/longer_seeds`` computes from its CSVs.
 - the model card of the shipped starter (hierwbc/weights/README.md): its evaluation table is
   reports/pretraining/tables/table_<set>.csv.
 """
@@ -18,6 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 REPRODUCTION = REPO / "reports" / "reproduction"
 PRETRAINING = REPO / "reports" / "pretraining"
+MULTILAB = REPO / "reports" / "multilab"
 CARD = REPO / "hierwbc" / "weights" / "README.md"
 
 
@@ -48,6 +51,13 @@ def test_verdict_turns_rival_minus_hierce_into_hierce_minus_rival():
     sig = _sig(model="ce", metric="balanced_accuracy", delta=0.0004, ci_low=-0.01, ci_high=0.01, significant=False)
     assert verdict.versus(sig, "ce", "pbc_test", "20nn", "balanced_accuracy") == ("+0.0 [-1.0, +1.0]", 0)
     assert verdict.versus(sig, "supcon", "pbc_test", "20nn", "balanced_accuracy") == ("", 0)
+    # several training seeds: the pooled rows (seed -1) only; one seed evaluated alone: its own rows
+    both = pd.concat([_sig(model="ce", metric="balanced_accuracy", delta=-0.031, ci_low=-0.05, ci_high=-0.01,
+                           significant=True),
+                      _sig(seed=0, model="ce", metric="balanced_accuracy", delta=0.1, ci_low=0.05, ci_high=0.15,
+                           significant=True)])
+    assert verdict.versus(both, "ce", "pbc_test", "20nn", "balanced_accuracy")[1] == 1
+    assert verdict.versus(both[both["seed"] == 0], "ce", "pbc_test", "20nn", "balanced_accuracy")[1] == -1
 
 
 def test_over_seeds_shows_a_spread_only_where_seeds_differ():
@@ -82,6 +92,17 @@ def test_reproduction_verdict_reads_back_from_its_csvs():
     text = verdict.verdict_markdown(REPRODUCTION)
     assert (REPRODUCTION / "verdict.md").read_text() == text
     assert text in (REPRODUCTION / "README.md").read_text(), "README.md must quote verdict.md verbatim"
+
+
+def test_multilab_verdict_reads_back_from_its_csvs():
+    """reports/multilab/seed0 (the first training seed of experiments/paper_multilab.yaml,
+    published before the others): its verdict, against the single-lab run, is what verdict.py
+    computes from the folder's CSVs, and the README quotes it."""
+    folder = MULTILAB / "seed0"
+    text = verdict.verdict_markdown(folder, 4, REPRODUCTION / "longer_seeds")
+    assert (folder / "verdict.md").read_text() == text
+    assert text in (MULTILAB / "README.md").read_text(), "README.md must quote seed0/verdict.md verbatim"
+    assert {"hierwbc-cnn-labs", "hierwbc-cnn-pbc"} <= set(pd.read_csv(folder / "tables" / "fold_metrics.csv")["model"])
 
 
 def _mean_std(cell: str) -> tuple[float, float]:

@@ -77,9 +77,10 @@ def over_seeds(means: pd.DataFrame, model: str, dataset: str, probe: str, metric
 def versus(sig: pd.DataFrame, rival: str, dataset: str, probe: str, metric: str,
            reference: str = REFERENCE) -> tuple[str, int]:
     """``reference - rival`` with its interval (from the seed-aware bootstrap, rows ``seed = -1``;
-    an evaluation of one training seed has no ``seed`` column) as text, and +1 / -1 / 0: the
-    reference significantly better / worse / neither (LCA: lower is better)."""
-    if "seed" in sig:
+    an evaluation of one training seed has no ``seed`` column, or only that seed's rows: cells
+    resampled) as text, and +1 / -1 / 0: the reference significantly better / worse / neither
+    (LCA: lower is better)."""
+    if "seed" in sig and sig["seed"].nunique() > 1:
         sig = sig[sig["seed"] == -1]
     row = sig[(sig["model"] == rival) & (sig["reference"] == reference)
               & (sig["dataset"] == dataset) & (sig["probe"] == probe) & (sig["metric"] == metric)]
@@ -113,7 +114,11 @@ def verdict_markdown(folder: str | Path = HERE, level: int = 3, compare: str | P
     sets = [s for s in SETS if s in set(metrics["dataset"])]
     out = [f"{h} 1. HierCE against each model ({n_seeds} training seeds)", "",
            ("HierCE minus the other model, in points, with the 95 % interval of the seed-aware paired "
-            "bootstrap (cells and training seeds resampled); **bold**: the interval excludes 0."), ""]
+            "bootstrap (cells and training seeds resampled); **bold**: the interval excludes 0."
+            if n_seeds > 1 else
+            "HierCE minus the other model, in points, with the 95 % interval of the paired bootstrap over "
+            "cells (one training seed: the spread between seeds is not in it); **bold**: the interval excludes 0."),
+           ""]
     cols = [(p, m) for m in CLAIM_METRICS for p in PROBES]
     out += [_row(["model", "set", *[f"{PROBE_NAMES[p]} {CLAIM_METRICS[m]}" for p, m in cols]]),
             _row(["---"] * (2 + len(cols)))]
