@@ -28,4 +28,3 @@ def run(args) -> Path:
     print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MiB): {sum(counts.values())} reference cells, {counts}")
     print(estimate_line(estimate_of(path)))
     return path
-

@@ -193,7 +193,9 @@ def run_experiment(config, stages=STAGES, models=None, progress: bool = True, se
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     t = time.perf_counter()
     if "train" in stages:
-        summary.setdefault("training", {}).update(train_models(cfg, progress=progress))  # other sittings' kept
+        records = summary.setdefault("training", {})
+        for name, by_seed in train_models(cfg, progress=progress).items():  # other sittings' records kept
+            records.setdefault(name, {}).update(by_seed)
         clock["train"] = time.perf_counter() - t
     if "embed" in stages:
         t = time.perf_counter()
