@@ -29,7 +29,6 @@ from .deprecation import renamed_keywords
 from .hierarchy import Hierarchy
 
 METHODS = ("logreg", "knn")
-KNN_K = 20  # predict's k
 
 
 def _right(h: Hierarchy, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -60,13 +59,14 @@ def reference_estimate(X, y, h: Hierarchy, method: str = "logreg", node_proba=No
     """
     from .evaluate.folds import stratified_folds
     from .evaluate.probes import run_probes
+    from .predict.reference_transfer import REFERENCE_K
 
     y = np.asarray(y, np.int64)
     smallest = int(np.bincount(np.unique(y, return_inverse=True)[1]).min())
     if smallest < 2 or len(np.unique(y)) < 2:
         return None
     folds = min(n_splits, smallest)
-    probe = "logreg" if method == "logreg" else f"{min(KNN_K, len(y) - len(y) // folds)}nn"
+    probe = "logreg" if method == "logreg" else f"{min(REFERENCE_K, len(y) - len(y) // folds)}nn"
     res = run_probes(np.asarray(X, np.float32), y, stratified_folds(y, folds, seed), probes=(probe,))[probe]
     out = {"method": method, "folds": folds, "cells": len(y),
            "balanced_accuracy": round(_balanced(_right(h, res.pred, y), y), 4), "base_balanced_accuracy": None}
@@ -97,13 +97,13 @@ def adapt(labeled, model=None, out: str | os.PathLike = "adapted.safetensors", l
     h = hierarchy or base.head_hierarchy or default_hierarchy()
     manifest = reference_manifest(labeled, h, label_map)
     emb = embedded_reference(base, manifest, h, progress=progress)
-    estimate = reference_estimate(emb.obsm["X_cls"], h.indices(emb.obs["node"].astype(str)), h, method,
-                                  emb.obsm.get("node_proba"), base.head_hierarchy)
+    y = h.indices(emb.obs["node"].astype(str))
+    estimate = reference_estimate(emb.obsm["X_cls"], y, h, method, emb.obsm.get("node_proba"), base.head_hierarchy)
     tensors, meta = read_weights(resolve_weights(model))
     colors = np.mean([color_features(load_image(p, b if not np.isnan(b).all() else None))
                        for p, b in zip(manifest["path"], boxes(manifest))], axis=0)
     tensors = {**tensors, "reference.X": torch.as_tensor(np.asarray(emb.obsm["X_cls"], np.float32)),
-               "reference.y": torch.as_tensor(h.indices(emb.obs["node"].astype(str)), dtype=torch.int64)}
+               "reference.y": torch.as_tensor(y, dtype=torch.int64)}
     counts = manifest["node"].value_counts().sort_index().to_dict()
     meta = {**meta, "adapted_from": str(model), "adapt_method": method, "reference_counts": counts,
             "reference_hierarchy": h.to_json(), "colour_mean": [round(float(c), 6) for c in colors],

@@ -18,7 +18,7 @@ def _probability(text: str) -> float:
 
 def add_arguments(p) -> None:
     from ..models.registry import DEFAULT_CLASSIFIER
-    from ..predict import REFERENCE_METHODS
+    from ..predict.reference_transfer import REFERENCE_K, REFERENCE_METHODS
     from .options import add_device_argument, add_stain_argument
 
     p.add_argument("source", metavar="FOLDER_OR_CSV",
@@ -39,7 +39,7 @@ def add_arguments(p) -> None:
     p.add_argument("--label-map", default=None,
                    help="label map of the hierarchy for the class sub-folder names: true labels and accuracy")
     p.add_argument("--out", required=True, help="output CSV (the .h5ad is written beside it)")
-    p.add_argument("--k", type=int, default=20, help="neighbours of the reference kNN")
+    p.add_argument("--k", type=int, default=REFERENCE_K, help="neighbours of the reference kNN")
     p.add_argument("--batch-size", type=int, default=64)
     add_device_argument(p)
     add_stain_argument(p)

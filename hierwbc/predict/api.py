@@ -22,7 +22,13 @@ from .calls import predictions, recentered, scores
 from .color_check import OFF_DOMAIN_WARN, color_domain_of, off_domain_message
 from .inputs import read_cells
 from .output import UNREADABLE_COLUMNS
-from .reference_transfer import REFERENCE_METHODS, knn_node_proba, reference_features, reference_logreg_proba
+from .reference_transfer import (
+    REFERENCE_K,
+    REFERENCE_METHODS,
+    knn_node_proba,
+    reference_features,
+    reference_logreg_proba,
+)
 
 
 def _keys(df: pd.DataFrame, cols: list[str]) -> pd.Index:
@@ -32,7 +38,7 @@ def _keys(df: pd.DataFrame, cols: list[str]) -> pd.Index:
 @renamed_keywords(colour_domain="color_domain", recentre="recenter")
 def predict(manifest_or_folder, model=None, reference=None, threshold: float = 0.8,
             hierarchy: Hierarchy | None = None, label_map=None, batch_size: int = 64, progress: bool = True,
-            *, k: int = 20, knn_metric: str = "euclidean", use_rep: str = "X_cls", img_size: int | None = None,
+            *, k: int = REFERENCE_K, knn_metric: str = "euclidean", use_rep: str = "X_cls", img_size: int | None = None,
             device: str = "cpu", num_workers: int = 0, stain_norm: str | None = None,
             color_domain="auto", reframe: str | None = None, reference_label_map=None,
             reference_method: str = "knn", recenter: bool = False) -> ad.AnnData:

@@ -19,6 +19,7 @@ from ..hierarchy import Hierarchy, default_hierarchy, hierarchy_from_uns
 from .calls import class_leaf_score
 
 REFERENCE_METHODS = ("knn", "logreg")
+REFERENCE_K = 20  # neighbours of the reference k-NN vote
 
 
 def reference_features(reference, use_rep: str, hierarchy: Hierarchy | None):
@@ -46,7 +47,7 @@ def reference_features(reference, use_rep: str, hierarchy: Hierarchy | None):
     return X, h.indices(nodes[keep]), h, dict(ref.uns.get("provenance", {})), images
 
 
-def knn_node_proba(X_ref, y_ref, X, hierarchy: Hierarchy, k: int = 20, metric: str = "euclidean",
+def knn_node_proba(X_ref, y_ref, X, hierarchy: Hierarchy, k: int = REFERENCE_K, metric: str = "euclidean",
                    dtype: torch.dtype = torch.float32) -> tuple[np.ndarray, np.ndarray]:
     """``(node_proba [m, N], leaf_score [m, L])`` of cells ``X`` from the labelled reference
     (``y_ref`` node indices), as the evaluate ``<k>nn`` probe with the reference as training
